@@ -1,0 +1,154 @@
+"""The simulation engine: one jitted ``lax.scan`` over a pre-sampled event stream.
+
+Per run the engine keeps the model ``x``, the update counter ``k``, each worker's
+start counter ``s[w]``, a *point store* and the server optimizer's state. A late
+gradient must be evaluated at the point its job started from, ``x^{s[w]}``:
+
+* ring store (``W x d``): slot ``m mod W`` holds ``x^m`` for the last ``W`` updates.
+  Enough when the method never applies a delay ``>= W`` (Ringmaster: ``W = R``;
+  Rennala: ``W = 1``) or the stream cannot produce one (ASGD: ``W = max delay + 1``).
+* worker store (``n x d``): slot ``w`` holds the point worker ``w`` is working on;
+  used when ``W`` would exceed ``n``.
+
+Each event costs O(d): one row read, one gradient, one step, one row write; no
+per-event history is kept. Decisions are arithmetic masks (``jnp.where``), never
+``lax.cond`` on batched data. Metrics are recorded once per chunk of the stream
+(a fixed time grid), never per event.
+
+Runs are batched with ``vmap``: the outer axis is seeds (each has its own stream),
+the inner axis hyperparameter settings (which share their seed's stream).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .methods.base import Arrival, Method
+from .rng import grad_key
+
+#: The default server step: the direction is the gradient itself (plain SGD).
+SGD = optax.identity()
+
+METRICS = ("loss_gap", "grad_norm_sq", "updates", "received", "used", "discarded",
+           "max_delay", "mean_delay", "diverged")
+
+
+class Counters(NamedTuple):
+    received: jax.Array
+    used: jax.Array
+    max_delay: jax.Array
+    sum_delay: jax.Array
+
+
+class EngineState(NamedTuple):
+    x: jax.Array
+    k: jax.Array
+    s: jax.Array
+    store: jax.Array
+    opt_state: Any
+    method_state: Any
+    counters: Counters
+
+
+def plan_store(method: Method, hp: dict, stream_max_delay: int, n: int) -> tuple[int, bool]:
+    """``(W, per_worker)``: how many past points to keep and in which layout."""
+    bound = stream_max_delay + 1  # no gradient of the stream is staler than this
+    w = method.window(hp)
+    W = bound if w is None else min(int(w), bound)
+    W = max(W, 1)
+    if W > n:
+        return n, True
+    return W, False
+
+
+def _init_state(method, problem, optimizer, W, per_worker, n):
+    x0 = problem.init()
+    if per_worker:  # every worker starts at x^0
+        store = jnp.broadcast_to(x0, (W, x0.shape[0]))
+    else:  # slot 0 holds x^0; the other slots are only read for delays the method discards
+        store = jnp.zeros((W, x0.shape[0]), x0.dtype).at[0].set(x0)
+    zero = jnp.zeros((), jnp.int32)
+    return EngineState(
+        x=x0, k=zero, s=jnp.zeros((n,), jnp.int32), store=store,
+        opt_state=optimizer.init(x0), method_state=method.init(x0, n),
+        counters=Counters(zero, zero, zero, jnp.zeros((), x0.dtype)))
+
+
+def _step(method, problem, optimizer, W, per_worker, n, hp, root, c: EngineState, ev):
+    w, j, t, valid = ev
+    s_w = c.s[w]
+    delay = c.k - s_w
+    slot = w if per_worker else s_w % W
+    x_src = c.store[slot]
+    g = problem.stoch_grad(x_src, grad_key(root, w, j), w)
+    mstate, dec = method.on_arrival(c.method_state, Arrival(w, j, t, delay, g, c.x, n), hp)
+
+    update = valid & dec.update
+    used = valid & dec.used
+    u, opt_new = optimizer.update(dec.direction, c.opt_state, c.x)
+    x = jnp.where(update, c.x - dec.step * u, c.x)
+    k = c.k + update.astype(jnp.int32)
+    keep = lambda new, old: jnp.where(valid, new, old)  # noqa: E731
+    if per_worker:  # the reporter restarts from the new model
+        store = c.store.at[w].set(keep(x, x_src))
+    else:  # slot k mod W now holds x^k (unchanged when there was no update)
+        store = c.store.at[k % W].set(x)
+    cnt = c.counters
+    counters = Counters(
+        received=cnt.received + valid.astype(jnp.int32),
+        used=cnt.used + used.astype(jnp.int32),
+        max_delay=jnp.where(used, jnp.maximum(cnt.max_delay, delay), cnt.max_delay),
+        sum_delay=cnt.sum_delay + jnp.where(used, delay, 0).astype(cnt.sum_delay.dtype))
+    return EngineState(
+        x=x, k=k, s=c.s.at[w].set(keep(k, s_w)), store=store,
+        opt_state=jax.tree.map(lambda a, b: jnp.where(update, a, b), opt_new, c.opt_state),
+        method_state=jax.tree.map(keep, mstate, c.method_state),
+        counters=counters), None
+
+
+def _record(problem, c: EngineState) -> dict:
+    cnt = c.counters
+    finite = jnp.all(jnp.isfinite(c.x))
+    return dict(
+        loss_gap=problem.loss_gap(c.x),
+        grad_norm_sq=jnp.sum(problem.full_grad(c.x) ** 2),
+        updates=c.k,
+        received=cnt.received,
+        used=cnt.used,
+        discarded=cnt.received - cnt.used,
+        max_delay=cnt.max_delay,
+        mean_delay=jnp.where(cnt.used > 0, cnt.sum_delay / jnp.maximum(cnt.used, 1), 0.0),
+        diverged=~finite,
+    )
+
+
+def simulate_one(method, problem, optimizer, W, per_worker, n, events, hp, root):
+    """Run one simulation over ``events = (worker, job, time, valid)``, each ``[G, C]``.
+
+    Returns a dict of metric arrays of length ``G + 1`` (point 0 = the start).
+    """
+    c0 = _init_state(method, problem, optimizer, W, per_worker, n)
+    step = functools.partial(_step, method, problem, optimizer, W, per_worker, n, hp, root)
+
+    def chunk(c, evs):
+        c, _ = jax.lax.scan(step, c, evs)
+        return c, _record(problem, c)
+
+    _, recs = jax.lax.scan(chunk, c0, events)
+    first = _record(problem, c0)
+    return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, recs)
+
+
+@functools.partial(jax.jit, static_argnames=("method", "optimizer", "W", "per_worker", "n"))
+def run_batch(method, problem, optimizer, W, per_worker, n, events, hp, roots):
+    """``vmap`` over seeds (``events``/``roots`` leading axis ``S``) of a ``vmap`` over
+    hyperparameter settings (``hp`` leaves with leading axis ``P``): metrics ``[S, P, G+1]``."""
+    one = functools.partial(simulate_one, method, problem, optimizer, W, per_worker, n)
+    over_hp = jax.vmap(one, in_axes=(None, 0, None))
+    return jax.vmap(over_hp, in_axes=(0, None, 0))(events, hp, roots)

@@ -1,0 +1,118 @@
+"""What a method is: hyperparameters, per-arrival rule, and the memory it needs.
+
+The engine owns the model ``x``, the update counter ``k``, each worker's start
+counter ``s[w]`` (the value of ``k`` when its current job got its point), the store
+of points that late gradients were computed at, and the server optimizer. A method
+sees one :class:`Arrival` at a time and returns a :class:`Decision`: which direction
+to step along, with which stepsize, and whether the gradient was used. Methods know
+nothing about events, batching or recording; the engine knows no method by name.
+
+Hyperparameters are a dict of traced arrays, so a sweep over them compiles once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, NamedTuple, Optional
+
+import jax
+import numpy as np
+
+
+class Arrival(NamedTuple):
+    """A finished job, as the server sees it."""
+
+    worker: jax.Array  # int32, 0-based
+    job: jax.Array  # int32, the worker's job index
+    time: jax.Array  # arrival time
+    delay: jax.Array  # k - s[worker]: updates since the job got its point
+    grad: jax.Array  # stochastic gradient at that point (garbage if delay >= window)
+    x: jax.Array  # current model x^k
+    n: int  # number of workers (static)
+
+
+class Decision(NamedTuple):
+    """What the server does with an arrival.
+
+    ``x <- x - step * optimizer(direction)`` happens iff ``update``; ``used`` says whether
+    the gradient entered an update or a pending batch (otherwise it is discarded).
+    """
+
+    direction: jax.Array
+    step: jax.Array
+    update: jax.Array
+    used: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class HParam:
+    """A hyperparameter: ``kind`` is ``"positive"`` (finite float > 0) or ``"count"`` (integer >= 1)."""
+
+    default: float
+    kind: str = "positive"
+    doc: str = ""
+
+    def check(self, name: str, values) -> np.ndarray:
+        """Validate ``values`` (scalar or 1-D) and return them as a NumPy array."""
+        arr = np.atleast_1d(np.asarray(values))
+        if arr.size == 0:
+            raise ValueError(f"hyperparameter {name}: empty grid")
+        if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+            raise ValueError(f"hyperparameter {name}: values must be real numbers, got {values!r}")
+        arr = arr.astype(np.float64)
+        if self.kind == "positive":
+            if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+                raise ValueError(f"hyperparameter {name} must be positive and finite, got {arr.tolist()}")
+            return arr
+        if self.kind == "count":
+            if not np.all(np.isfinite(arr)) or np.any(arr < 1) or np.any(arr != np.round(arr)):
+                raise ValueError(f"hyperparameter {name} must be an integer >= 1, got {arr.tolist()}")
+            return arr.astype(np.int64)
+        raise AssertionError(self.kind)
+
+
+GAMMA = HParam(0.01, "positive", "stepsize")
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """Base class of every method (one subclass per file in :mod:`jaxsim.methods`).
+
+    Subclasses set ``name``, ``hparams`` and implement :meth:`on_arrival`; the others
+    have defaults that fit a stateless method using every worker.
+    """
+
+    name: ClassVar[str] = "method"
+    hparams: ClassVar[dict[str, HParam]] = {}
+    paper: ClassVar[str] = ""
+
+    def window(self, hp: dict[str, np.ndarray]) -> Optional[int]:
+        """Delays this method can still apply, as ``max usable delay + 1`` over the grid
+        ``hp`` (``None``: unbounded). The engine keeps only that many past points."""
+        return None
+
+    def active_workers(self, mean_times: np.ndarray) -> Optional[np.ndarray]:
+        """Boolean mask of the workers that ever compute (``None``: all)."""
+        return None
+
+    def init(self, x0: jax.Array, n: int) -> Any:
+        """Method-specific state (a pytree; ``()`` if none)."""
+        return ()
+
+    def on_arrival(self, state, arrival: Arrival, hp: dict) -> tuple[Any, Decision]:
+        raise NotImplementedError
+
+    def check_hparams(self, hp: dict) -> dict[str, np.ndarray]:
+        """Validate a dict of hyperparameter values/grids, fill defaults; names the bad field."""
+        unknown = set(hp) - set(self.hparams)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown hyperparameter(s) {sorted(unknown)}; "
+                             f"expected {sorted(self.hparams)}")
+        return {k: spec.check(k, hp.get(k, spec.default)) for k, spec in self.hparams.items()}
+
+    def check_workers(self, n: int) -> None:
+        """Raise if the method cannot run on ``n`` workers."""
+
+
+def max_count(hp, name) -> int:
+    return int(np.max(hp[name])) if name in hp else 1

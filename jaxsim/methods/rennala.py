@@ -1,0 +1,44 @@
+"""Rennala SGD without stops (arXiv 2305.12387; Ringmaster paper Alg. 2).
+
+Collect ``B`` gradients computed at the current model, then step with their mean:
+``x <- x - gamma (1/B) sum g``. A gradient computed at an older model is discarded
+on arrival; every reporting worker gets the current model. Only fresh gradients
+(delay 0) are used, so the engine keeps a single point.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from .base import GAMMA, Decision, HParam, Method
+
+
+class RennalaState(NamedTuple):
+    acc: jax.Array  # sum of the fresh gradients of the current batch
+    count: jax.Array  # how many
+
+
+@dataclasses.dataclass(frozen=True)
+class RennalaSGD(Method):
+    name = "rennala"
+    hparams = {"gamma": GAMMA, "B": HParam(1, "count", "batch size (S in the Rennala paper)")}
+    paper = "arXiv 2305.12387; arXiv 2501.16168 (Alg. 2)"
+
+    def window(self, hp):
+        return 1
+
+    def init(self, x0, n):
+        return RennalaState(acc=jnp.zeros_like(x0), count=jnp.zeros((), jnp.int32))
+
+    def on_arrival(self, state, a, hp):
+        fresh = a.delay == 0
+        acc = state.acc + jnp.where(fresh, a.grad, 0)  # where, not *: a stale grad may be garbage
+        count = state.count + fresh.astype(jnp.int32)
+        full = count >= hp["B"]
+        direction = acc / hp["B"].astype(acc.dtype)
+        new = RennalaState(acc=jnp.where(full, 0, acc), count=jnp.where(full, 0, count))
+        return new, Decision(direction=direction, step=hp["gamma"], update=full, used=fresh)

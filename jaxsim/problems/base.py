@@ -1,0 +1,69 @@
+"""The problem interface shared by the engine and the reference oracle.
+
+A problem works on a flat parameter vector ``x[d]`` and offers:
+
+* ``init()`` — the starting point ``x^0``;
+* ``loss(x)`` — the objective ``f(x)``; ``f_star`` its minimum when known;
+* ``full_grad(x)`` — the exact gradient, for the ``||grad f||^2`` metric;
+* ``stoch_grad(x, key, worker)`` — a stochastic gradient whose randomness comes only
+  from ``key`` (the engine passes ``rng.grad_key(root, worker, job)``).
+
+Problems are pytrees (array fields are traced, so data lives on device once and a
+sweep never bakes it into the compiled program); static fields are part of the
+compile key.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class Problem:
+    """Base class; concrete problems are :func:`~jaxsim._pytree.pytree_dataclass` es."""
+
+    name: str = "problem"
+
+    @property
+    def dim(self) -> int:
+        raise NotImplementedError
+
+    def init(self) -> jax.Array:
+        raise NotImplementedError
+
+    def loss(self, x) -> jax.Array:
+        raise NotImplementedError
+
+    def full_grad(self, x) -> jax.Array:
+        return jax.grad(self.loss)(x)
+
+    def stoch_grad(self, x, key, worker) -> jax.Array:
+        raise NotImplementedError
+
+    @property
+    def f_star(self) -> Optional[float]:
+        return None
+
+    @property
+    def num_workers(self) -> Optional[int]:
+        """Workers the problem is built for (per-worker data), ``None`` for any."""
+        return None
+
+    def loss_gap(self, x) -> jax.Array:
+        """``f(x) - f*`` when ``f*`` is known, else ``f(x)``."""
+        f = self.loss(x)
+        return f - self.f_star if self.f_star is not None else f
+
+    def numpy_oracle(self, root, n: int, num_jobs: int) -> Callable[[np.ndarray, int, int], np.ndarray]:
+        """A Python callable ``(x, worker, job) -> gradient`` for the reference oracle.
+
+        The default evaluates :meth:`stoch_grad` through JAX one call at a time;
+        problems override it with a NumPy version that draws the same randomness.
+        """
+        from ..rng import grad_key
+
+        fn = jax.jit(lambda x, w, j: self.stoch_grad(x, grad_key(root, w, j), w))
+        return lambda x, w, j: np.asarray(fn(jnp.asarray(x), w, j))

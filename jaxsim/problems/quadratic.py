@@ -1,0 +1,114 @@
+"""The worst-case tridiagonal quadratic of the Ringmaster / Rennala experiments.
+
+``f(x) = 1/2 x^T A x - b^T x`` with ``A = (L/4) tridiag(-1, 2, -1)``,
+``b = -(L/4) e_1`` and ``x^0 = sqrt(d) e_1``. Closed forms: ``x*_i = i/(d+1) - 1``
+(1-based ``i``) and ``f* = -(L/8) d/(d+1)``.
+
+Gradient noise, keyed per call:
+
+* ``"scalar"`` (the papers' code): ``grad f(x) + s z 1`` with one ``z ~ N(0, 1)``
+  added to every coordinate, so ``sigma^2 = s^2 d``;
+* ``"isotropic"``: ``grad f(x) + s N(0, I_d)``, so ``sigma^2 = s^2 d`` as well.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._pytree import pytree_dataclass, static_field
+from ..rng import grad_key
+from .base import Problem
+
+NOISE_KINDS = ("scalar", "isotropic")
+
+
+def _tridiag_apply(x, L):
+    left = jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]])
+    right = jnp.concatenate([x[1:], jnp.zeros_like(x[:1])])
+    return (L / 4) * (2 * x - left - right)
+
+
+@pytree_dataclass
+class WorstCaseQuadratic(Problem):
+    """See the module docstring. ``noise_scale`` is a traced leaf (sweepable)."""
+
+    noise_scale: jax.Array
+    d: int = static_field()
+    L: float = static_field(default=1.0)
+    noise: str = static_field(default="scalar")
+
+    name = "quadratic"
+
+    @property
+    def dim(self):
+        return self.d
+
+    def init(self):
+        dtype = jnp.asarray(self.noise_scale).dtype
+        return jnp.zeros(self.d, dtype).at[0].set(math.sqrt(self.d))
+
+    def _b(self, x):
+        return jnp.zeros_like(x).at[0].set(-self.L / 4)
+
+    def loss(self, x):
+        return 0.5 * jnp.dot(x, _tridiag_apply(x, self.L)) - jnp.dot(self._b(x), x)
+
+    def full_grad(self, x):
+        return _tridiag_apply(x, self.L) - self._b(x)
+
+    def stoch_grad(self, x, key, worker):
+        g = self.full_grad(x)
+        if self.noise == "scalar":
+            return g + self.noise_scale * jax.random.normal(key, (), x.dtype)
+        return g + self.noise_scale * jax.random.normal(key, x.shape, x.dtype)
+
+    @property
+    def f_star(self):
+        return -(self.L / 8) * self.d / (self.d + 1)
+
+    @property
+    def sigma2(self) -> float:
+        """Variance bound ``E||g - grad f||^2 = s^2 d`` of both noise kinds."""
+        return float(self.noise_scale) ** 2 * self.d
+
+    def x_star(self) -> np.ndarray:
+        return np.arange(1, self.d + 1) / (self.d + 1) - 1.0
+
+    def numpy_oracle(self, root, n, num_jobs):
+        if self.noise != "scalar":
+            return super().numpy_oracle(root, n, num_jobs)
+        # One batched draw of every (worker, job) scalar, then pure NumPy per event.
+        dtype = jnp.asarray(self.noise_scale).dtype
+        draw = jax.jit(jax.vmap(jax.vmap(
+            lambda w, j: jax.random.normal(grad_key(root, w, j), (), dtype), (None, 0)), (0, None)))
+        z = np.asarray(draw(jnp.arange(n), jnp.arange(num_jobs)), dtype=np.float64)
+        s, L = float(self.noise_scale), float(self.L)
+
+        def oracle(x, w, j):
+            g = 2 * x
+            g[1:] -= x[:-1]
+            g[:-1] -= x[1:]
+            g *= L / 4
+            g[0] += L / 4
+            return g + s * z[w, j]
+
+        return oracle
+
+
+def worst_case_quadratic(d: int = 1729, noise_scale: float = 0.01, L: float = 1.0,
+                         noise: str = "scalar", dtype=None) -> WorstCaseQuadratic:
+    """Build the worst-case quadratic (``d``, noise scale ``s``, smoothness ``L``)."""
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+        raise ValueError(f"problem.d must be a positive integer, got {d!r}")
+    if not (np.isfinite(noise_scale) and noise_scale >= 0):
+        raise ValueError(f"problem.noise_scale must be finite and >= 0, got {noise_scale}")
+    if not (np.isfinite(L) and L > 0):
+        raise ValueError(f"problem.L must be positive and finite, got {L}")
+    if noise not in NOISE_KINDS:
+        raise ValueError(f"problem.noise must be one of {NOISE_KINDS}, got {noise!r}")
+    dtype = dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    return WorstCaseQuadratic(noise_scale=jnp.asarray(noise_scale, dtype), d=int(d), L=float(L), noise=noise)

@@ -1,0 +1,208 @@
+"""The reference oracle: a plain Python heap-loop simulation of every method.
+
+Written to be read, not to be fast. It consumes the same durations ``D[n, J]`` and
+the same gradient randomness (keyed by ``(seed, worker, job)``) as the engine, and
+shares no simulation code with it: each worker keeps a full copy of the point its
+job started from, the event order comes from a ``heapq`` of
+``(finish time, worker, job)``, and each method's rule is a small class below.
+
+The engine must agree with this loop at every recorded point (see
+``tests/test_oracle.py``); every registered method needs an entry in :data:`RULES`.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .events import as_horizon
+from .rng import grad_root
+
+
+class Server:
+    """The model and update counter, plus the server optimizer (plain SGD by default)."""
+
+    def __init__(self, x0: np.ndarray, optimizer=None):
+        self.x = np.array(x0, dtype=np.float64)
+        self.k = 0
+        self.optimizer = optimizer
+        self.opt_state = None if optimizer is None else optimizer.init(jnp.asarray(x0))
+
+    def step(self, stepsize: float, direction: np.ndarray) -> None:
+        if self.optimizer is not None:
+            u, self.opt_state = self.optimizer.update(jnp.asarray(direction), self.opt_state, jnp.asarray(self.x))
+            direction = np.asarray(u, dtype=np.float64)
+        self.x = self.x - stepsize * direction
+        self.k += 1
+
+
+# ----------------------------------------------------------------------------------------
+# Method rules. ``arrival`` returns True if the gradient was used (applied or batched).
+# ``needs_grad(delay)`` lets a rule skip computing gradients it will discard.
+# ----------------------------------------------------------------------------------------
+
+class Rule:
+    def __init__(self, method, hp: dict, n: int, dim: int):
+        self.method, self.hp, self.n = method, hp, n
+
+    def active(self, mean_times: np.ndarray) -> np.ndarray:
+        return np.ones(self.n, bool)
+
+    def needs_grad(self, delay: int) -> bool:
+        return True
+
+    def arrival(self, srv: Server, worker: int, delay: int, g) -> bool:
+        raise NotImplementedError
+
+
+class HeroRule(Rule):
+    """Only the fastest worker (by mean time, ties to the lowest index) ever computes."""
+
+    def active(self, mean_times):
+        hero = int(np.argmin(mean_times)) if self.method.hero is None else self.method.hero
+        return np.arange(self.n) == hero
+
+    def arrival(self, srv, worker, delay, g):
+        srv.step(self.hp["gamma"], g)
+        return True
+
+
+class ASGDRule(Rule):
+    def needs_grad(self, delay):
+        limit = self.method.skip_delay_above
+        return limit is None or delay <= limit
+
+    def arrival(self, srv, worker, delay, g):
+        if not self.needs_grad(delay):
+            return False
+        srv.step(self.hp["gamma"], g)
+        return True
+
+
+class DelayAdaptiveRule(Rule):
+    def arrival(self, srv, worker, delay, g):
+        srv.step(self.hp["gamma"] * self.n / max(self.n, delay), g)
+        return True
+
+
+class RingmasterRule(Rule):
+    def needs_grad(self, delay):
+        return delay < self.hp["R"]
+
+    def arrival(self, srv, worker, delay, g):
+        if delay >= self.hp["R"]:
+            return False  # too stale: discard; the worker restarts from x^k
+        srv.step(self.hp["gamma"], g)
+        return True
+
+
+class RennalaRule(Rule):
+    def __init__(self, method, hp, n, dim):
+        super().__init__(method, hp, n, dim)
+        self.acc = np.zeros(dim)
+        self.count = 0
+
+    def needs_grad(self, delay):
+        return delay == 0
+
+    def arrival(self, srv, worker, delay, g):
+        if delay != 0:
+            return False  # computed at an older model
+        self.acc = self.acc + g
+        self.count += 1
+        if self.count == self.hp["B"]:
+            srv.step(self.hp["gamma"], self.acc / self.hp["B"])
+            self.acc = np.zeros_like(self.acc)
+            self.count = 0
+        return True
+
+
+RULES: dict[str, type[Rule]] = {
+    "hero": HeroRule,
+    "asgd": ASGDRule,
+    "delay_adaptive_asgd": DelayAdaptiveRule,
+    "ringmaster": RingmasterRule,
+    "rennala": RennalaRule,
+}
+
+
+# ----------------------------------------------------------------------------------------
+# The event loop
+# ----------------------------------------------------------------------------------------
+
+def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, horizon,
+        num_points: int = 100, mean_times: Optional[np.ndarray] = None, optimizer=None) -> dict:
+    """Simulate ``method`` on ``durations[n, J]``; metrics at ``num_points + 1`` grid points.
+
+    ``mean_times`` (per-worker mean durations) is only used by rules that pick workers
+    by speed (Hero SGD); it defaults to the sample means of ``durations``.
+    Returns a dict of metric arrays (same names as the engine's) plus ``time``.
+    """
+    D = np.asarray(durations, dtype=np.float64)
+    n, J = D.shape
+    x0 = np.asarray(problem.init(), dtype=np.float64)
+    hp = {k: (v.item() if hasattr(v, "item") else v) for k, v in hparams.items()}
+    rule = RULES[method.name](method, hp, n, x0.shape[0])
+    active = rule.active(D.mean(axis=1) if mean_times is None else np.asarray(mean_times))
+    oracle = problem.numpy_oracle(grad_root(seed), n, J)
+    loss_gap = jax.jit(problem.loss_gap)
+    gnorm = jax.jit(lambda x: jnp.sum(problem.full_grad(x) ** 2))
+
+    horizon = as_horizon(horizon)
+    srv = Server(x0, optimizer)
+    start_k = np.zeros(n, dtype=np.int64)  # k when each worker's current job got its point
+    point = {w: x0.copy() for w in range(n) if active[w]}
+    heap = [(D[w, 0], w, 0) for w in range(n) if active[w]]
+    heapq.heapify(heap)
+    received = used = max_delay = 0
+    sum_delay = 0.0
+
+    def snapshot(t):
+        x = jnp.asarray(srv.x)
+        return dict(time=t, loss_gap=float(loss_gap(x)), grad_norm_sq=float(gnorm(x)), updates=srv.k,
+                    received=received, used=used, discarded=received - used, max_delay=max_delay,
+                    mean_delay=sum_delay / used if used else 0.0,
+                    diverged=not bool(np.all(np.isfinite(srv.x))))
+
+    # Recording times: a fixed grid of seconds, or every K/G events.
+    if horizon.time is not None:
+        grid = list(np.linspace(0.0, horizon.time, num_points + 1))
+        marks = None
+    else:
+        K = horizon.events
+        marks = [int(np.ceil(g * K / num_points)) for g in range(1, num_points + 1)]
+    records = [snapshot(0.0)]
+
+    while heap:
+        t, w, j = heap[0]
+        if horizon.time is not None:
+            while len(records) <= num_points and grid[len(records)] < t:
+                records.append(snapshot(grid[len(records)]))  # model in force at that grid time
+            if t > horizon.time:
+                break
+        elif received == horizon.events:
+            break
+        heapq.heappop(heap)
+        delay = srv.k - start_k[w]
+        g = oracle(point[w], w, j) if rule.needs_grad(delay) else None
+        received += 1
+        if rule.arrival(srv, w, delay, g):
+            used += 1
+            max_delay = max(max_delay, delay)
+            sum_delay += delay
+        # NEW: the reporting worker starts its next job at the current model.
+        start_k[w] = srv.k
+        point[w] = srv.x.copy()
+        if j + 1 >= J:
+            raise ValueError(f"durations: worker {w} needs more than {J} jobs")
+        heapq.heappush(heap, (t + D[w, j + 1], w, j + 1))
+        if marks is not None:
+            while len(records) <= num_points and marks[len(records) - 1] == received:
+                records.append(snapshot(t))
+    while len(records) <= num_points:
+        records.append(snapshot(grid[len(records)] if marks is None else records[-1]["time"]))
+    return {k: np.array([r[k] for r in records]) for k in records[0]}

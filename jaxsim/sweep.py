@@ -1,0 +1,300 @@
+"""Sweeps: seeds x hyperparameter grids in one compiled kernel, with labeled results.
+
+>>> res = sweep("ringmaster", problem, timing, seeds=[0, 1, 2],
+...             grid={"gamma": [0.04, 0.2, 1.0], "R": [1, 6, 24]}, horizon=2000.0)
+>>> res.metrics["grad_norm_sq"].shape        # (seed, gamma, R, point)
+>>> res.best("loss_gap")                      # the papers' best-of-grid protocol
+
+Every hyperparameter is a traced array, so changing grid *values* reuses the
+compiled kernel; only new shapes (number of settings per batch, chunk length,
+problem size) compile again. Runs are processed in batches sized to a memory
+budget; all batches have the same shape, so one compilation serves the grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import time as _time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import engine
+from .events import EventStream, as_horizon, free_running, sample_stream
+from .methods import Method, make_method
+from .problems import Problem
+from .rng import grad_root, time_key
+from .timing import TimingModel, validate_durations
+
+DEFAULT_MEMORY_BUDGET = 2 * 2 ** 30  # bytes of point storage per batch
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """Labeled results of a sweep.
+
+    ``metrics[name]`` has axes ``dims = ("seed", *grid axes, "point")`` with coordinate
+    values in ``coords``; ``time`` and ``busy_time`` are ``[seed, point]`` (every
+    setting of a seed shares its event stream). ``diverged`` is ``[seed, *grid]``.
+    """
+
+    method: str
+    dims: tuple
+    coords: dict
+    metrics: dict
+    time: np.ndarray
+    busy_time: np.ndarray
+    fixed: dict = dataclasses.field(default_factory=dict)
+    info: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def grid_dims(self) -> tuple:
+        return self.dims[1:-1]
+
+    @property
+    def diverged(self) -> np.ndarray:
+        return self.metrics["diverged"].any(axis=-1)
+
+    def final(self, metric: str = "loss_gap") -> np.ndarray:
+        """The metric at the horizon, ``[seed, *grid]``."""
+        return self.metrics[metric][..., -1]
+
+    def best(self, metric: str = "loss_gap", reduce: str = "median") -> dict:
+        """Best-of-grid (the papers' protocol): the setting whose final ``metric``,
+        reduced over seeds (median by default), is smallest.
+
+        Settings with a diverged (NaN/inf) run on any seed are excluded. Returns a dict
+        with the chosen ``hparams``, its grid ``index``, the reduced ``value`` and the
+        number of settings ``excluded``; raises ``ValueError`` if every setting diverged.
+        """
+        final = self.final(metric).astype(np.float64)
+        bad = self.diverged | ~np.isfinite(final)
+        bad_setting = bad.any(axis=0)
+        red = {"median": np.median, "mean": np.mean, "max": np.max}[reduce](final, axis=0)
+        red = np.where(bad_setting, np.inf, red)
+        if not np.isfinite(red).any():
+            raise ValueError(f"{self.method}: every setting of the grid diverged")
+        idx = np.unravel_index(int(np.argmin(red)), red.shape)
+        hp = {d: self.coords[d][i].item() for d, i in zip(self.grid_dims, idx)}
+        hp.update(self.fixed)
+        return {"hparams": hp, "index": idx, "value": float(red[idx]), "excluded": int(bad_setting.sum())}
+
+    def curve(self, index: tuple, metric: str = "grad_norm_sq") -> np.ndarray:
+        """``metric[seed, point]`` of one grid setting."""
+        return self.metrics[metric][(slice(None),) + tuple(index)]
+
+    def save(self, path) -> Path:
+        """Write ``path`` (``.npz``) holding arrays, coordinates and a JSON header."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = dict(method=self.method, dims=list(self.dims), fixed=self.fixed,
+                      info=self.info, metrics=sorted(self.metrics), coords=sorted(self.coords))
+        arrays = {f"metric/{k}": v for k, v in self.metrics.items()}
+        arrays.update({f"coord/{k}": v for k, v in self.coords.items()})
+        np.savez_compressed(path, header=json.dumps(header, default=_jsonable), time=self.time,
+                            busy_time=self.busy_time, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "SweepResult":
+        with np.load(path) as z:
+            h = json.loads(str(z["header"]))
+            return cls(method=h["method"], dims=tuple(h["dims"]),
+                       coords={k: z[f"coord/{k}"] for k in h["coords"]},
+                       metrics={k: z[f"metric/{k}"] for k in h["metrics"]},
+                       time=z["time"], busy_time=z["busy_time"], fixed=h["fixed"], info=h["info"])
+
+
+def _jsonable(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _split_grid(method: Method, grid: Optional[dict]):
+    """Validated ``(axes, fixed)``: lists become grid axes, scalars fixed values."""
+    grid = dict(grid or {})
+    checked = method.check_hparams(grid)
+    axes, fixed = {}, {}
+    for name, vals in checked.items():
+        if name in grid and np.ndim(grid[name]) > 0:
+            axes[name] = vals
+        else:
+            fixed[name] = vals.reshape(()).item() if vals.size == 1 else vals
+    return axes, fixed
+
+
+def _check_seeds(seeds) -> list:
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds: empty list")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise ValueError(f"seeds: must be integers, got {s!r}")
+    return [int(s) for s in seeds]
+
+
+def check_setup(method: Method, problem: Problem, timing: TimingModel) -> None:
+    """Cross-checks between method, problem and timing (worker counts, sizes)."""
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem: expected a jaxsim Problem, got {type(problem).__name__}")
+    if not isinstance(timing, TimingModel):
+        raise ValueError(f"timing: expected a TimingModel, got {type(timing).__name__}")
+    n = timing.n
+    if problem.num_workers is not None and problem.num_workers != n:
+        raise ValueError(f"workers: timing has n={n} workers but the problem has data for "
+                         f"{problem.num_workers}")
+    method.check_workers(n)
+
+
+def build_streams(method: Method, timing: TimingModel, seeds: Sequence[int], horizon,
+                  num_points: int, durations=None) -> list[EventStream]:
+    """One free-running stream per seed, chunk lengths padded to a common size.
+
+    ``durations`` (optional, one ``[n, J]`` array per seed) replaces sampling.
+    """
+    if durations is not None and len(durations) != len(seeds):
+        raise ValueError(f"durations: got {len(durations)} arrays for {len(seeds)} seeds")
+    streams = []
+    for i, s in enumerate(seeds):
+        k = time_key(s)
+        active = method.active_workers(timing.mean(k))
+        if durations is None:
+            st, _ = sample_stream(timing, k, horizon, num_points, active)
+        else:
+            validate_durations(durations[i], timing.n)
+            st = free_running(durations[i], horizon, num_points, active)
+        streams.append(st)
+    C = max(st.shape[1] for st in streams)
+    return [st.pad_to(C) for st in streams]
+
+
+def _stack_events(streams: Sequence[EventStream], time_dtype):
+    return (jnp.asarray(np.stack([s.worker for s in streams])),
+            jnp.asarray(np.stack([s.job for s in streams])),
+            jnp.asarray(np.stack([np.where(s.valid, s.time, 0.0) for s in streams]), time_dtype),
+            jnp.asarray(np.stack([s.valid for s in streams])))
+
+
+def _hp_arrays(method: Method, settings: list[dict], dtype) -> dict:
+    out = {}
+    for name, spec in method.hparams.items():
+        vals = np.array([s[name] for s in settings])
+        out[name] = jnp.asarray(vals, jnp.int32 if spec.kind == "count" else dtype)
+    return out
+
+
+def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Optional[dict] = None,
+          horizon=100.0, num_points: int = 100, optimizer=None, batch_size: Optional[int] = None,
+          memory_budget: int = DEFAULT_MEMORY_BUDGET, method_options: Optional[dict] = None,
+          durations=None, progress: bool = False) -> SweepResult:
+    """Simulate ``method`` for every seed and every point of ``grid``.
+
+    Args:
+      method: a registered name or a :class:`~jaxsim.methods.Method` instance.
+      problem, timing: what to optimize and how long jobs take.
+      seeds: integer seeds (durations and gradient noise both derive from each).
+      grid: hyperparameter name -> list of values (an axis) or a scalar (fixed).
+        Missing hyperparameters take the method's defaults.
+      horizon: simulated seconds, or a :class:`~jaxsim.events.Horizon`.
+      num_points: recording intervals; metrics have ``num_points + 1`` points.
+      optimizer: an optax ``GradientTransformation`` producing the step direction
+        (default: the gradient itself, i.e. SGD); stepsizes stay the method's.
+      batch_size: settings per compiled call (default: from ``memory_budget``).
+      durations: optional list (one per seed) of ``D[n, J]`` arrays to use instead of
+        sampling from ``timing`` (the base times still pick Hero SGD's worker).
+
+    All inputs are validated before anything is compiled.
+    """
+    if isinstance(method, str):
+        method = make_method(method, **(method_options or {}))
+    elif not isinstance(method, Method):
+        raise ValueError(f"method: expected a name or a Method, got {type(method).__name__}")
+    seeds = _check_seeds(seeds)
+    axes, fixed = _split_grid(method, grid)
+    check_setup(method, problem, timing)
+    horizon = as_horizon(horizon)
+    if not isinstance(num_points, (int, np.integer)) or num_points < 1:
+        raise ValueError(f"num_points must be a positive integer, got {num_points!r}")
+    optimizer = engine.SGD if optimizer is None else optimizer
+
+    t0 = _time.perf_counter()
+    dtype = jnp.asarray(problem.init()).dtype
+    streams = build_streams(method, timing, seeds, horizon, num_points, durations)
+    n, d = timing.n, problem.dim
+    all_hp = {**{k: v for k, v in axes.items()}, **{k: np.atleast_1d(v) for k, v in fixed.items()}}
+    W, per_worker = engine.plan_store(method, all_hp, max(s.max_delay for s in streams), n)
+
+    names = list(axes)
+    settings = [dict(zip(names, combo), **fixed) for combo in itertools.product(*axes.values())] \
+        if names else [dict(fixed)]
+    P, S = len(settings), len(seeds)
+    per_run = (W * d + 4 * d) * np.dtype(dtype).itemsize
+    if batch_size is None:
+        batch_size = max(1, min(P, int(memory_budget // (per_run * S))))
+    batch_size = int(min(batch_size, P))
+    n_batches = math.ceil(P / batch_size)
+    settings += [settings[-1]] * (n_batches * batch_size - P)  # same shape for every batch
+
+    events = _stack_events(streams, dtype)
+    roots = jnp.stack([grad_root(s) for s in seeds])
+    t_prep = _time.perf_counter() - t0
+    outs, t_first = [], None
+    it = range(n_batches)
+    if progress:
+        try:
+            from tqdm import tqdm
+            it = tqdm(it, desc=method.name)
+        except ImportError:
+            pass
+    for b in it:
+        hp = _hp_arrays(method, settings[b * batch_size:(b + 1) * batch_size], dtype)
+        tb = _time.perf_counter()
+        out = engine.run_batch(method, problem, optimizer, W, per_worker, n, events, hp, roots)
+        outs.append(jax.tree.map(np.asarray, out))
+        if t_first is None:
+            t_first = _time.perf_counter() - tb
+    t_total = _time.perf_counter() - t0
+
+    shape = (S,) + tuple(len(v) for v in axes.values()) + (num_points + 1,)
+    metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :P].reshape(shape)
+               for k in engine.METRICS}
+    info = dict(window=W, store="worker" if per_worker else "ring", batch_size=batch_size,
+                batches=n_batches, events_per_seed=[s.num_events for s in streams],
+                chunk=streams[0].shape[1], seconds_total=t_total, seconds_prepare=t_prep,
+                seconds_first_batch=t_first, n=n, d=d, horizon=dataclasses.asdict(horizon))
+    return SweepResult(
+        method=method.name, dims=("seed", *names, "point"),
+        coords={"seed": np.array(seeds), **axes}, metrics=metrics,
+        time=np.stack([s.grid_time for s in streams]),
+        busy_time=np.stack([s.busy_time for s in streams]), fixed=fixed, info=info)
+
+
+def simulate(method, problem: Problem, timing: TimingModel, *, seed: int = 0, hparams: Optional[dict] = None,
+             horizon=100.0, num_points: int = 100, optimizer=None, method_options=None,
+             durations=None) -> dict:
+    """One run: a dict of metric arrays over the grid plus ``time`` and ``busy_time``.
+
+    ``durations`` (``D[n, J]``) replaces the sampled durations of ``seed``.
+    """
+    for k, v in (hparams or {}).items():
+        if np.ndim(v) > 0:
+            raise ValueError(f"hyperparameter {k}: simulate takes one value; use sweep for grids")
+    res = sweep(method, problem, timing, seeds=[seed], grid=hparams, horizon=horizon,
+                num_points=num_points, optimizer=optimizer, method_options=method_options,
+                durations=None if durations is None else [durations])
+    out = {k: v[0] for k, v in res.metrics.items()}
+    out.update(time=res.time[0], busy_time=res.busy_time[0])
+    return out
