@@ -56,13 +56,27 @@ class EngineState(NamedTuple):
     counters: Counters
 
 
-def plan_store(method: Method, hp: dict, stream_max_delay: int, n: int) -> tuple[int, bool]:
-    """``(W, per_worker)``: how many past points to keep and in which layout."""
+def plan_store(method: Method, hp: dict, stream_max_delay: int, n: int,
+               window: int | None = None) -> tuple[int, bool]:
+    """``(W, per_worker)``: how many past points to keep and in which layout.
+
+    ``W`` is the smaller of the method's window over the grid ``hp`` and the stream's
+    bound on delays, rounded up to a power of two so that grids with nearby maxima
+    (say ``R <= 5`` and ``R <= 7``) share one compiled kernel; ``window`` overrides it.
+    """
     bound = stream_max_delay + 1  # no gradient of the stream is staler than this
     w = method.window(hp)
-    W = bound if w is None else min(int(w), bound)
-    W = max(W, 1)
-    if W > n:
+    need = max(bound if w is None else min(int(w), bound), 1)
+    if window is not None:
+        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+            raise ValueError(f"window must be a positive integer, got {window!r}")
+        if window < need and window < n:
+            raise ValueError(f"window={window} is smaller than the {need} past iterates this "
+                             "method and stream can need")
+        W = int(window)
+    else:
+        W = 1 << (need - 1).bit_length()
+    if W >= n:
         return n, True
     return W, False
 

@@ -86,6 +86,13 @@ class EventStream:
         m = self.valid.reshape(-1)
         return (self.worker.reshape(-1)[m], self.job.reshape(-1)[m], self.time.reshape(-1)[m])
 
+    def padded_chunk(self) -> int:
+        """A chunk length ``>= C`` rounded so that streams of other seeds usually share it
+        (and with it the compiled kernel); the padding costs at most ~3%."""
+        C = self.shape[1]
+        q = max(8, (1 << max(C.bit_length() - 1, 0)) // 32)
+        return -(-C // q) * q
+
     def pad_to(self, chunk: int) -> "EventStream":
         """The same stream with chunks padded to length ``chunk`` (for stacking seeds)."""
         G, C = self.shape

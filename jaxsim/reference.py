@@ -134,6 +134,11 @@ RULES: dict[str, type[Rule]] = {
 # The event loop
 # ----------------------------------------------------------------------------------------
 
+@jax.jit
+def _metrics(problem, x):
+    return problem.loss_gap(x), jnp.sum(problem.full_grad(x) ** 2)
+
+
 def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, horizon,
         num_points: int = 100, mean_times: Optional[np.ndarray] = None, optimizer=None) -> dict:
     """Simulate ``method`` on ``durations[n, J]``; metrics at ``num_points + 1`` grid points.
@@ -149,8 +154,6 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
     rule = RULES[method.name](method, hp, n, x0.shape[0])
     active = rule.active(D.mean(axis=1) if mean_times is None else np.asarray(mean_times))
     oracle = problem.numpy_oracle(grad_root(seed), n, J)
-    loss_gap = jax.jit(problem.loss_gap)
-    gnorm = jax.jit(lambda x: jnp.sum(problem.full_grad(x) ** 2))
 
     horizon = as_horizon(horizon)
     srv = Server(x0, optimizer)
@@ -162,8 +165,8 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
     sum_delay = 0.0
 
     def snapshot(t):
-        x = jnp.asarray(srv.x)
-        return dict(time=t, loss_gap=float(loss_gap(x)), grad_norm_sq=float(gnorm(x)), updates=srv.k,
+        gap, gns = _metrics(problem, jnp.asarray(srv.x))
+        return dict(time=t, loss_gap=float(gap), grad_norm_sq=float(gns), updates=srv.k,
                     received=received, used=used, discarded=received - used, max_delay=max_delay,
                     mean_delay=sum_delay / used if used else 0.0,
                     diverged=not bool(np.all(np.isfinite(srv.x))))

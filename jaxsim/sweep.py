@@ -196,61 +196,34 @@ def _hp_arrays(method: Method, settings: list[dict], dtype) -> dict:
     return out
 
 
-def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Optional[dict] = None,
-          horizon=100.0, num_points: int = 100, optimizer=None, batch_size: Optional[int] = None,
-          memory_budget: int = DEFAULT_MEMORY_BUDGET, method_options: Optional[dict] = None,
-          durations=None, progress: bool = False) -> SweepResult:
-    """Simulate ``method`` for every seed and every point of ``grid``.
+def run_streams(method: Method, problem: Problem, streams: Sequence[EventStream], seeds: Sequence[int],
+                settings: Sequence[dict], *, optimizer=None, batch_size: Optional[int] = None,
+                memory_budget: int = DEFAULT_MEMORY_BUDGET, window: Optional[int] = None,
+                progress: bool = False):
+    """Run every setting on every stream (``streams[i]`` belongs to ``seeds[i]``).
 
-    Args:
-      method: a registered name or a :class:`~jaxsim.methods.Method` instance.
-      problem, timing: what to optimize and how long jobs take.
-      seeds: integer seeds (durations and gradient noise both derive from each).
-      grid: hyperparameter name -> list of values (an axis) or a scalar (fixed).
-        Missing hyperparameters take the method's defaults.
-      horizon: simulated seconds, or a :class:`~jaxsim.events.Horizon`.
-      num_points: recording intervals; metrics have ``num_points + 1`` points.
-      optimizer: an optax ``GradientTransformation`` producing the step direction
-        (default: the gradient itself, i.e. SGD); stepsizes stay the method's.
-      batch_size: settings per compiled call (default: from ``memory_budget``).
-      durations: optional list (one per seed) of ``D[n, J]`` arrays to use instead of
-        sampling from ``timing`` (the base times still pick Hero SGD's worker).
-
-    All inputs are validated before anything is compiled.
+    ``settings`` are complete, validated hyperparameter dicts. Returns
+    ``(metrics, info)`` with metric arrays ``[S, P, G + 1]``. Settings are processed in
+    equal-size batches (the last one padded), so the engine compiles once.
     """
-    if isinstance(method, str):
-        method = make_method(method, **(method_options or {}))
-    elif not isinstance(method, Method):
-        raise ValueError(f"method: expected a name or a Method, got {type(method).__name__}")
-    seeds = _check_seeds(seeds)
-    axes, fixed = _split_grid(method, grid)
-    check_setup(method, problem, timing)
-    horizon = as_horizon(horizon)
-    if not isinstance(num_points, (int, np.integer)) or num_points < 1:
-        raise ValueError(f"num_points must be a positive integer, got {num_points!r}")
     optimizer = engine.SGD if optimizer is None else optimizer
-
-    t0 = _time.perf_counter()
+    C = max(st.padded_chunk() for st in streams)
+    streams = [st.pad_to(C) for st in streams]
+    n, d = streams[0].n, problem.dim
     dtype = jnp.asarray(problem.init()).dtype
-    streams = build_streams(method, timing, seeds, horizon, num_points, durations)
-    n, d = timing.n, problem.dim
-    all_hp = {**{k: v for k, v in axes.items()}, **{k: np.atleast_1d(v) for k, v in fixed.items()}}
-    W, per_worker = engine.plan_store(method, all_hp, max(s.max_delay for s in streams), n)
-
-    names = list(axes)
-    settings = [dict(zip(names, combo), **fixed) for combo in itertools.product(*axes.values())] \
-        if names else [dict(fixed)]
-    P, S = len(settings), len(seeds)
+    all_hp = {k: np.array([s[k] for s in settings]) for k in method.hparams}
+    W, per_worker = engine.plan_store(method, all_hp, max(s.max_delay for s in streams), n, window)
+    settings = list(settings)
+    P, S = len(settings), len(streams)
     per_run = (W * d + 4 * d) * np.dtype(dtype).itemsize
     if batch_size is None:
-        batch_size = max(1, min(P, int(memory_budget // (per_run * S))))
+        batch_size = max(1, int(memory_budget // (per_run * S)))
     batch_size = int(min(batch_size, P))
     n_batches = math.ceil(P / batch_size)
-    settings += [settings[-1]] * (n_batches * batch_size - P)  # same shape for every batch
+    settings += [settings[-1]] * (n_batches * batch_size - P)
 
     events = _stack_events(streams, dtype)
     roots = jnp.stack([grad_root(s) for s in seeds])
-    t_prep = _time.perf_counter() - t0
     outs, t_first = [], None
     it = range(n_batches)
     if progress:
@@ -266,15 +239,62 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
         outs.append(jax.tree.map(np.asarray, out))
         if t_first is None:
             t_first = _time.perf_counter() - tb
-    t_total = _time.perf_counter() - t0
-
-    shape = (S,) + tuple(len(v) for v in axes.values()) + (num_points + 1,)
-    metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :P].reshape(shape)
-               for k in engine.METRICS}
+    metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :P] for k in engine.METRICS}
     info = dict(window=W, store="worker" if per_worker else "ring", batch_size=batch_size,
-                batches=n_batches, events_per_seed=[s.num_events for s in streams],
-                chunk=streams[0].shape[1], seconds_total=t_total, seconds_prepare=t_prep,
-                seconds_first_batch=t_first, n=n, d=d, horizon=dataclasses.asdict(horizon))
+                batches=n_batches, events_per_seed=[s.num_events for s in streams], chunk=C,
+                seconds_first_batch=t_first)
+    return metrics, info
+
+
+def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Optional[dict] = None,
+          horizon=100.0, num_points: int = 100, optimizer=None, batch_size: Optional[int] = None,
+          memory_budget: int = DEFAULT_MEMORY_BUDGET, method_options: Optional[dict] = None,
+          durations=None, window: Optional[int] = None, progress: bool = False) -> SweepResult:
+    """Simulate ``method`` for every seed and every point of ``grid``.
+
+    Args:
+      method: a registered name or a :class:`~jaxsim.methods.Method` instance.
+      problem, timing: what to optimize and how long jobs take.
+      seeds: integer seeds (durations and gradient noise both derive from each).
+      grid: hyperparameter name -> list of values (an axis) or a scalar (fixed).
+        Missing hyperparameters take the method's defaults.
+      horizon: simulated seconds, or a :class:`~jaxsim.events.Horizon`.
+      num_points: recording intervals; metrics have ``num_points + 1`` points.
+      optimizer: an optax ``GradientTransformation`` producing the step direction
+        (default: the gradient itself, i.e. SGD); stepsizes stay the method's.
+      batch_size: settings per compiled call (default: from ``memory_budget``).
+      durations: optional list (one per seed) of ``D[n, J]`` arrays to use instead of
+        sampling from ``timing`` (the base times still pick Hero SGD's worker).
+      window: pin the number of past iterates kept per run (see
+        :func:`jaxsim.engine.plan_store`); must exceed every delay the method applies.
+
+    All inputs are validated before anything is compiled.
+    """
+    if isinstance(method, str):
+        method = make_method(method, **(method_options or {}))
+    elif not isinstance(method, Method):
+        raise ValueError(f"method: expected a name or a Method, got {type(method).__name__}")
+    seeds = _check_seeds(seeds)
+    axes, fixed = _split_grid(method, grid)
+    check_setup(method, problem, timing)
+    horizon = as_horizon(horizon)
+    if not isinstance(num_points, (int, np.integer)) or num_points < 1:
+        raise ValueError(f"num_points must be a positive integer, got {num_points!r}")
+
+    t0 = _time.perf_counter()
+    streams = build_streams(method, timing, seeds, horizon, num_points, durations)
+    names = list(axes)
+    settings = [dict(zip(names, combo), **fixed) for combo in itertools.product(*axes.values())] \
+        if names else [dict(fixed)]
+    t_prep = _time.perf_counter() - t0
+    raw, info = run_streams(method, problem, streams, seeds, settings, optimizer=optimizer,
+                            batch_size=batch_size, memory_budget=memory_budget, window=window,
+                            progress=progress)
+    S, P = len(seeds), len(settings)
+    info.update(seconds_total=_time.perf_counter() - t0, seconds_prepare=t_prep,
+                n=timing.n, d=problem.dim, horizon=dataclasses.asdict(horizon))
+    shape = (S,) + tuple(len(v) for v in axes.values()) + (num_points + 1,)
+    metrics = {k: v.reshape(shape) for k, v in raw.items()}
     return SweepResult(
         method=method.name, dims=("seed", *names, "point"),
         coords={"seed": np.array(seeds), **axes}, metrics=metrics,

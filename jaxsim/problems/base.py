@@ -22,6 +22,13 @@ import jax.numpy as jnp
 import numpy as np
 
 
+@jax.jit
+def _stoch_grad(problem, root, x, w, j):
+    from ..rng import grad_key
+
+    return problem.stoch_grad(x, grad_key(root, w, j), w)
+
+
 class Problem:
     """Base class; concrete problems are :func:`~jaxsim._pytree.pytree_dataclass` es."""
 
@@ -63,7 +70,4 @@ class Problem:
         The default evaluates :meth:`stoch_grad` through JAX one call at a time;
         problems override it with a NumPy version that draws the same randomness.
         """
-        from ..rng import grad_key
-
-        fn = jax.jit(lambda x, w, j: self.stoch_grad(x, grad_key(root, w, j), w))
-        return lambda x, w, j: np.asarray(fn(jnp.asarray(x), w, j))
+        return lambda x, w, j: np.asarray(_stoch_grad(self, root, jnp.asarray(x), w, j))

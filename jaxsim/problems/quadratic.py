@@ -13,6 +13,7 @@ Gradient noise, keyed per call:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -83,9 +84,7 @@ class WorstCaseQuadratic(Problem):
             return super().numpy_oracle(root, n, num_jobs)
         # One batched draw of every (worker, job) scalar, then pure NumPy per event.
         dtype = jnp.asarray(self.noise_scale).dtype
-        draw = jax.jit(jax.vmap(jax.vmap(
-            lambda w, j: jax.random.normal(grad_key(root, w, j), (), dtype), (None, 0)), (0, None)))
-        z = np.asarray(draw(jnp.arange(n), jnp.arange(num_jobs)), dtype=np.float64)
+        z = np.asarray(_scalar_noise_table(root, n, num_jobs, dtype), dtype=np.float64)
         s, L = float(self.noise_scale), float(self.L)
 
         def oracle(x, w, j):
@@ -97,6 +96,13 @@ class WorstCaseQuadratic(Problem):
             return g + s * z[w, j]
 
         return oracle
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _scalar_noise_table(root, n, num_jobs, dtype):
+    """``z[w, j]``: the scalar noise of every (worker, job), drawn as ``stoch_grad`` draws it."""
+    one = lambda w, j: jax.random.normal(grad_key(root, w, j), (), dtype)  # noqa: E731
+    return jax.vmap(jax.vmap(one, (None, 0)), (0, None))(jnp.arange(n), jnp.arange(num_jobs))
 
 
 def worst_case_quadratic(d: int = 1729, noise_scale: float = 0.01, L: float = 1.0,
