@@ -189,6 +189,8 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
                 break
         elif received == horizon.events:
             break
+        if j >= J:
+            raise ValueError(f"durations: worker {w} needs more than {J} jobs for this horizon")
         heapq.heappop(heap)
         delay = srv.k - start_k[w]
         g = oracle(point[w], w, j) if rule.needs_grad(delay) else None
@@ -200,9 +202,8 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
         # NEW: the reporting worker starts its next job at the current model.
         start_k[w] = srv.k
         point[w] = srv.x.copy()
-        if j + 1 >= J:
-            raise ValueError(f"durations: worker {w} needs more than {J} jobs")
-        heapq.heappush(heap, (t + D[w, j + 1], w, j + 1))
+        # Past the sampled jobs: an unknown finish time, an error only if it is ever needed.
+        heapq.heappush(heap, (t + D[w, j + 1] if j + 1 < J else np.inf, w, j + 1))
         if marks is not None:
             while len(records) <= num_points and marks[len(records) - 1] == received:
                 records.append(snapshot(t))

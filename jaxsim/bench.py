@@ -1,0 +1,102 @@
+"""Throughput benchmark: engine vs reference loop vs a floor kernel, in one process.
+
+Work: Ringmaster ASGD on the worst-case quadratic (``d = 100``), ``n = 100`` workers
+with ``(1 + sqrt(w)) + |N(0, w + 1)|`` durations, ``seeds x gammas x R`` runs. Reported
+in run-events per second (runs x events each):
+
+* engine: :func:`jaxsim.sweep.run_streams`, compiled, timed on a second call;
+* reference: the plain heap loop (:mod:`jaxsim.reference`) on a few of the same runs;
+* floor: a kernel over the same stream, batch and random draws doing one ``axpy``
+  per event (``x <- x - gamma z b``): what any engine must pay at least.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import make_method, make_timing, reference, worst_case_quadratic
+from .events import Horizon
+from .rng import grad_key, grad_root, time_key
+from .sweep import _stack_events, build_streams, run_streams
+
+
+@functools.partial(jax.jit, static_argnames=())
+def _floor_batch(events, gammas, roots, b):
+    def one(evs, gamma, root):
+        def step(x, ev):
+            w, j, _, valid = ev
+            z = jax.random.normal(grad_key(root, w, j), (), x.dtype)
+            return x - jnp.where(valid, gamma * z, 0.0) * b, None
+
+        def chunk(x, ev):
+            x, _ = jax.lax.scan(step, x, ev)
+            return x, jnp.sum(x * x)
+
+        return jax.lax.scan(chunk, b, evs)[1]
+
+    over_hp = jax.vmap(one, in_axes=(None, 0, None))
+    return jax.vmap(over_hp, in_axes=(0, None, 0))(events, gammas, roots)
+
+
+def _timed(fn, repeats=2):
+    """``(first_call_s, best_later_call_s)``."""
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn())
+    first = time.perf_counter() - t0
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn())
+        best = min(best, time.perf_counter() - t0)
+    return first, best
+
+
+def run(n: int = 100, d: int = 100, events: int = 20_000, seeds: int = 4, gammas: int = 8,
+        thresholds=(1, 2, 4, 8, 16, 32, 64, 100), reference_runs: int = 2, num_points: int = 20) -> dict:
+    """Measure and return the throughput figures (see the module docstring)."""
+    problem = worst_case_quadratic(d=d, noise_scale=0.01)
+    timing = make_timing(n, "one_plus_sqrt", "halfnormal")
+    method = make_method("ringmaster")
+    seed_list = list(range(seeds))
+    horizon = Horizon(events=events)
+    streams = build_streams(method, timing, seed_list, horizon, num_points)
+    gamma_vals = np.geomspace(1e-3, 0.2, gammas)
+    settings = [{"gamma": float(g), "R": int(r)} for g in gamma_vals for r in thresholds]
+    runs = len(seed_list) * len(settings)
+    run_events = sum(s.num_events for s in streams) * len(settings)
+
+    engine_call = lambda: run_streams(method, problem, streams, seed_list, settings,  # noqa: E731
+                                      batch_size=len(settings))[0]["loss_gap"]
+    first, engine_s = _timed(engine_call)
+
+    C = max(s.padded_chunk() for s in streams)
+    ev = _stack_events([s.pad_to(C) for s in streams], jnp.float32)
+    roots = jnp.stack([grad_root(s) for s in seed_list])
+    gam = jnp.asarray([s["gamma"] for s in settings], jnp.float32)
+    bvec = problem.init()
+    _, floor_s = _timed(lambda: _floor_batch(ev, gam, roots, bvec))
+
+    D = timing.sample(time_key(0), 4 * events // n + 64)
+    t0 = time.perf_counter()
+    for s in settings[:reference_runs]:
+        reference.run(method, problem, D, s, seed=0, horizon=horizon, num_points=num_points)
+    ref_s = (time.perf_counter() - t0) / reference_runs
+    ref_rate = events / ref_s
+
+    engine_rate = run_events / engine_s
+    floor_rate = run_events / floor_s
+    return {
+        "runs": runs, "n": n, "d": d, "events_per_run": events, "backend": jax.default_backend(),
+        "engine_run_events_per_s": engine_rate,
+        "reference_run_events_per_s": ref_rate,
+        "floor_run_events_per_s": floor_rate,
+        "speedup_vs_reference": engine_rate / ref_rate,
+        "fraction_of_floor": engine_rate / floor_rate,
+        "compile_s": max(first - engine_s, 0.0),
+        "engine_s": engine_s, "floor_s": floor_s, "reference_s_per_run": ref_s,
+    }

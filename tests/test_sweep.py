@@ -1,0 +1,168 @@
+"""Sweeps: determinism, labels and shapes, best-of-grid selection, divergence, save/load."""
+
+import numpy as np
+import pytest
+
+import jaxsim
+from jaxsim import SweepResult
+from jaxsim.engine import METRICS
+
+TIMING = jaxsim.make_timing(4, "one_plus_sqrt", "halfnormal")
+PROB = jaxsim.worst_case_quadratic(d=3, noise_scale=0.2)
+GRID = {"gamma": [0.05, 0.2, 1e6], "R": [1, 3]}
+KW = dict(grid=GRID, horizon=15.0, num_points=5)
+
+
+@pytest.fixture(scope="module")
+def res01():
+    return jaxsim.sweep("ringmaster", PROB, TIMING, seeds=[0, 1], **KW)
+
+
+def test_shapes_dims_coords(res01):
+    r = res01
+    assert r.method == "ringmaster"
+    assert r.dims == ("seed", "gamma", "R", "point")
+    assert r.grid_dims == ("gamma", "R")
+    np.testing.assert_array_equal(r.coords["seed"], [0, 1])
+    np.testing.assert_array_equal(r.coords["gamma"], GRID["gamma"])
+    np.testing.assert_array_equal(r.coords["R"], GRID["R"])
+    assert set(r.metrics) == set(METRICS)
+    for k, v in r.metrics.items():
+        assert v.shape == (2, 3, 2, 6), k
+    assert r.time.shape == (2, 6) and r.busy_time.shape == (2, 6)
+    np.testing.assert_allclose(r.time, np.tile(np.linspace(0, 15.0, 6), (2, 1)))
+    np.testing.assert_allclose(r.busy_time, 4 * r.time)  # 4 free-running workers
+    assert r.diverged.shape == (2, 3, 2)
+    assert r.final("updates").shape == (2, 3, 2)
+    assert r.curve((1, 0), "loss_gap").shape == (2, 6)
+    np.testing.assert_array_equal(r.curve((1, 0), "loss_gap"), r.metrics["loss_gap"][:, 1, 0])
+    assert r.metrics["updates"][..., 0].sum() == 0  # point 0 is the start
+    np.testing.assert_allclose(r.metrics["loss_gap"][..., 0], float(PROB.loss_gap(PROB.init())), rtol=1e-6)
+
+
+def test_fixed_scalar_hparams_are_not_axes():
+    r = jaxsim.sweep("ringmaster", PROB, TIMING, seeds=[0, 1], grid={"gamma": 0.2, "R": [1, 3]},
+                     horizon=15.0, num_points=5)
+    assert r.dims == ("seed", "R", "point")
+    assert r.fixed == {"gamma": 0.2}
+    assert r.metrics["loss_gap"].shape == (2, 2, 6)
+    assert r.best()["hparams"]["gamma"] == 0.2
+
+
+def test_same_seed_identical(res01):
+    again = jaxsim.sweep("ringmaster", PROB, TIMING, seeds=[0, 1], **KW)
+    for k in METRICS:
+        np.testing.assert_array_equal(res01.metrics[k], again.metrics[k], err_msg=k)
+    np.testing.assert_array_equal(res01.time, again.time)
+
+
+def test_seed_order_and_subset_consistent(res01):
+    """A seed gives the same runs whatever its position in the seed list."""
+    one = jaxsim.sweep("ringmaster", PROB, TIMING, seeds=[1, 0], **KW)
+    for k in METRICS:
+        np.testing.assert_array_equal(one.metrics[k][0], res01.metrics[k][1], err_msg=k)
+
+
+def test_different_seeds_differ(res01):
+    m = res01.metrics
+    ok = ~res01.diverged[0] & ~res01.diverged[1]
+    assert ok.any()
+    assert not np.array_equal(m["loss_gap"][0][ok], m["loss_gap"][1][ok])
+    assert not np.array_equal(m["received"][0], m["received"][1])  # different compute times
+
+
+def test_settings_of_one_seed_share_the_stream(res01):
+    rec = res01.metrics["received"]
+    for s in range(2):
+        assert np.all(rec[s] == rec[s, 0, 0])  # every (gamma, R) sees the same arrivals
+
+
+def test_diverging_stepsize_is_flagged(res01):
+    r = res01
+    div = r.diverged
+    assert div[:, 2, :].all()  # gamma = 1e6
+    assert not div[:, :2, :].any()
+    finite = r.metrics["loss_gap"][:, :2]
+    assert np.all(np.isfinite(finite))
+    assert np.all(finite[..., -1] < finite[..., 0])  # the stable stepsizes make progress
+    assert not np.all(np.isfinite(r.metrics["loss_gap"][:, 2, :, -1]))
+    b = r.best("loss_gap")
+    assert b["hparams"]["gamma"] != 1e6
+    assert b["excluded"] == 2  # both R settings of gamma = 1e6
+    fin = np.median(r.final("loss_gap"), axis=0)
+    fin[2] = np.inf
+    assert b["index"] == np.unravel_index(np.argmin(fin), fin.shape)
+
+
+def test_save_load_roundtrip(res01, tmp_path):
+    p = res01.save(tmp_path / "sub" / "res.npz")
+    back = SweepResult.load(p)
+    assert back.method == res01.method and back.dims == res01.dims
+    assert back.fixed == res01.fixed
+    assert back.info == res01.info
+    assert set(back.coords) == set(res01.coords)
+    for k in res01.coords:
+        np.testing.assert_array_equal(back.coords[k], res01.coords[k])
+    assert set(back.metrics) == set(res01.metrics)
+    for k in res01.metrics:
+        np.testing.assert_array_equal(back.metrics[k], res01.metrics[k])
+        assert back.metrics[k].dtype == res01.metrics[k].dtype
+    np.testing.assert_array_equal(back.time, res01.time)
+    np.testing.assert_array_equal(back.busy_time, res01.busy_time)
+    assert back.best() == res01.best()
+
+
+# ---- best() on hand-made results ---------------------------------------------------------------
+
+def _hand_result(final, diverged=None, fixed=None):
+    """final: [seed, gamma(3), R(2)]; curves start at 100 and end at ``final``."""
+    final = np.asarray(final, np.float64)
+    S = final.shape[0]
+    curve = np.stack([np.full_like(final, 100.0), final], axis=-1)
+    div = np.zeros(curve.shape, bool) if diverged is None else np.asarray(diverged)
+    return SweepResult(
+        method="hand", dims=("seed", "gamma", "R", "point"),
+        coords={"seed": np.arange(S), "gamma": np.array([0.1, 0.2, 0.3]), "R": np.array([1, 4])},
+        metrics={"loss_gap": curve, "diverged": div}, time=np.zeros((S, 2)), busy_time=np.zeros((S, 2)),
+        fixed=dict(fixed or {}))
+
+
+def _finals():
+    f = np.full((3, 3, 2), 50.0)
+    f[:, 0, 1] = [1.0, 1.0, 100.0]  # median 1, mean 34
+    f[:, 2, 0] = [2.0, 2.0, 2.0]  # median 2, mean 2
+    return f
+
+
+def test_best_median_vs_mean():
+    r = _hand_result(_finals(), fixed={"foo": 7})
+    b = r.best("loss_gap")
+    assert b["index"] == (0, 1)
+    assert b["hparams"] == {"gamma": 0.1, "R": 4, "foo": 7}
+    assert b["value"] == 1.0 and b["excluded"] == 0
+    b = r.best("loss_gap", reduce="mean")
+    assert b["index"] == (2, 0) and b["value"] == 2.0
+    assert b["hparams"]["gamma"] == 0.3 and b["hparams"]["R"] == 1
+    assert r.best(reduce="max")["index"] == (2, 0)
+
+
+def test_best_excludes_diverged_settings():
+    f = _finals()
+    div = np.zeros(f.shape + (2,), bool)
+    div[1, 0, 1, 0] = True  # one seed of the best-median setting diverged at some point
+    b = _hand_result(f, div).best()
+    assert b["index"] == (2, 0) and b["excluded"] == 1
+    # a non-finite final value excludes the setting too, even without the flag
+    f2 = f.copy()
+    f2[0, 2, 0] = np.nan
+    b = _hand_result(f2, div).best()
+    assert b["excluded"] == 2
+    assert b["value"] == 50.0
+
+
+def test_best_all_diverged_raises():
+    f = _finals()
+    div = np.zeros(f.shape + (2,), bool)
+    div[0, ..., 1] = True  # seed 0 diverged in every setting
+    with pytest.raises(ValueError, match="diverged"):
+        _hand_result(f, div).best()
