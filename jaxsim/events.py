@@ -9,8 +9,11 @@ the lower worker index, as in a heap ordered by ``(time, worker)``).
 The stream is cut into ``num_points`` chunks, one per recording interval, and each
 chunk is padded to the same length ``C`` with invalid events, so the engine can
 run a ``lax.scan`` over chunks (recording metrics after each) of a ``lax.scan``
-over the events in a chunk. Metrics at grid point ``g`` describe the model after
-every event with ``time <= grid_time[g]``.
+over the events in a chunk. With a horizon in seconds, metrics at grid point ``g``
+describe the model after every event with ``time <= grid_time[g]``; with a horizon
+in events, chunk ``g`` holds events ``ceil((g-1)K/G) .. ceil(gK/G) - 1`` and
+``grid_time[g]`` is the time of its last event (events tied with it may fall in
+the next chunk).
 """
 
 from __future__ import annotations

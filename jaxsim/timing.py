@@ -69,8 +69,9 @@ def base_times(profile: str | ArrayLike, n: int, scale: float = 1.0) -> np.ndarr
         tau = np.asarray(profile, dtype=np.float64).reshape(-1)
         if tau.shape[0] != n:
             raise ValueError(f"timing.base: got {tau.shape[0]} base times for n={n} workers")
-    if not (np.isfinite(scale) and scale > 0):
-        raise ValueError(f"timing.scale must be positive and finite, got {scale}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
+            or not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"timing.scale (base-time multiplier) must be a positive finite number, got {scale!r}")
     tau = tau * scale
     if not np.all(np.isfinite(tau)) or np.any(tau < 0):
         raise ValueError("timing.base: base times must be finite and >= 0")
@@ -307,15 +308,19 @@ def _sample_blocks(noise: Noise, keys, tau: np.ndarray, n: int):
 
 
 def make_timing(n: int, base: str | ArrayLike = "one_plus_sqrt", noise: str = "none", *,
-                scale: float = 1.0, permute_base: bool = False, **noise_params) -> TimingModel:
-    """Build a :class:`TimingModel` from names, e.g. ``make_timing(6174, "one_plus_sqrt", "halfnormal")``."""
+                base_scale: float = 1.0, permute_base: bool = False, **noise_params) -> TimingModel:
+    """Build a :class:`TimingModel` from names, e.g. ``make_timing(6174, "one_plus_sqrt", "halfnormal")``.
+
+    ``base_scale`` multiplies the base times; other keywords go to the noise law
+    (``make_timing(n, "linear", "exponential", scale="base")`` is the ATA law).
+    """
     if noise not in NOISE_LAWS:
         raise ValueError(f"timing.noise: unknown law {noise!r}; choose one of {sorted(NOISE_LAWS)}")
     try:
         law = NOISE_LAWS[noise](**noise_params)
     except TypeError as e:
         raise ValueError(f"timing.noise: bad parameters for {noise!r}: {e}") from None
-    return TimingModel(n=n, base=base, scale=scale, noise=law, permute_base=permute_base)
+    return TimingModel(n=n, base=base, scale=base_scale, noise=law, permute_base=permute_base)
 
 
 def validate_durations(durations, n: int | None = None) -> np.ndarray:

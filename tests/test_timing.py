@@ -32,9 +32,9 @@ def test_base_profiles(profile, expected):
 
 
 def test_scale_multiplies_base_times():
-    tm = make_timing(4, "sqrt", scale=2.5)
+    tm = make_timing(4, "sqrt", base_scale=2.5)
     np.testing.assert_allclose(tm.tau, 2.5 * np.sqrt([1.0, 2.0, 3.0, 4.0]), rtol=1e-15)
-    tm = make_timing(3, [0.5, 1.0, 4.0], scale=3.0)
+    tm = make_timing(3, [0.5, 1.0, 4.0], base_scale=3.0)
     np.testing.assert_allclose(tm.tau, [1.5, 3.0, 12.0], rtol=0)
 
 
@@ -100,10 +100,16 @@ def test_halfnormal_var_profiles():
     assert D[1].std() > 0
 
 
+def test_make_timing_routes_noise_keywords_to_the_law():
+    tm = make_timing(3, "linear", "exponential", scale="base")  # the ATA law: mean tau_i
+    np.testing.assert_allclose(tm.noise.mean(tm.tau), [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(tm.tau, [1.0, 2.0, 3.0])
+
+
 def test_exponential_mean():
     scales = np.array([0.5, 1.0, 2.0])
-    # (make_timing's own ``scale=`` keyword is the base-time scale, so build the law directly)
-    tm = T.TimingModel(n=3, base="constant", noise=T.Exponential(scale=tuple(scales)))
+    tm = make_timing(3, "constant", "exponential", scale=tuple(scales))
+    assert tm.noise == T.Exponential(scale=tuple(scales))
     D = tm.sample(_key(7), N_STAT, dtype=np.float64)
     eta = D - 1.0
     assert np.all(eta >= 0)
