@@ -94,13 +94,13 @@ def _init_state(method, problem, optimizer, W, per_worker, n):
         counters=Counters(zero, zero, zero, jnp.zeros((), x0.dtype)))
 
 
-def _step(method, problem, optimizer, W, per_worker, n, hp, root, c: EngineState, ev):
-    w, j, t, valid = ev
+def _step(method, problem, optimizer, W, per_worker, n, hp, c: EngineState, ev):
+    w, j, t, valid, noise = ev
     s_w = c.s[w]
     delay = c.k - s_w
     slot = w if per_worker else s_w % W
     x_src = c.store[slot]
-    g = problem.stoch_grad(x_src, grad_key(root, w, j), w)
+    g = problem.grad_from_noise(x_src, noise, w)
     mstate, dec = method.on_arrival(c.method_state, Arrival(w, j, t, delay, g, c.x, n), hp)
 
     update = valid & dec.update
@@ -142,13 +142,19 @@ def _record(problem, c: EngineState) -> dict:
     )
 
 
-def simulate_one(method, problem, optimizer, W, per_worker, n, events, hp, root):
-    """Run one simulation over ``events = (worker, job, time, valid)``, each ``[G, C]``.
+def event_noise(problem, events, root):
+    """Every event's gradient randomness, drawn at once from ``(seed, worker, job)`` keys."""
+    w, j = events[0], events[1]
+    draw = lambda w, j: problem.sample_noise(grad_key(root, w, j), w)  # noqa: E731
+    return jax.vmap(jax.vmap(draw))(w, j)
 
-    Returns a dict of metric arrays of length ``G + 1`` (point 0 = the start).
+
+def simulate_one(method, problem, optimizer, W, per_worker, n, events, hp):
+    """Run one simulation over ``events = (worker, job, time, valid, noise)``, each with
+    leading axes ``[G, C]``. Returns metric arrays of length ``G + 1`` (point 0 = start).
     """
     c0 = _init_state(method, problem, optimizer, W, per_worker, n)
-    step = functools.partial(_step, method, problem, optimizer, W, per_worker, n, hp, root)
+    step = functools.partial(_step, method, problem, optimizer, W, per_worker, n, hp)
 
     def chunk(c, evs):
         c, _ = jax.lax.scan(step, c, evs)
@@ -164,5 +170,9 @@ def run_batch(method, problem, optimizer, W, per_worker, n, events, hp, roots):
     """``vmap`` over seeds (``events``/``roots`` leading axis ``S``) of a ``vmap`` over
     hyperparameter settings (``hp`` leaves with leading axis ``P``): metrics ``[S, P, G+1]``."""
     one = functools.partial(simulate_one, method, problem, optimizer, W, per_worker, n)
-    over_hp = jax.vmap(one, in_axes=(None, 0, None))
-    return jax.vmap(over_hp, in_axes=(0, None, 0))(events, hp, roots)
+    over_hp = jax.vmap(one, in_axes=(None, 0))
+
+    def per_seed(ev, root):  # the seed's randomness is drawn once for all its settings
+        return over_hp((*ev, event_noise(problem, ev, root)), hp)
+
+    return jax.vmap(per_seed)(events, roots)

@@ -8,6 +8,13 @@ A problem works on a flat parameter vector ``x[d]`` and offers:
 * ``stoch_grad(x, key, worker)`` — a stochastic gradient whose randomness comes only
   from ``key`` (the engine passes ``rng.grad_key(root, worker, job)``).
 
+A stochastic gradient is split in two so the engine can draw every event's randomness
+at once, before the scan, and share it across hyperparameter settings:
+``stoch_grad(x, key, w) == grad_from_noise(x, sample_noise(key, w), w)``. By default
+the "noise" is the key itself (drawn inside the scan); problems whose per-call
+randomness is small (a scalar, a few minibatch indices) return it from
+``sample_noise``.
+
 Problems are pytrees (array fields are traced, so data lives on device once and a
 sweep never bakes it into the compiled program); static fields are part of the
 compile key.
@@ -47,8 +54,16 @@ class Problem:
     def full_grad(self, x) -> jax.Array:
         return jax.grad(self.loss)(x)
 
-    def stoch_grad(self, x, key, worker) -> jax.Array:
+    def sample_noise(self, key, worker):
+        """The randomness of one gradient call (a small pytree); default: the key."""
+        return key
+
+    def grad_from_noise(self, x, noise, worker) -> jax.Array:
+        """The stochastic gradient at ``x`` for the randomness ``noise``."""
         raise NotImplementedError
+
+    def stoch_grad(self, x, key, worker) -> jax.Array:
+        return self.grad_from_noise(x, self.sample_noise(key, worker), worker)
 
     @property
     def f_star(self) -> Optional[float]:

@@ -43,7 +43,7 @@ class LossProblem(Problem):
     def loss(self, x):
         return self.objective(self.unravel(x), self.data)
 
-    def stoch_grad(self, x, key, worker):
+    def grad_from_noise(self, x, key, worker):
         batch = self.sampler(key, worker, self.data)
         g = jax.grad(self.loss_fn)(self.unravel(x), batch)
         return ravel_pytree(g)[0]

@@ -61,11 +61,16 @@ class WorstCaseQuadratic(Problem):
     def full_grad(self, x):
         return _tridiag_apply(x, self.L) - self._b(x)
 
-    def stoch_grad(self, x, key, worker):
+    def sample_noise(self, key, worker):
+        if self.noise == "scalar":  # one draw per call: precomputed per event by the engine
+            return jax.random.normal(key, (), jnp.asarray(self.noise_scale).dtype)
+        return key  # d draws per call: drawn inside the scan
+
+    def grad_from_noise(self, x, noise, worker):
         g = self.full_grad(x)
         if self.noise == "scalar":
-            return g + self.noise_scale * jax.random.normal(key, (), x.dtype)
-        return g + self.noise_scale * jax.random.normal(key, x.shape, x.dtype)
+            return g + self.noise_scale * noise
+        return g + self.noise_scale * jax.random.normal(noise, x.shape, x.dtype)
 
     @property
     def f_star(self):
@@ -101,7 +106,7 @@ class WorstCaseQuadratic(Problem):
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))
 def _scalar_noise_table(root, n, num_jobs, dtype):
     """``z[w, j]``: the scalar noise of every (worker, job), drawn as ``stoch_grad`` draws it."""
-    one = lambda w, j: jax.random.normal(grad_key(root, w, j), (), dtype)  # noqa: E731
+    one = lambda w, j: jax.random.normal(grad_key(root, w, j), (), dtype)  # as sample_noise  # noqa: E731
     return jax.vmap(jax.vmap(one, (None, 0)), (0, None))(jnp.arange(n), jnp.arange(num_jobs))
 
 
