@@ -19,7 +19,7 @@ import json
 import math
 import time as _time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -290,7 +290,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     raw, info = run_streams(method, problem, streams, seeds, settings, optimizer=optimizer,
                             batch_size=batch_size, memory_budget=memory_budget, window=window,
                             progress=progress)
-    S, P = len(seeds), len(settings)
+    S = len(seeds)
     info.update(seconds_total=_time.perf_counter() - t0, seconds_prepare=t_prep,
                 n=timing.n, d=problem.dim, horizon=dataclasses.asdict(horizon))
     shape = (S,) + tuple(len(v) for v in axes.values()) + (num_points + 1,)

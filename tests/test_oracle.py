@@ -40,7 +40,7 @@ def _noise_law(rng):
 
 def _random_hp(method, rng, n):
     hp = {}
-    for name, spec in method.hparams.items():
+    for name in method.hparams:
         if name == "gamma":
             hp[name] = float(np.exp(rng.uniform(np.log(0.01), np.log(0.25))))
         else:  # counts: thresholds and batch sizes around the worker count
