@@ -8,9 +8,10 @@ is the only place in jaxsim that draws compute times; everything downstream
 Workers are 0-based (``w = 0..n-1``) in code. Profiles written with a 1-based
 index ``i = w + 1`` in the papers are documented as such below.
 
-Durations are drawn in fixed blocks of :data:`BLOCK` jobs, block ``b`` from
-``fold_in(key, b)``, so asking for more jobs extends the array without changing
-the jobs already drawn (a prefix property the tests rely on).
+Each duration ``D[w, j]`` is drawn from its own key ``job_key(key, w, j)``, so asking
+for more jobs extends the array without changing the jobs already drawn, and the
+controlled engine can draw a restarted job's duration lazily inside the scan and get
+the same value a pre-sampled array holds.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-BLOCK = 256
 
 ArrayLike = Union[float, np.ndarray, list, tuple]
 
@@ -94,22 +94,51 @@ def _per_worker(value, n: int, field: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
-# Per-job noise laws (eta >= 0)
+# Per-job noise laws (eta >= 0, or +inf for a job that never ends)
 # --------------------------------------------------------------------------------------
+
+def _pw(value, w):
+    """Parameter ``value`` (scalar or per-worker tuple) for worker ``w`` (traced)."""
+    return jnp.asarray(value)[w] if np.ndim(value) > 0 else jnp.asarray(value)
+
+
+def _check_pos(value, field, allow_zero=False):
+    arr = np.asarray(value, dtype=np.float64)
+    ok = np.all(np.isfinite(arr)) and (np.all(arr >= 0) if allow_zero else np.all(arr > 0))
+    if not ok:
+        raise ValueError(f"timing.noise.{field} must be finite and {'>=' if allow_zero else '>'} 0, got {value!r}")
+
+
+def _check_len(value, n, field):
+    if np.ndim(value) > 0 and np.asarray(value).reshape(-1).shape[0] != n:
+        raise ValueError(f"timing.noise.{field}: got {np.asarray(value).size} values for n={n} workers")
+
+
+def _u01(key, dtype):
+    """Uniform in (0, 1), never exactly 0 (so ``1/u`` and ``log u`` stay finite)."""
+    return jax.random.uniform(key, (), dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
+
 
 @dataclasses.dataclass(frozen=True)
 class Noise:
-    """A law for the per-job delay ``eta[w, j] >= 0``; subclasses define one law each."""
+    """A law for the per-job delay ``eta[w, j] >= 0``; one subclass per law.
+
+    ``draw(key, w, tau_w)`` returns one ``eta`` (traceable in ``w``); ``mean(tau)`` and
+    ``cdf(t, tau)`` are per-worker NumPy arrays (``mean`` is ``inf`` for laws without
+    one; ``cdf`` is what MindFlayer's success probabilities ``p_i = F_i(t_i)`` use).
+    Tuple-valued parameters are per worker.
+    """
 
     name = "none"
 
-    def sample(self, key, tau: np.ndarray, shape) -> jax.Array:
-        """``eta`` of the given ``(n, jobs)`` shape (``tau`` is the base time per worker)."""
-        return jnp.zeros(shape)
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        return jnp.zeros((), dtype)
 
     def mean(self, tau: np.ndarray) -> np.ndarray:
-        """``E eta`` per worker (``inf`` for laws without a mean)."""
         return np.zeros_like(tau)
+
+    def cdf(self, t, tau: np.ndarray) -> np.ndarray:
+        return np.where(np.asarray(t) >= 0, 1.0, 0.0) * np.ones_like(tau)
 
     def validate(self, n: int) -> None:
         """Raise ``ValueError`` naming the field for bad parameters."""
@@ -128,7 +157,7 @@ class HalfNormal(Noise):
 
     ``var="i"`` (default) is variance ``w + 1`` (1-based ``i``), the law of the
     Ringmaster ASGD (``|N(0, w+1)|``) and Ringleader ASGD (``|N(0, i)|``) papers;
-    ``var="i-1"`` is variance ``w``; a float or an array gives it directly.
+    ``var="i-1"`` is variance ``w``; a float or a per-worker tuple gives it directly.
     """
 
     var: Union[str, float, tuple] = "i"
@@ -146,39 +175,53 @@ class HalfNormal(Noise):
     def validate(self, n):
         self.variance(n)
 
-    def sample(self, key, tau, shape):
-        s = jnp.sqrt(jnp.asarray(self.variance(shape[0])))[:, None]
-        return s * jnp.abs(jax.random.normal(key, shape))
+    def _std(self, w, dtype):
+        if self.var == "i":
+            return jnp.sqrt((w + 1).astype(dtype))
+        if self.var == "i-1":
+            return jnp.sqrt(w.astype(dtype))
+        return jnp.sqrt(_pw(self.var, w).astype(dtype))
+
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        return self._std(jnp.asarray(w), dtype) * jnp.abs(jax.random.normal(key, (), dtype))
 
     def mean(self, tau):
         return np.sqrt(self.variance(tau.shape[0])) * math.sqrt(2.0 / math.pi)
 
+    def cdf(self, t, tau):
+        s = np.sqrt(self.variance(tau.shape[0]))
+        return np.where(s > 0, _erf(np.maximum(t, 0) / (np.maximum(s, 1e-300) * math.sqrt(2))), 1.0)
+
 
 @dataclasses.dataclass(frozen=True)
 class Exponential(Noise):
-    """``eta ~ Exp`` with the given mean; ``mean="base"`` uses ``tau_w`` (the ATA law)."""
+    """``eta ~ Exp`` with mean ``scale``; ``scale="base"`` uses ``tau_w`` (the ATA law)."""
 
     scale: Union[str, float, tuple] = 1.0
     name = "exponential"
 
     def means(self, tau):
         if isinstance(self.scale, str):
-            if self.scale != "base":
-                raise ValueError(f"timing.noise.scale: unknown value {self.scale!r} (use 'base' or numbers)")
             return np.array(tau)
         return _per_worker(self.scale, tau.shape[0], "timing.noise.scale")
 
     def validate(self, n):
-        if not isinstance(self.scale, str):
+        if isinstance(self.scale, str):
+            if self.scale != "base":
+                raise ValueError(f"timing.noise.scale: unknown value {self.scale!r} (use 'base' or numbers)")
+        else:
             _per_worker(self.scale, n, "timing.noise.scale")
-        elif self.scale != "base":
-            raise ValueError(f"timing.noise.scale: unknown value {self.scale!r} (use 'base' or numbers)")
 
-    def sample(self, key, tau, shape):
-        return jnp.asarray(self.means(tau))[:, None] * jax.random.exponential(key, shape)
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        theta = tau_w if isinstance(self.scale, str) else _pw(self.scale, w)
+        return theta.astype(dtype) * jax.random.exponential(key, (), dtype)
 
     def mean(self, tau):
         return self.means(tau)
+
+    def cdf(self, t, tau):
+        th = self.means(tau)
+        return np.where(th > 0, 1 - np.exp(-np.maximum(t, 0) / np.maximum(th, 1e-300)), 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,14 +232,17 @@ class LogNormal(Noise):
     name = "lognormal"
 
     def validate(self, n):
-        if not (np.isfinite(self.sigma) and self.sigma > 0):
-            raise ValueError(f"timing.noise.sigma must be positive and finite, got {self.sigma}")
+        _check_pos(self.sigma, "sigma")
 
-    def sample(self, key, tau, shape):
-        return jnp.exp(self.sigma * jax.random.normal(key, shape))
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        return jnp.exp(self.sigma * jax.random.normal(key, (), dtype))
 
     def mean(self, tau):
         return np.full_like(tau, math.exp(self.sigma ** 2 / 2))
+
+    def cdf(self, t, tau):
+        t = np.maximum(np.asarray(t, dtype=np.float64), 1e-300)
+        return np.ones_like(tau) * 0.5 * (1 + _erf(np.log(t) / (self.sigma * math.sqrt(2))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,15 +257,202 @@ class Uniform(Noise):
         if not (np.isfinite(self.low) and np.isfinite(self.high) and 0 <= self.low <= self.high):
             raise ValueError(f"timing.noise: need 0 <= low <= high (finite), got low={self.low}, high={self.high}")
 
-    def sample(self, key, tau, shape):
-        return jax.random.uniform(key, shape, minval=self.low, maxval=self.high)
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        return jax.random.uniform(key, (), dtype, minval=self.low, maxval=self.high)
 
     def mean(self, tau):
         return np.full_like(tau, (self.low + self.high) / 2)
 
+    def cdf(self, t, tau):
+        width = max(self.high - self.low, 1e-300)
+        return np.ones_like(tau) * np.clip((np.asarray(t) - self.low) / width, 0.0, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class HalfCauchy(Noise):
+    """``eta = |loc + scale C|``, ``C`` standard Cauchy (heavy tail, no mean)."""
+
+    loc: float = 0.0
+    scale: float = 1.0
+    name = "halfcauchy"
+
+    def validate(self, n):
+        _check_pos(self.scale, "scale")
+        if not np.isfinite(self.loc):
+            raise ValueError(f"timing.noise.loc must be finite, got {self.loc}")
+
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        return jnp.abs(self.loc + self.scale * jax.random.cauchy(key, (), dtype))
+
+    def mean(self, tau):
+        return np.full_like(tau, np.inf)
+
+    def cdf(self, t, tau):
+        t = np.maximum(np.asarray(t, dtype=np.float64), 0)
+        return np.ones_like(tau) * (np.arctan((t - self.loc) / self.scale)
+                                    + np.arctan((t + self.loc) / self.scale)) / math.pi
+
+
+@dataclasses.dataclass(frozen=True)
+class LogCauchy(Noise):
+    """``eta = exp(loc + scale C)``; overflow is a hang (``+inf``), harmless in any horizon."""
+
+    loc: float = 0.0
+    scale: float = 1.0
+    name = "logcauchy"
+
+    def validate(self, n):
+        _check_pos(self.scale, "scale")
+        if not np.isfinite(self.loc):
+            raise ValueError(f"timing.noise.loc must be finite, got {self.loc}")
+
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        return jnp.exp(self.loc + self.scale * jax.random.cauchy(key, (), dtype))
+
+    def mean(self, tau):
+        return np.full_like(tau, np.inf)
+
+    def cdf(self, t, tau):
+        t = np.maximum(np.asarray(t, dtype=np.float64), 1e-300)
+        return np.ones_like(tau) * (0.5 + np.arctan((np.log(t) - self.loc) / self.scale) / math.pi)
+
+
+@dataclasses.dataclass(frozen=True)
+class Levy(Noise):
+    """``eta = loc + scale / Z^2`` (Lévy; no mean). MindFlayer's example: ``loc=0, scale=1/2``."""
+
+    loc: float = 0.0
+    scale: float = 0.5
+    name = "levy"
+
+    def validate(self, n):
+        _check_pos(self.scale, "scale")
+        _check_pos(self.loc, "loc", allow_zero=True)
+
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        z = jax.random.normal(key, (), dtype)
+        return self.loc + self.scale / (z * z)  # z == 0 gives +inf: a hang
+
+    def mean(self, tau):
+        return np.full_like(tau, np.inf)
+
+    def cdf(self, t, tau):
+        x = np.asarray(t, dtype=np.float64) - self.loc
+        safe = np.where(x > 0, x, 1.0)
+        return np.ones_like(tau) * np.where(x > 0, _erfc(np.sqrt(self.scale / (2 * safe))), 0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpLevyMix(Noise):
+    """``Exp(mean theta)`` with probability ``p``, else ``Levy(loc, scale)``."""
+
+    p: float = 0.5
+    theta: float = 1.0
+    loc: float = 0.0
+    scale: float = 0.5
+    name = "exp_levy_mix"
+
+    def validate(self, n):
+        if not (0 <= self.p <= 1):
+            raise ValueError(f"timing.noise.p must lie in [0, 1], got {self.p}")
+        _check_pos(self.theta, "theta")
+        Levy(self.loc, self.scale).validate(n)
+
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        k1, k2, k3 = jax.random.split(key, 3)
+        e = self.theta * jax.random.exponential(k2, (), dtype)
+        lev = Levy(self.loc, self.scale).draw(k3, w, tau_w, dtype)
+        return jnp.where(_u01(k1, dtype) < self.p, e, lev)
+
+    def mean(self, tau):
+        return np.full_like(tau, self.theta if self.p == 1 else np.inf)
+
+    def cdf(self, t, tau):
+        fe = np.where(np.asarray(t) >= 0, 1 - np.exp(-np.maximum(t, 0) / self.theta), 0.0)
+        return self.p * fe + (1 - self.p) * Levy(self.loc, self.scale).cdf(t, tau)
+
+
+@dataclasses.dataclass(frozen=True)
+class InfBernoulli(Noise):
+    """A job ends on time (``eta = 0``) with probability ``p``, else never (``+inf``): a hang."""
+
+    p: float = 0.9
+    name = "inf_bernoulli"
+
+    def validate(self, n):
+        if not (isinstance(self.p, (int, float, np.floating)) and 0 < self.p <= 1):
+            raise ValueError(f"timing.noise.p must lie in (0, 1], got {self.p!r}")
+
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        return jnp.where(_u01(key, dtype) < self.p, jnp.zeros((), dtype), jnp.asarray(jnp.inf, dtype))
+
+    def mean(self, tau):
+        return np.full_like(tau, 0.0 if self.p == 1 else np.inf)
+
+    def cdf(self, t, tau):
+        return np.ones_like(tau) * np.where(np.asarray(t) >= 0, self.p, 0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class AlphaBernoulli(Noise):
+    """``eta = (alpha - 1) tau_w`` with probability ``1 - p``, else 0 (a job is ``alpha`` times slower)."""
+
+    alpha: float = 2.0
+    p: float = 0.9
+    name = "alpha_bernoulli"
+
+    def validate(self, n):
+        if not (np.isfinite(self.alpha) and self.alpha >= 1):
+            raise ValueError(f"timing.noise.alpha must be finite and >= 1, got {self.alpha}")
+        if not (0 <= self.p <= 1):
+            raise ValueError(f"timing.noise.p must lie in [0, 1], got {self.p}")
+
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        slow = _u01(key, dtype) >= self.p
+        return jnp.where(slow, (self.alpha - 1) * tau_w.astype(dtype), jnp.zeros((), dtype))
+
+    def mean(self, tau):
+        return (1 - self.p) * (self.alpha - 1) * tau
+
+    def cdf(self, t, tau):
+        t = np.asarray(t, dtype=np.float64)
+        return np.where(t >= (self.alpha - 1) * tau, 1.0, np.where(t >= 0, self.p, 0.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class Pareto(Noise):
+    """``eta = x_m U^{-1/a}`` (Pareto; mean ``a x_m/(a-1)`` for ``a > 1``)."""
+
+    a: float = 1.5
+    xm: float = 1.0
+    name = "pareto"
+
+    def validate(self, n):
+        _check_pos(self.a, "a")
+        _check_pos(self.xm, "xm")
+
+    def draw(self, key, w, tau_w, dtype=jnp.float32):
+        return self.xm * _u01(key, dtype) ** (-1.0 / self.a)
+
+    def mean(self, tau):
+        return np.full_like(tau, self.a * self.xm / (self.a - 1) if self.a > 1 else np.inf)
+
+    def cdf(self, t, tau):
+        t = np.asarray(t, dtype=np.float64)
+        return np.ones_like(tau) * np.where(t >= self.xm, 1 - (self.xm / np.maximum(t, self.xm)) ** self.a, 0.0)
+
+
+def _erf(x):
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def _erfc(x):
+    return np.vectorize(math.erfc, otypes=[np.float64])(x)
+
 
 NOISE_LAWS: dict[str, type[Noise]] = {
-    cls.name: cls for cls in (NoNoise, HalfNormal, Exponential, LogNormal, Uniform)
+    cls.name: cls for cls in (NoNoise, HalfNormal, Exponential, LogNormal, Uniform, HalfCauchy,
+                              LogCauchy, Levy, ExpLevyMix, InfBernoulli, AlphaBernoulli, Pareto)
 }
 
 
@@ -249,6 +482,12 @@ class TimingModel:
     def __post_init__(self):
         if not isinstance(self.base, str):
             object.__setattr__(self, "base", tuple(np.asarray(self.base, dtype=np.float64).reshape(-1).tolist()))
+        if isinstance(self.noise, Noise):  # array parameters become tuples: the model stays hashable
+            fixed = {f.name: tuple(np.asarray(v, dtype=np.float64).reshape(-1).tolist())
+                     for f in dataclasses.fields(self.noise)
+                     if isinstance(v := getattr(self.noise, f.name), (list, np.ndarray))}
+            if fixed:
+                object.__setattr__(self, "noise", dataclasses.replace(self.noise, **fixed))
         self.validate()
 
     def validate(self) -> None:
@@ -267,7 +506,7 @@ class TimingModel:
         """Base times as used with ``key`` (permuted when ``permute_base``)."""
         tau = self.tau
         if self.permute_base:
-            perm = np.asarray(jax.random.permutation(jax.random.fold_in(key, 0x9E37), self.n))
+            perm = np.asarray(jax.random.permutation(jax.random.fold_in(key, _PERM), self.n))
             tau = tau[perm]
         return tau
 
@@ -276,35 +515,50 @@ class TimingModel:
         tau = self.base_for(key) if (self.permute_base and key is not None) else self.tau
         return tau + self.noise.mean(tau)
 
+    def draw(self, key, tau, w, j, dtype=jnp.float32):
+        """Duration of job ``j`` of worker ``w`` (traceable; ``tau`` = :meth:`base_for`).
+
+        Equals ``sample(key, J, dtype)[w, j]`` bit for bit (same key, same arithmetic)."""
+        tau = jnp.asarray(tau, dtype)
+        return tau[w] + self.noise.draw(job_key(key, w, j), w, tau[w], dtype)
+
     def sample(self, key, num_jobs: int, dtype=None) -> np.ndarray:
         """Durations ``D[n, num_jobs]`` for one seed (a NumPy array).
 
-        Blocks of :data:`BLOCK` jobs are drawn from ``fold_in(key, block)``, so a longer
-        draw extends a shorter one without changing it.
+        ``D[w, j]`` depends only on ``(key, w, j)``, so a longer draw extends a shorter
+        one and a simulation may draw jobs lazily (e.g. after cancellations) and get the
+        same values.
         """
-        if num_jobs <= 0:
-            raise ValueError(f"num_jobs must be positive, got {num_jobs}")
-        dtype = dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+        if isinstance(num_jobs, bool) or not isinstance(num_jobs, (int, np.integer)) or num_jobs <= 0:
+            raise ValueError(f"num_jobs must be a positive integer, got {num_jobs!r}")
+        jdt = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+        dtype = np.dtype(dtype or jdt)
         tau = self.base_for(key)
-        blocks = -(-num_jobs // BLOCK)
-        keys = jax.vmap(lambda b: jax.random.fold_in(key, b))(jnp.arange(blocks))
-        eta = _sample_blocks(self.noise, keys, tau, self.n)
-        eta = np.asarray(eta, dtype=np.float64)
-        eta = np.moveaxis(eta, 0, 1).reshape(self.n, blocks * BLOCK)[:, :num_jobs]
-        return (tau[:, None] + eta).astype(dtype)
+        eta = np.asarray(_sample_noise_grid(self.noise, key, jnp.asarray(tau, jdt), self.n, int(num_jobs), jdt))
+        # NumPy's add in ``dtype`` is the same IEEE operation as :meth:`draw`'s in JAX.
+        return tau.astype(dtype)[:, None] + eta.astype(dtype)
 
     def jobs_to_cover(self, horizon_time: float, active=None) -> int:
         """A job count that surely covers ``horizon_time`` (noise is non-negative)."""
         tau = self.tau if active is None else self.tau[np.asarray(active)]
         tmin = float(np.min(tau)) if tau.size else 1.0
         if tmin <= 0:
-            return BLOCK
+            return 256
         return int(math.ceil(horizon_time / tmin)) + 1
 
 
-def _sample_blocks(noise: Noise, keys, tau: np.ndarray, n: int):
-    """``eta[blocks, n, BLOCK]``: one block per key."""
-    return jax.vmap(lambda k: noise.sample(k, tau, (n, BLOCK)))(keys)
+_JOBS, _PERM = 0, 1
+
+
+def job_key(key, w, j):
+    """Key of the duration of job ``j`` of worker ``w`` (traceable)."""
+    return jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, _JOBS), w), j)
+
+
+def _sample_noise_grid(noise, key, tau, n, num_jobs, dtype):
+    # Eager vmap, not jit: law parameters differ between models and would each compile.
+    one = lambda w, j: noise.draw(job_key(key, w, j), w, tau[w], dtype)  # noqa: E731
+    return jax.vmap(jax.vmap(one, (None, 0)), (0, None))(jnp.arange(n), jnp.arange(num_jobs))
 
 
 def make_timing(n: int, base: str | ArrayLike = "one_plus_sqrt", noise: str = "none", *,

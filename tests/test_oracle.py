@@ -29,13 +29,23 @@ COMPARED = ("loss_gap", "grad_norm_sq", "updates", "received", "used", "discarde
 
 
 def _noise_law(rng):
-    name = rng.choice(sorted(NOISE_LAWS))
-    return {"none": lambda: NOISE_LAWS["none"](),
-            "halfnormal": lambda: NOISE_LAWS["halfnormal"](var=rng.choice(["i", "i-1"])),
-            "exponential": lambda: NOISE_LAWS["exponential"](scale=float(rng.uniform(0.1, 2.0))),
-            "lognormal": lambda: NOISE_LAWS["lognormal"](sigma=float(rng.uniform(0.2, 1.5))),
-            "uniform": lambda: NOISE_LAWS["uniform"](low=0.0, high=float(rng.uniform(0.1, 3.0))),
-            }[name]()
+    u = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731
+    laws = {
+        "none": lambda: NOISE_LAWS["none"](),
+        "halfnormal": lambda: NOISE_LAWS["halfnormal"](var=str(rng.choice(["i", "i-1"]))),
+        "exponential": lambda: NOISE_LAWS["exponential"](scale=u(0.1, 2.0)),
+        "lognormal": lambda: NOISE_LAWS["lognormal"](sigma=u(0.2, 1.5)),
+        "uniform": lambda: NOISE_LAWS["uniform"](low=0.0, high=u(0.1, 3.0)),
+        "halfcauchy": lambda: NOISE_LAWS["halfcauchy"](loc=u(0, 1), scale=u(0.1, 1)),
+        "logcauchy": lambda: NOISE_LAWS["logcauchy"](loc=u(-1, 0), scale=u(0.1, 1)),
+        "levy": lambda: NOISE_LAWS["levy"](loc=u(0, 0.5), scale=u(0.05, 0.5)),
+        "exp_levy_mix": lambda: NOISE_LAWS["exp_levy_mix"](p=u(0.5, 0.9), theta=u(0.2, 1)),
+        "inf_bernoulli": lambda: NOISE_LAWS["inf_bernoulli"](p=u(0.995, 1.0)),
+        "alpha_bernoulli": lambda: NOISE_LAWS["alpha_bernoulli"](alpha=u(1, 4), p=u(0.5, 1)),
+        "pareto": lambda: NOISE_LAWS["pareto"](a=u(1.2, 3), xm=u(0.1, 1)),
+    }
+    assert set(laws) == set(NOISE_LAWS), "every noise law is exercised by the oracle test"
+    return laws[str(rng.choice(sorted(laws)))]()
 
 
 def _random_hp(method, rng, n):
@@ -51,17 +61,23 @@ def _random_hp(method, rng, n):
 def _bucket(method, n, d, kind, rng):
     """Random configurations of one bucket: (timing, durations, stream, hp, seed, mean)."""
     configs = []
-    for _ in range(CONFIGS_PER_BUCKET):
+    while len(configs) < CONFIGS_PER_BUCKET:
         base = np.round(rng.uniform(0.3, 3.0, n), 1) if rng.random() < 0.5 else rng.uniform(0.3, 3.0, n)
         timing = TimingModel(n=n, base=base, noise=_noise_law(rng))
         seed = int(rng.integers(0, 2**31 - 1))
         key = jaxsim.rng.time_key(seed)
         D = timing.sample(key, 600)
         mean = timing.mean(key)
-        rate = np.sum(1.0 / np.mean(D, axis=1))
+        active = method.active_workers(mean)
+        act = np.ones(n, bool) if active is None else active
+        rate = np.sum(1.0 / np.median(D[act], axis=1))
         horizon = Horizon(time=float(rng.uniform(220, 320) / rate)) if kind == "time" \
             else Horizon(events=int(rng.integers(200, 320)))
-        stream = free_running(D, horizon, NUM_POINTS, method.active_workers(mean))
+        try:
+            stream = free_running(D, horizon, NUM_POINTS, active)
+        except ValueError:  # heavy tails: a hung or very slow worker leaves too few events
+            continue
+        assert stream.num_events > 0
         configs.append(dict(D=D, stream=stream, hp=_random_hp(method, rng, n), seed=seed,
                             mean=mean, horizon=horizon))
     return configs
@@ -82,7 +98,7 @@ def test_engine_matches_reference(name):
             out, _ = run_streams(method, problem, [c["stream"] for c in configs],
                                  [c["seed"] for c in configs], settings)
             for i, c in enumerate(configs):
-                assert c["stream"].num_events >= 200 or kind == "time"
+                assert c["stream"].num_events >= 200 or kind == "time"  # a time horizon may see fewer
                 ref = reference.run(method, problem, c["D"], settings[i], seed=c["seed"],
                                     horizon=c["horizon"], num_points=NUM_POINTS, mean_times=c["mean"])
                 for metric in COMPARED:
