@@ -538,6 +538,15 @@ class TimingModel:
         # NumPy's add in ``dtype`` is the same IEEE operation as :meth:`draw`'s in JAX.
         return tau.astype(dtype)[:, None] + eta.astype(dtype)
 
+    def finish(self, w, start, duration):
+        """When a job of nominal ``duration`` started at ``start`` by worker ``w`` ends
+        (traceable, elementwise). Fixed speed: ``start + duration``."""
+        return start + duration
+
+    def finish_np(self, w, start, duration):
+        """NumPy twin of :meth:`finish` (float64), for streams and the reference."""
+        return np.asarray(start, dtype=np.float64) + np.asarray(duration, dtype=np.float64)
+
     def jobs_to_cover(self, horizon_time: float, active=None) -> int:
         """A job count that surely covers ``horizon_time`` (noise is non-negative)."""
         tau = self.tau if active is None else self.tau[np.asarray(active)]
