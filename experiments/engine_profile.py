@@ -31,7 +31,7 @@ from jaxsim.bench import _best_interleaved, floor_batch
 from jaxsim.engine import event_noise
 from jaxsim.events import Horizon
 from jaxsim.rng import grad_root
-from jaxsim.sweep import _hp_arrays, _stack_events, build_streams
+from jaxsim.sweep import _hp_arrays, _stack_ctx, _stack_events, build_streams
 
 
 def _batched(one):
@@ -96,14 +96,19 @@ def main(argv=None):
     hp_small = _hp_arrays(method, small, jnp.float32)
     hp_large = _hp_arrays(method, large, jnp.float32)
     plan = max(s.max_delay for s in streams)
+    grids = jnp.asarray(np.stack([s.grid_time for s in streams]), jnp.float32)
+    active = jnp.asarray(np.stack([s.active for s in streams]))
+    ctx = _stack_ctx(timing, seeds, jnp.float32)
     W8, pw8 = engine.plan_store(method, {"R": np.array([8])}, plan, 100)
     Wn, pwn = engine.plan_store(method, {"R": np.array([100])}, plan, 100)
     kernels = {
         "floor": lambda: floor_batch(problem, ev, hp_small["gamma"], roots),
         "gradient": lambda: gradient_kernel(problem, ev, hp_small["gamma"], hp_small["R"], roots),
         "store": lambda: store_kernel(problem, ev, hp_small["gamma"], hp_small["R"], roots),
-        "engine": lambda: engine.run_batch(method, problem, engine.SGD, W8, pw8, 100, ev, hp_small, roots),
-        "engine/n": lambda: engine.run_batch(method, problem, engine.SGD, Wn, pwn, 100, ev, hp_large, roots),
+        "engine": lambda: engine.run_batch(method, problem, engine.SGD, W8, pw8, 100, ev, grids, active, ctx,
+                                           hp_small, roots),
+        "engine/n": lambda: engine.run_batch(method, problem, engine.SGD, Wn, pwn, 100, ev, grids, active, ctx,
+                                             hp_large, roots),
     }
     for fn in kernels.values():
         jax.block_until_ready(fn())

@@ -79,7 +79,7 @@ def run(n: int = 100, d: int = 100, events: int = 20_000, seeds: int = 4, gammas
     runs = len(seed_list) * len(settings)
     run_events = sum(s.num_events for s in streams) * len(settings)
 
-    engine_call = lambda: run_streams(method, problem, streams, seed_list, settings,  # noqa: E731
+    engine_call = lambda: run_streams(method, problem, timing, streams, seed_list, settings,  # noqa: E731
                                       batch_size=len(settings))[0]["loss_gap"]
     C = max(s.padded_chunk() for s in streams)
     ev = _stack_events([s.pad_to(C) for s in streams], jnp.float32)

@@ -35,7 +35,7 @@ from .rng import grad_key
 #: The default server step: the direction is the gradient itself (plain SGD).
 SGD = optax.identity()
 
-METRICS = ("loss_gap", "grad_norm_sq", "updates", "received", "used", "discarded",
+METRICS = ("busy_time", "loss_gap", "grad_norm_sq", "updates", "received", "used", "discarded",
            "max_delay", "mean_delay", "diverged")
 
 
@@ -94,8 +94,9 @@ def _init_state(method, problem, optimizer, W, per_worker, n):
         counters=Counters(zero, zero, zero, jnp.zeros((), x0.dtype)))
 
 
-def _step(method, problem, optimizer, W, per_worker, n, hp, c: EngineState, ev):
+def _step(method, problem, optimizer, W, per_worker, n, hp, part, c: EngineState, ev):
     w, j, t, valid, noise = ev
+    valid = valid & part[w]  # arrivals of non-participating workers are ignored
     s_w = c.s[w]
     delay = c.k - s_w
     slot = w if per_worker else s_w % W
@@ -126,10 +127,11 @@ def _step(method, problem, optimizer, W, per_worker, n, hp, c: EngineState, ev):
         counters=counters), None
 
 
-def _record(problem, c: EngineState) -> dict:
+def _record(problem, c: EngineState, t, n_busy) -> dict:
     cnt = c.counters
     finite = jnp.all(jnp.isfinite(c.x))
     return dict(
+        busy_time=n_busy * t,  # free-running: every working worker is always busy
         loss_gap=problem.loss_gap(c.x),
         grad_norm_sq=jnp.sum(problem.full_grad(c.x) ** 2),
         updates=c.k,
@@ -149,30 +151,36 @@ def event_noise(problem, events, root):
     return jax.vmap(jax.vmap(draw))(w, j)
 
 
-def simulate_one(method, problem, optimizer, W, per_worker, n, events, hp):
+def simulate_one(method, problem, optimizer, W, per_worker, n, events, grid, active, ctx, hp):
     """Run one simulation over ``events = (worker, job, time, valid, noise)``, each with
-    leading axes ``[G, C]``. Returns metric arrays of length ``G + 1`` (point 0 = start).
+    leading axes ``[G, C]``; ``grid[G + 1]`` recording times, ``active[n]`` the stream's
+    workers. Returns metric arrays of length ``G + 1`` (point 0 = start).
     """
     c0 = _init_state(method, problem, optimizer, W, per_worker, n)
-    step = functools.partial(_step, method, problem, optimizer, W, per_worker, n, hp)
+    part = method.participates(hp, ctx)
+    part = jnp.ones((n,), bool) if part is None else part
+    n_busy = jnp.sum(part & active).astype(grid.dtype)
+    step = functools.partial(_step, method, problem, optimizer, W, per_worker, n, hp, part)
 
-    def chunk(c, evs):
+    def chunk(c, xs):
+        evs, t_end = xs
         c, _ = jax.lax.scan(step, c, evs)
-        return c, _record(problem, c)
+        return c, _record(problem, c, t_end, n_busy)
 
-    _, recs = jax.lax.scan(chunk, c0, events)
-    first = _record(problem, c0)
+    _, recs = jax.lax.scan(chunk, c0, (events, grid[1:]))
+    first = _record(problem, c0, grid[0], n_busy)
     return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, recs)
 
 
 @functools.partial(jax.jit, static_argnames=("method", "optimizer", "W", "per_worker", "n"))
-def run_batch(method, problem, optimizer, W, per_worker, n, events, hp, roots):
-    """``vmap`` over seeds (``events``/``roots`` leading axis ``S``) of a ``vmap`` over
-    hyperparameter settings (``hp`` leaves with leading axis ``P``): metrics ``[S, P, G+1]``."""
+def run_batch(method, problem, optimizer, W, per_worker, n, events, grids, active, ctx, hp, roots):
+    """``vmap`` over seeds (``events, grids, active, ctx, roots`` with leading axis ``S``) of
+    a ``vmap`` over hyperparameter settings (``hp`` leaves, leading axis ``P``):
+    metrics ``[S, P, G + 1]``."""
     one = functools.partial(simulate_one, method, problem, optimizer, W, per_worker, n)
-    over_hp = jax.vmap(one, in_axes=(None, 0))
+    over_hp = jax.vmap(one, in_axes=(None, None, None, None, 0))
 
-    def per_seed(ev, root):  # the seed's randomness is drawn once for all its settings
-        return over_hp((*ev, event_noise(problem, ev, root)), hp)
+    def per_seed(ev, grid, act, cx, root):  # the seed's randomness is drawn once for all settings
+        return over_hp((*ev, event_noise(problem, ev, root)), grid, act, cx, hp)
 
-    return jax.vmap(per_seed)(events, roots)
+    return jax.vmap(per_seed)(events, grids, active, ctx, roots)

@@ -24,6 +24,7 @@ from typing import Optional
 
 import numpy as np
 
+from .speed import chained_finish
 from .timing import TimingModel, validate_durations
 
 
@@ -65,6 +66,7 @@ class EventStream:
       max_delay: the largest number of arrivals that happen while one job runs; no
         gradient of this stream can be staler than that.
       n: number of workers (active or not).
+      active: ``bool[n]`` the workers that run.
     """
 
     worker: np.ndarray
@@ -75,6 +77,7 @@ class EventStream:
     busy_time: np.ndarray
     max_delay: int
     n: int
+    active: np.ndarray
 
     @property
     def num_events(self) -> int:
@@ -109,7 +112,8 @@ class EventStream:
             time=np.pad(self.time, pad, constant_values=np.inf), valid=np.pad(self.valid, pad))
 
 
-def free_running(durations, horizon, num_points: int = 100, active=None) -> EventStream:
+def free_running(durations, horizon, num_points: int = 100, active=None,
+                 timing: Optional[TimingModel] = None) -> EventStream:
     """Arrivals of free-running workers for the given durations ``D[n, J]``.
 
     Args:
@@ -117,6 +121,9 @@ def free_running(durations, horizon, num_points: int = 100, active=None) -> Even
       horizon: a :class:`Horizon` (or seconds).
       num_points: number of recording intervals ``G``.
       active: optional boolean mask of the workers that run at all (others stay idle).
+      timing: optional timing model; with a speed profile (README §5.4) job ``j`` of
+        worker ``w`` ends at ``timing.finish_np(w, e[w, j-1], D[w, j])`` (``e[w, -1] = 0``)
+        instead of ``sum(D[w, :j+1])``.
 
     Raises ``ValueError`` if the durations do not cover the horizon for some worker.
     """
@@ -131,7 +138,12 @@ def free_running(durations, horizon, num_points: int = 100, active=None) -> Even
     if not act.any():
         raise ValueError("active: no worker is active")
 
-    finish = np.cumsum(D, axis=1)  # sequential sums, as a heap loop adds them
+    if timing is not None and timing.speed is not None:
+        if timing.n != n:
+            raise ValueError(f"durations: has {n} workers but the timing model has n={timing.n}")
+        finish = chained_finish(timing.finish_np, D)  # back to back under time-varying speed
+    else:
+        finish = np.cumsum(D, axis=1)  # sequential sums, as a heap loop adds them
     covered = finish[:, -1]  # each worker's stream is complete up to this time
     t_cover = float(np.min(covered[act]))
 
@@ -185,6 +197,7 @@ def free_running(durations, horizon, num_points: int = 100, active=None) -> Even
         busy_time=act.sum() * grid,  # free-running: every active worker is always busy
         max_delay=_max_delay(w_idx, n),
         n=n,
+        active=act,
     )
 
 
@@ -219,7 +232,7 @@ def sample_stream(timing: TimingModel, key, horizon, num_points: int = 100, acti
     while True:
         D = timing.sample(key, J, dtype=dtype)
         try:
-            return free_running(D, horizon, num_points, act), D
+            return free_running(D, horizon, num_points, act, timing=timing), D
         except ValueError as e:
             if "do not cover" not in str(e) and "fewer than horizon" not in str(e):
                 raise

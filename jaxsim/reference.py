@@ -20,7 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .events import as_horizon
-from .rng import grad_root
+from .problems.base import _stoch_grad
+from .rng import grad_root, time_key
 
 
 class Server:
@@ -121,12 +122,127 @@ class RennalaRule(Rule):
         return True
 
 
-RULES: dict[str, type[Rule]] = {
+class NaiveOptimalRule(Rule):
+    """Vanilla ASGD on the ``m`` workers with the smallest mean times (ties: lower index)."""
+
+    def active(self, mean_times):
+        rank = np.empty(self.n, int)
+        rank[np.argsort(mean_times, kind="stable")] = np.arange(self.n)
+        return rank < self.hp["m"]
+
+    def arrival(self, srv, worker, delay, g):
+        srv.step(self.hp["gamma"], g)
+        return True
+
+
+# ----------------------------------------------------------------------------------------
+# Rules of controlled methods: they also say what the workers do next.
+# ``arrival`` returns (used, reporter command, workers to cancel, workers to wake).
+# ----------------------------------------------------------------------------------------
+
+NEW, IDLE = "new", "idle"
+
+
+class ControlledRule:
+    def __init__(self, method, hp: dict, n: int, dim: int, tau, mean, noise):
+        self.method, self.hp, self.n = method, hp, n
+        self.tau, self.mean, self.noise = tau, mean, noise
+
+    def initial(self) -> list:
+        return list(range(self.n))
+
+    def budget(self) -> np.ndarray:
+        return np.full(self.n, np.inf)
+
+
+class RingmasterStopsRule(ControlledRule):
+    def arrival(self, srv, w, delay, g, timed_out, s, busy):
+        assert delay < self.hp["R"], "a job this stale should have been stopped"
+        srv.step(self.hp["gamma"], g)
+        stale = [j for j in range(self.n) if j != w and busy[j] and srv.k - s[j] >= self.hp["R"]]
+        return True, NEW, stale, []
+
+
+class RennalaStopsRule(ControlledRule):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.acc, self.count = 0.0, 0
+
+    def arrival(self, srv, w, delay, g, timed_out, s, busy):
+        assert delay == 0
+        self.acc = self.acc + g
+        self.count += 1
+        if self.count < self.hp["B"]:
+            return True, NEW, [], []
+        srv.step(self.hp["gamma"], self.acc / self.hp["B"])
+        self.acc, self.count = 0.0, 0
+        return True, NEW, [j for j in range(self.n) if j != w and busy[j]], []  # everyone restarts
+
+
+class MinibatchRule(ControlledRule):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.acc, self.count = 0.0, 0
+
+    def arrival(self, srv, w, delay, g, timed_out, s, busy):
+        self.acc = self.acc + g
+        self.count += 1
+        if self.count < self.n:
+            return True, IDLE, [], []  # wait at the barrier
+        srv.step(self.hp["gamma"], self.acc / self.n)
+        self.acc, self.count = 0.0, 0
+        return True, NEW, [], [j for j in range(self.n) if j != w]
+
+
+class MindFlayerRule(ControlledRule):
+    """Rounds of clipped attempts; the plan comes from :func:`jaxsim.theory.mindflayer_plan`."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        from . import theory
+
+        clip = self.hp["t"]
+        p = np.asarray(self.noise.cdf(clip, self.tau), dtype=np.float64)
+        if self.method.trials is not None:
+            self.trials = np.asarray(self.method.trials, int)
+        elif np.isfinite(clip):
+            self.trials = theory.mindflayer_plan(self.tau, clip, p, self.hp["S"])["B"]
+        else:  # no clipping: costs are the mean durations, every attempt succeeds
+            p = np.ones(self.n)
+            self.trials = theory.mindflayer_plan(self.mean, 0.0, p, self.hp["S"])["B"]
+        self.batch = float(np.sum(p * self.trials))
+        self.left = self.trials.copy()
+        self.acc = 0.0
+
+    def initial(self):
+        return [w for w in range(self.n) if self.trials[w] > 0]
+
+    def budget(self):
+        return np.full(self.n, self.hp["t"])
+
+    def arrival(self, srv, w, delay, g, timed_out, s, busy):
+        if not timed_out:
+            self.acc = self.acc + g
+        self.left[w] -= 1
+        if self.left.sum() > 0:
+            return not timed_out, NEW if self.left[w] > 0 else IDLE, [], []
+        srv.step(self.hp["gamma"], self.acc / self.batch)  # a new round
+        self.acc = 0.0
+        self.left = self.trials.copy()
+        return not timed_out, NEW, [], [j for j in range(self.n) if j != w and self.trials[j] > 0]
+
+
+RULES: dict[str, type] = {
     "hero": HeroRule,
     "asgd": ASGDRule,
     "delay_adaptive_asgd": DelayAdaptiveRule,
     "ringmaster": RingmasterRule,
     "rennala": RennalaRule,
+    "naive_optimal_asgd": NaiveOptimalRule,
+    "ringmaster_stops": RingmasterStopsRule,
+    "rennala_stops": RennalaStopsRule,
+    "minibatch": MinibatchRule,
+    "mindflayer": MindFlayerRule,
 }
 
 
@@ -209,4 +325,111 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
                 records.append(snapshot(t))
     while len(records) <= num_points:
         records.append(snapshot(grid[len(records)] if marks is None else records[-1]["time"]))
+    return {k: np.array([r[k] for r in records]) for k in records[0]}
+
+
+# ----------------------------------------------------------------------------------------
+# The controlled event loop
+# ----------------------------------------------------------------------------------------
+
+class _Durations:
+    """``D[w, j]`` of one seed, drawn in growing tables (the draws are counter-based, so a
+    longer table extends a shorter one)."""
+
+    def __init__(self, timing, key):
+        self.timing, self.key = timing, key
+        self.table = timing.sample(key, 64).astype(np.float64)
+
+    def __call__(self, w, j):
+        while j >= self.table.shape[1]:
+            self.table = self.timing.sample(self.key, 2 * self.table.shape[1]).astype(np.float64)
+        return self.table[w, j]
+
+
+def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon: float,
+                   num_points: int = 100, optimizer=None) -> dict:
+    """Simulate a controlled method (cancels, idles, barriers, attempt budgets).
+
+    A heap of ``(finish, worker, job, version)``; cancelling a job bumps the worker's
+    version so its stale heap entry is skipped. Every start draws the job's full
+    duration ``D[w, j]`` up front. Returns the engine's metric names plus ``time``.
+    """
+    tkey = time_key(seed)
+    tau = timing.base_for(tkey)
+    mean = tau + timing.noise.mean(tau)
+    n = timing.n
+    x0 = np.asarray(problem.init(), dtype=np.float64)
+    hp = {k: (v.item() if hasattr(v, "item") else v) for k, v in hparams.items()}
+    rule = RULES[method.name](method, hp, n, x0.shape[0], tau, mean, timing.noise)
+    budget = rule.budget()
+    D = _Durations(timing, tkey)
+    groot = grad_root(seed)
+
+    srv = Server(x0, optimizer)
+    s = np.zeros(n, dtype=np.int64)
+    job = np.full(n, -1, dtype=np.int64)
+    start = np.zeros(n)
+    busy = np.zeros(n, bool)
+    timed = np.zeros(n, bool)  # the current attempt will hit its budget
+    version = np.zeros(n, dtype=np.int64)
+    point = [None] * n
+    heap = []
+    counts = dict(received=0, used=0, max_delay=0, sum_delay=0.0, cancelled=0, timeouts=0, busy_acc=0.0)
+
+    def start_job(w, t):
+        job[w] += 1
+        version[w] += 1
+        d = D(w, job[w])
+        limit = tau[w] + budget[w]
+        timed[w] = d > limit
+        start[w], busy[w], s[w] = t, True, srv.k
+        point[w] = srv.x.copy()
+        heapq.heappush(heap, (float(timing.finish_np(w, t, min(d, limit))), w, int(job[w]), int(version[w])))
+
+    def snapshot(t):
+        gap, gns = _metrics(problem, jnp.asarray(srv.x))
+        used = counts["used"]
+        in_progress = sum(t - start[w] for w in range(n) if busy[w])
+        return dict(time=t, loss_gap=float(gap), grad_norm_sq=float(gns), updates=srv.k,
+                    received=counts["received"], used=used, discarded=counts["received"] - used,
+                    max_delay=counts["max_delay"], mean_delay=counts["sum_delay"] / used if used else 0.0,
+                    diverged=not bool(np.all(np.isfinite(srv.x))), busy_time=counts["busy_acc"] + in_progress,
+                    cancelled=counts["cancelled"], timeouts=counts["timeouts"])
+
+    for w in rule.initial():
+        start_job(w, 0.0)
+    grid = np.linspace(0.0, horizon, num_points + 1)
+    records = [snapshot(0.0)]
+    while True:
+        while heap and heap[0][3] != version[heap[0][1]]:
+            heapq.heappop(heap)  # a cancelled job
+        t = heap[0][0] if heap else np.inf
+        while len(records) <= num_points and grid[len(records)] < t:
+            records.append(snapshot(grid[len(records)]))
+        if t > horizon:
+            break
+        _, w, j, _ = heapq.heappop(heap)
+        busy[w] = False
+        counts["busy_acc"] += t - start[w]
+        delay = srv.k - s[w]
+        if timed[w]:
+            counts["timeouts"] += 1
+            g = None
+        else:
+            counts["received"] += 1
+            g = np.asarray(_stoch_grad(problem, groot, jnp.asarray(point[w]), w, j), dtype=np.float64)
+        used, command, cancel, wake = rule.arrival(srv, w, delay, g, timed[w], s, busy | (np.arange(n) == w))
+        if used:
+            counts["used"] += 1
+            counts["max_delay"] = max(counts["max_delay"], delay)
+            counts["sum_delay"] += delay
+        if command == NEW:
+            start_job(w, t)
+        for j2 in cancel:
+            counts["cancelled"] += 1
+            counts["busy_acc"] += t - start[j2]
+            start_job(j2, t)
+        for j2 in wake:
+            if not busy[j2]:
+                start_job(j2, t)
     return {k: np.array([r[k] for r in records]) for k in records[0]}

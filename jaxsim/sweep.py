@@ -25,7 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import engine
+from . import control, engine
+from .control import initial_steps, seed_context
 from .events import EventStream, as_horizon, free_running, sample_stream
 from .methods import Method, make_method
 from .problems import Problem
@@ -34,14 +35,18 @@ from .timing import TimingModel, validate_durations
 
 DEFAULT_MEMORY_BUDGET = 2 * 2 ** 30  # bytes of point storage per batch
 
+#: Every sweep records these, free-running or controlled.
+METRICS = engine.METRICS + control.CT_METRICS
+
 
 @dataclasses.dataclass
 class SweepResult:
     """Labeled results of a sweep.
 
     ``metrics[name]`` has axes ``dims = ("seed", *grid axes, "point")`` with coordinate
-    values in ``coords``; ``time`` and ``busy_time`` are ``[seed, point]`` (every
-    setting of a seed shares its event stream). ``diverged`` is ``[seed, *grid]``.
+    values in ``coords`` (names in :data:`METRICS`); ``time`` is ``[seed, point]``.
+    ``diverged`` is ``[seed, *grid]``. ``overflow`` marks controlled runs whose step
+    budget was too small at some point (never left set by :func:`sweep`).
     """
 
     method: str
@@ -49,7 +54,6 @@ class SweepResult:
     coords: dict
     metrics: dict
     time: np.ndarray
-    busy_time: np.ndarray
     fixed: dict = dataclasses.field(default_factory=dict)
     info: dict = dataclasses.field(default_factory=dict)
 
@@ -97,8 +101,7 @@ class SweepResult:
                       info=self.info, metrics=sorted(self.metrics), coords=sorted(self.coords))
         arrays = {f"metric/{k}": v for k, v in self.metrics.items()}
         arrays.update({f"coord/{k}": v for k, v in self.coords.items()})
-        np.savez_compressed(path, header=json.dumps(header, default=_jsonable), time=self.time,
-                            busy_time=self.busy_time, **arrays)
+        np.savez_compressed(path, header=json.dumps(header, default=_jsonable), time=self.time, **arrays)
         return path
 
     @classmethod
@@ -108,7 +111,7 @@ class SweepResult:
             return cls(method=h["method"], dims=tuple(h["dims"]),
                        coords={k: z[f"coord/{k}"] for k in h["coords"]},
                        metrics={k: z[f"metric/{k}"] for k in h["metrics"]},
-                       time=z["time"], busy_time=z["busy_time"], fixed=h["fixed"], info=h["info"])
+                       time=z["time"], fixed=h["fixed"], info=h["info"])
 
 
 def _jsonable(o):
@@ -175,7 +178,7 @@ def build_streams(method: Method, timing: TimingModel, seeds: Sequence[int], hor
             st, _ = sample_stream(timing, k, horizon, num_points, active)
         else:
             validate_durations(durations[i], timing.n)
-            st = free_running(durations[i], horizon, num_points, active)
+            st = free_running(durations[i], horizon, num_points, active, timing=timing)
         streams.append(st)
     C = max(st.shape[1] for st in streams)
     return [st.pad_to(C) for st in streams]
@@ -196,11 +199,19 @@ def _hp_arrays(method: Method, settings: list[dict], dtype) -> dict:
     return out
 
 
-def run_streams(method: Method, problem: Problem, streams: Sequence[EventStream], seeds: Sequence[int],
-                settings: Sequence[dict], *, optimizer=None, batch_size: Optional[int] = None,
+def _stack_ctx(timing, seeds, dtype):
+    """Per-seed worker facts, stacked; ``timing`` is one model or one per seed."""
+    timings = timing if isinstance(timing, (list, tuple)) else [timing] * len(seeds)
+    return jax.tree.map(lambda *a: jnp.stack(a),
+                        *[seed_context(t, time_key(s), dtype) for t, s in zip(timings, seeds, strict=True)])
+
+
+def run_streams(method: Method, problem: Problem, timing: TimingModel, streams: Sequence[EventStream],
+                seeds: Sequence[int], settings: Sequence[dict], *, optimizer=None, batch_size: Optional[int] = None,
                 memory_budget: int = DEFAULT_MEMORY_BUDGET, window: Optional[int] = None,
                 progress: bool = False):
-    """Run every setting on every stream (``streams[i]`` belongs to ``seeds[i]``).
+    """Run every setting on every stream (``streams[i]`` belongs to ``seeds[i]``; ``timing``,
+    one model or one per stream, gives the per-seed worker facts such as speed ranks).
 
     ``settings`` are complete, validated hyperparameter dicts. Returns
     ``(metrics, info)`` with metric arrays ``[S, P, G + 1]``. Settings are processed in
@@ -224,6 +235,9 @@ def run_streams(method: Method, problem: Problem, streams: Sequence[EventStream]
 
     events = _stack_events(streams, dtype)
     roots = jnp.stack([grad_root(s) for s in seeds])
+    grids = jnp.asarray(np.stack([st.grid_time for st in streams]), dtype)
+    active = jnp.asarray(np.stack([st.active for st in streams]))
+    ctx = _stack_ctx(timing, seeds, dtype)
     outs, t_first = [], None
     it = range(n_batches)
     if progress:
@@ -235,14 +249,84 @@ def run_streams(method: Method, problem: Problem, streams: Sequence[EventStream]
     for b in it:
         hp = _hp_arrays(method, settings[b * batch_size:(b + 1) * batch_size], dtype)
         tb = _time.perf_counter()
-        out = engine.run_batch(method, problem, optimizer, W, per_worker, n, events, hp, roots)
+        out = engine.run_batch(method, problem, optimizer, W, per_worker, n, events, grids, active, ctx, hp,
+                               roots)
         outs.append(jax.tree.map(np.asarray, out))
         if t_first is None:
             t_first = _time.perf_counter() - tb
     metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :P] for k in engine.METRICS}
+    shape = metrics["updates"].shape
+    metrics.update(cancelled=np.zeros(shape, np.int32), timeouts=np.zeros(shape, np.int32),
+                   overflow=np.zeros(shape, bool))  # nothing is cancelled on a free-running stream
     info = dict(window=W, store="worker" if per_worker else "ring", batch_size=batch_size,
                 batches=n_batches, events_per_seed=[s.num_events for s in streams], chunk=C,
                 seconds_first_batch=t_first)
+    return metrics, info
+
+
+def _batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budget):
+    """Equal-size batches of settings (the last padded with copies): one compilation."""
+    P = len(settings)
+    if batch_size is None:
+        batch_size = max(1, int(memory_budget // (per_run_bytes * S)))
+    batch_size = int(min(batch_size, P))
+    n_batches = math.ceil(P / batch_size)
+    padded = list(settings) + [settings[-1]] * (n_batches * batch_size - P)
+    return [padded[b * batch_size:(b + 1) * batch_size] for b in range(n_batches)], batch_size
+
+
+def run_controlled(method: Method, problem: Problem, timing: TimingModel, seeds: Sequence[int],
+                   settings: Sequence[dict], horizon_time: float, num_points: int, *, optimizer=None,
+                   batch_size: Optional[int] = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
+                   window: Optional[int] = None, steps: Optional[int] = None, max_retries: int = 6,
+                   progress: bool = False):
+    """Controlled-event runs (see :mod:`jaxsim.control`): metrics ``[S, P, G + 1]`` and info.
+
+    Each recording interval gets a budget of scan steps (events plus lazy draws); when a
+    batch reports ``overflow`` the budget doubles and that batch reruns (a new shape,
+    hence one more compilation), at most ``max_retries`` times.
+    """
+    optimizer = engine.SGD if optimizer is None else optimizer
+    n, d = timing.n, problem.dim
+    dtype = jnp.asarray(problem.init()).dtype
+    all_hp = {k: np.array([s[k] for s in settings]) for k in method.hparams}
+    w = method.window(all_hp)
+    if w is None:
+        raise ValueError(f"{method.name}: a controlled method must bound the delays it applies (window)")
+    W = int(window) if window is not None else 1 << (max(int(w), 1) - 1).bit_length()
+    if W < w:
+        raise ValueError(f"window={window} is smaller than the {w} past iterates {method.name} can need")
+    grid = jnp.asarray(np.linspace(0.0, horizon_time, num_points + 1), dtype)
+    steps = initial_steps(timing, horizon_time / num_points) if steps is None else int(steps)
+    tkeys = jnp.stack([time_key(s) for s in seeds])
+    groots = jnp.stack([grad_root(s) for s in seeds])
+    ctx = _stack_ctx(timing, seeds, dtype)
+    per_run = (W * d + 4 * d + 8 * n) * np.dtype(dtype).itemsize
+    batches, batch_size = _batches(list(settings), per_run, len(seeds), batch_size, memory_budget)
+    outs, retries, t_first = [], 0, None
+    it = batches
+    if progress:
+        try:
+            from tqdm import tqdm
+            it = tqdm(batches, desc=method.name)
+        except ImportError:
+            pass
+    for chunk in it:
+        hp = _hp_arrays(method, chunk, dtype)
+        for attempt in range(max_retries + 1):
+            tb = _time.perf_counter()
+            out = jax.tree.map(np.asarray, control.run_batch(method, problem, optimizer, timing, W, n, steps,
+                                                             grid, hp, tkeys, groots, ctx))
+            t_first = t_first or (_time.perf_counter() - tb)
+            if not out["overflow"].any() or attempt == max_retries:
+                break
+            steps *= 2
+            retries += 1
+        outs.append(out)
+    P = len(settings)
+    metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :P] for k in outs[0]}
+    info = dict(window=W, store="ring", batch_size=batch_size, batches=len(batches), steps_per_interval=steps,
+                budget_retries=retries, seconds_first_batch=t_first, controlled=True)
     return metrics, info
 
 
@@ -251,6 +335,9 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
           memory_budget: int = DEFAULT_MEMORY_BUDGET, method_options: Optional[dict] = None,
           durations=None, window: Optional[int] = None, progress: bool = False) -> SweepResult:
     """Simulate ``method`` for every seed and every point of ``grid``.
+
+    Free-running methods run on pre-sampled streams (:mod:`jaxsim.engine`); methods that
+    cancel, idle or synchronize workers run on controlled events (:mod:`jaxsim.control`).
 
     Args:
       method: a registered name or a :class:`~jaxsim.methods.Method` instance.
@@ -277,19 +364,33 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     seeds = _check_seeds(seeds)
     axes, fixed = _split_grid(method, grid)
     check_setup(method, problem, timing)
+    method.check_grid({**axes, **{k: np.atleast_1d(v) for k, v in fixed.items()}}, timing.n)
     horizon = as_horizon(horizon)
     if not isinstance(num_points, (int, np.integer)) or num_points < 1:
         raise ValueError(f"num_points must be a positive integer, got {num_points!r}")
 
     t0 = _time.perf_counter()
-    streams = build_streams(method, timing, seeds, horizon, num_points, durations)
     names = list(axes)
     settings = [dict(zip(names, combo), **fixed) for combo in itertools.product(*axes.values())] \
         if names else [dict(fixed)]
-    t_prep = _time.perf_counter() - t0
-    raw, info = run_streams(method, problem, streams, seeds, settings, optimizer=optimizer,
-                            batch_size=batch_size, memory_budget=memory_budget, window=window,
-                            progress=progress)
+    if method.controlled:
+        if horizon.time is None:
+            raise ValueError(f"horizon: {method.name} runs on controlled events and needs a horizon in seconds")
+        if durations is not None:
+            raise ValueError(f"durations: {method.name} draws its durations inside the simulation "
+                             "(counter-based, per worker and job); pass a timing model instead")
+        time = np.tile(np.linspace(0.0, horizon.time, num_points + 1), (len(seeds), 1))
+        t_prep = _time.perf_counter() - t0
+        raw, info = run_controlled(method, problem, timing, seeds, settings, horizon.time, num_points,
+                                   optimizer=optimizer, batch_size=batch_size, memory_budget=memory_budget,
+                                   window=window, progress=progress)
+    else:
+        streams = build_streams(method, timing, seeds, horizon, num_points, durations)
+        time = np.stack([st.grid_time for st in streams])
+        t_prep = _time.perf_counter() - t0
+        raw, info = run_streams(method, problem, timing, streams, seeds, settings, optimizer=optimizer,
+                                batch_size=batch_size, memory_budget=memory_budget, window=window,
+                                progress=progress)
     S = len(seeds)
     info.update(seconds_total=_time.perf_counter() - t0, seconds_prepare=t_prep,
                 n=timing.n, d=problem.dim, horizon=dataclasses.asdict(horizon))
@@ -298,14 +399,13 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     return SweepResult(
         method=method.name, dims=("seed", *names, "point"),
         coords={"seed": np.array(seeds), **axes}, metrics=metrics,
-        time=np.stack([s.grid_time for s in streams]),
-        busy_time=np.stack([s.busy_time for s in streams]), fixed=fixed, info=info)
+        time=time, fixed=fixed, info=info)
 
 
 def simulate(method, problem: Problem, timing: TimingModel, *, seed: int = 0, hparams: Optional[dict] = None,
              horizon=100.0, num_points: int = 100, optimizer=None, method_options=None,
              durations=None) -> dict:
-    """One run: a dict of metric arrays over the grid plus ``time`` and ``busy_time``.
+    """One run: a dict of metric arrays over the grid plus ``time``.
 
     ``durations`` (``D[n, J]``) replaces the sampled durations of ``seed``.
     """
@@ -316,5 +416,5 @@ def simulate(method, problem: Problem, timing: TimingModel, *, seed: int = 0, hp
                 num_points=num_points, optimizer=optimizer, method_options=method_options,
                 durations=None if durations is None else [durations])
     out = {k: v[0] for k, v in res.metrics.items()}
-    out.update(time=res.time[0], busy_time=res.busy_time[0])
+    out.update(time=res.time[0])
     return out

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.special
 import numpy as np
+
+from .speed import SpeedProfile
 
 
 ArrayLike = Union[float, np.ndarray, list, tuple]
@@ -123,9 +126,10 @@ def _u01(key, dtype):
 class Noise:
     """A law for the per-job delay ``eta[w, j] >= 0``; one subclass per law.
 
-    ``draw(key, w, tau_w)`` returns one ``eta`` (traceable in ``w``); ``mean(tau)`` and
-    ``cdf(t, tau)`` are per-worker NumPy arrays (``mean`` is ``inf`` for laws without
-    one; ``cdf`` is what MindFlayer's success probabilities ``p_i = F_i(t_i)`` use).
+    ``draw(key, w, tau_w)`` returns one ``eta`` (traceable in ``w``); ``mean(tau)`` is a
+    per-worker NumPy array (``inf`` for laws without a mean); ``cdf(t, tau)`` is
+    ``P(eta_w <= t)`` per worker, traceable (MindFlayer's ``p_i = F_i(t_i)`` uses it
+    with a traced clip ``t``).
     Tuple-valued parameters are per worker.
     """
 
@@ -138,7 +142,7 @@ class Noise:
         return np.zeros_like(tau)
 
     def cdf(self, t, tau: np.ndarray) -> np.ndarray:
-        return np.where(np.asarray(t) >= 0, 1.0, 0.0) * np.ones_like(tau)
+        return jnp.where(jnp.asarray(t) >= 0, 1.0, 0.0) * jnp.ones(jnp.shape(tau))
 
     def validate(self, n: int) -> None:
         """Raise ``ValueError`` naming the field for bad parameters."""
@@ -189,8 +193,8 @@ class HalfNormal(Noise):
         return np.sqrt(self.variance(tau.shape[0])) * math.sqrt(2.0 / math.pi)
 
     def cdf(self, t, tau):
-        s = np.sqrt(self.variance(tau.shape[0]))
-        return np.where(s > 0, _erf(np.maximum(t, 0) / (np.maximum(s, 1e-300) * math.sqrt(2))), 1.0)
+        s = jnp.sqrt(self.variance(tau.shape[0]))
+        return jnp.where(s > 0, _erf(jnp.maximum(t, 0) / (jnp.maximum(s, 1e-300) * jnp.sqrt(2))), 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,7 +225,7 @@ class Exponential(Noise):
 
     def cdf(self, t, tau):
         th = self.means(tau)
-        return np.where(th > 0, 1 - np.exp(-np.maximum(t, 0) / np.maximum(th, 1e-300)), 1.0)
+        return jnp.where(th > 0, 1 - jnp.exp(-jnp.maximum(t, 0) / jnp.maximum(th, 1e-300)), 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,8 +245,8 @@ class LogNormal(Noise):
         return np.full_like(tau, math.exp(self.sigma ** 2 / 2))
 
     def cdf(self, t, tau):
-        t = np.maximum(np.asarray(t, dtype=np.float64), 1e-300)
-        return np.ones_like(tau) * 0.5 * (1 + _erf(np.log(t) / (self.sigma * math.sqrt(2))))
+        t = jnp.maximum(jnp.asarray(t), 1e-300)
+        return jnp.ones(jnp.shape(tau)) * 0.5 * (1 + _erf(jnp.log(t) / (self.sigma * jnp.sqrt(2))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,7 +269,7 @@ class Uniform(Noise):
 
     def cdf(self, t, tau):
         width = max(self.high - self.low, 1e-300)
-        return np.ones_like(tau) * np.clip((np.asarray(t) - self.low) / width, 0.0, 1.0)
+        return jnp.ones(jnp.shape(tau)) * jnp.clip((jnp.asarray(t) - self.low) / width, 0.0, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -288,9 +292,9 @@ class HalfCauchy(Noise):
         return np.full_like(tau, np.inf)
 
     def cdf(self, t, tau):
-        t = np.maximum(np.asarray(t, dtype=np.float64), 0)
-        return np.ones_like(tau) * (np.arctan((t - self.loc) / self.scale)
-                                    + np.arctan((t + self.loc) / self.scale)) / math.pi
+        t = jnp.maximum(jnp.asarray(t), 0)
+        return jnp.ones(jnp.shape(tau)) * (jnp.arctan((t - self.loc) / self.scale)
+                                    + jnp.arctan((t + self.loc) / self.scale)) / jnp.pi
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,8 +317,8 @@ class LogCauchy(Noise):
         return np.full_like(tau, np.inf)
 
     def cdf(self, t, tau):
-        t = np.maximum(np.asarray(t, dtype=np.float64), 1e-300)
-        return np.ones_like(tau) * (0.5 + np.arctan((np.log(t) - self.loc) / self.scale) / math.pi)
+        t = jnp.maximum(jnp.asarray(t), 1e-300)
+        return jnp.ones(jnp.shape(tau)) * (0.5 + jnp.arctan((jnp.log(t) - self.loc) / self.scale) / jnp.pi)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -337,9 +341,9 @@ class Levy(Noise):
         return np.full_like(tau, np.inf)
 
     def cdf(self, t, tau):
-        x = np.asarray(t, dtype=np.float64) - self.loc
-        safe = np.where(x > 0, x, 1.0)
-        return np.ones_like(tau) * np.where(x > 0, _erfc(np.sqrt(self.scale / (2 * safe))), 0.0)
+        x = jnp.asarray(t) - self.loc
+        safe = jnp.where(x > 0, x, 1.0)
+        return jnp.ones(jnp.shape(tau)) * jnp.where(x > 0, _erfc(jnp.sqrt(self.scale / (2 * safe))), 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -368,7 +372,7 @@ class ExpLevyMix(Noise):
         return np.full_like(tau, self.theta if self.p == 1 else np.inf)
 
     def cdf(self, t, tau):
-        fe = np.where(np.asarray(t) >= 0, 1 - np.exp(-np.maximum(t, 0) / self.theta), 0.0)
+        fe = jnp.where(jnp.asarray(t) >= 0, 1 - jnp.exp(-jnp.maximum(t, 0) / self.theta), 0.0)
         return self.p * fe + (1 - self.p) * Levy(self.loc, self.scale).cdf(t, tau)
 
 
@@ -390,7 +394,7 @@ class InfBernoulli(Noise):
         return np.full_like(tau, 0.0 if self.p == 1 else np.inf)
 
     def cdf(self, t, tau):
-        return np.ones_like(tau) * np.where(np.asarray(t) >= 0, self.p, 0.0)
+        return jnp.ones(jnp.shape(tau)) * jnp.where(jnp.asarray(t) >= 0, self.p, 0.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -415,8 +419,8 @@ class AlphaBernoulli(Noise):
         return (1 - self.p) * (self.alpha - 1) * tau
 
     def cdf(self, t, tau):
-        t = np.asarray(t, dtype=np.float64)
-        return np.where(t >= (self.alpha - 1) * tau, 1.0, np.where(t >= 0, self.p, 0.0))
+        t = jnp.asarray(t)
+        return jnp.where(t >= (self.alpha - 1) * tau, 1.0, jnp.where(t >= 0, self.p, 0.0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -438,16 +442,16 @@ class Pareto(Noise):
         return np.full_like(tau, self.a * self.xm / (self.a - 1) if self.a > 1 else np.inf)
 
     def cdf(self, t, tau):
-        t = np.asarray(t, dtype=np.float64)
-        return np.ones_like(tau) * np.where(t >= self.xm, 1 - (self.xm / np.maximum(t, self.xm)) ** self.a, 0.0)
+        t = jnp.asarray(t)
+        return jnp.ones(jnp.shape(tau)) * jnp.where(t >= self.xm, 1 - (self.xm / jnp.maximum(t, self.xm)) ** self.a, 0.0)
 
 
 def _erf(x):
-    return np.vectorize(math.erf, otypes=[np.float64])(x)
+    return jax.scipy.special.erf(x)
 
 
 def _erfc(x):
-    return np.vectorize(math.erfc, otypes=[np.float64])(x)
+    return jax.scipy.special.erfc(x)
 
 
 NOISE_LAWS: dict[str, type[Noise]] = {
@@ -471,6 +475,9 @@ class TimingModel:
       noise: a :class:`Noise` law (default: none, the fixed model).
       permute_base: randomly permute the base times across workers, per seed, while the
         noise law stays tied to the worker index (the Ringleader scripts' option).
+      speed: optional :class:`~jaxsim.speed.SpeedProfile` (universal computation model,
+        README §5.4): time-varying speed factors, tied to the worker index; sampled
+        durations are then nominal and :meth:`finish` turns them into finish times.
     """
 
     n: int
@@ -478,6 +485,7 @@ class TimingModel:
     scale: float = 1.0
     noise: Noise = NoNoise()
     permute_base: bool = False
+    speed: Optional[SpeedProfile] = None
 
     def __post_init__(self):
         if not isinstance(self.base, str):
@@ -496,6 +504,11 @@ class TimingModel:
         if not isinstance(self.noise, Noise):
             raise ValueError(f"timing.noise must be a Noise law, got {type(self.noise).__name__}")
         self.noise.validate(self.n)
+        if self.speed is not None:
+            if not isinstance(self.speed, SpeedProfile):
+                raise ValueError(f"timing.speed must be a SpeedProfile or None, got {type(self.speed).__name__}")
+            if self.speed.n != self.n:
+                raise ValueError(f"timing.speed: profile has {self.speed.n} workers but n={self.n}")
 
     @property
     def tau(self) -> np.ndarray:
@@ -540,19 +553,30 @@ class TimingModel:
 
     def finish(self, w, start, duration):
         """When a job of nominal ``duration`` started at ``start`` by worker ``w`` ends
-        (traceable, elementwise). Fixed speed: ``start + duration``."""
+        (traceable, elementwise). Fixed speed: ``start + duration``; with a speed profile,
+        ``inf{t >= start: W_w(t) - W_w(start) >= duration}`` (README §5.4)."""
+        if self.speed is not None:
+            return self.speed.finish(w, start, duration)
         return start + duration
 
     def finish_np(self, w, start, duration):
         """NumPy twin of :meth:`finish` (float64), for streams and the reference."""
+        if self.speed is not None:
+            return self.speed.finish_np(w, start, duration)
         return np.asarray(start, dtype=np.float64) + np.asarray(duration, dtype=np.float64)
 
     def jobs_to_cover(self, horizon_time: float, active=None) -> int:
-        """A job count that surely covers ``horizon_time`` (noise is non-negative)."""
+        """A job count that surely covers ``horizon_time`` (noise is non-negative).
+
+        With a speed profile, a worker does at most ``W_w(horizon_time) / tau_min`` jobs."""
         tau = self.tau if active is None else self.tau[np.asarray(active)]
         tmin = float(np.min(tau)) if tau.size else 1.0
         if tmin <= 0:
             return 256
+        if self.speed is not None:
+            work = self.speed.integral(np.arange(self.n), float(horizon_time))
+            work = work if active is None else work[np.asarray(active)]
+            return int(math.ceil(float(np.max(work, initial=0.0)) / tmin)) + 1
         return int(math.ceil(horizon_time / tmin)) + 1
 
 

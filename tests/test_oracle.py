@@ -78,7 +78,7 @@ def _bucket(method, n, d, kind, rng):
         except ValueError:  # heavy tails: a hung or very slow worker leaves too few events
             continue
         assert stream.num_events > 0
-        configs.append(dict(D=D, stream=stream, hp=_random_hp(method, rng, n), seed=seed,
+        configs.append(dict(D=D, stream=stream, hp=_random_hp(method, rng, n), seed=seed, timing=timing,
                             mean=mean, horizon=horizon))
     return configs
 
@@ -95,7 +95,7 @@ def test_engine_matches_reference(name):
             configs = _bucket(method, n, d, kind, rng)
             settings = [method.check_hparams(c["hp"]) for c in configs]
             settings = [{k: v.item() for k, v in s.items()} for s in settings]
-            out, _ = run_streams(method, problem, [c["stream"] for c in configs],
+            out, _ = run_streams(method, problem, [c["timing"] for c in configs], [c["stream"] for c in configs],
                                  [c["seed"] for c in configs], settings)
             for i, c in enumerate(configs):
                 assert c["stream"].num_events >= 200 or kind == "time"  # a time horizon may see fewer

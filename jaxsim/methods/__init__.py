@@ -11,8 +11,13 @@ from .asgd import ASGD
 from .base import GAMMA, Arrival, Decision, HParam, Method
 from .delay_adaptive import DelayAdaptiveASGD
 from .hero import HeroSGD
+from .mindflayer import MindFlayerSGD
+from .minibatch import MinibatchSGD
+from .naive_optimal import NaiveOptimalASGD
 from .rennala import RennalaSGD
+from .rennala_stops import RennalaStops
 from .ringmaster import RingmasterASGD
+from .ringmaster_stops import RingmasterStops
 
 REGISTRY: dict[str, type[Method]] = {}
 
@@ -25,7 +30,8 @@ def register(cls: type[Method]) -> type[Method]:
     return cls
 
 
-for _cls in (HeroSGD, ASGD, DelayAdaptiveASGD, RennalaSGD, RingmasterASGD):
+for _cls in (HeroSGD, ASGD, DelayAdaptiveASGD, RennalaSGD, RingmasterASGD, NaiveOptimalASGD,
+             RingmasterStops, RennalaStops, MinibatchSGD, MindFlayerSGD):
     register(_cls)
 
 
@@ -40,4 +46,5 @@ def make_method(name: str, **options) -> Method:
 
 
 __all__ = ["ASGD", "Arrival", "Decision", "DelayAdaptiveASGD", "GAMMA", "HParam", "HeroSGD",
-           "Method", "REGISTRY", "RennalaSGD", "RingmasterASGD", "make_method", "register"]
+           "Method", "MindFlayerSGD", "MinibatchSGD", "NaiveOptimalASGD", "REGISTRY", "RennalaSGD",
+           "RennalaStops", "RingmasterASGD", "RingmasterStops", "make_method", "register"]

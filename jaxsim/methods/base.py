@@ -16,6 +16,7 @@ import dataclasses
 from typing import Any, ClassVar, NamedTuple, Optional
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -29,6 +30,42 @@ class Arrival(NamedTuple):
     grad: jax.Array  # stochastic gradient at that point (garbage if delay >= window)
     x: jax.Array  # current model x^k
     n: int  # number of workers (static)
+    timed_out: Any = None  # controlled events: the attempt hit its time budget (no gradient)
+    workers: Any = None  # controlled events: a :class:`Workers` view of every worker
+    ctx: Any = None  # controlled events: the seed's :class:`SeedContext`
+
+
+class Workers(NamedTuple):
+    """What a controlled method may read about all workers at an arrival."""
+
+    s: jax.Array  # int32[n]: start counter of each worker's current job
+    busy: jax.Array  # bool[n]: running a job (the reporter counts as busy)
+    k: jax.Array  # update counter before this arrival
+
+
+class SeedContext(NamedTuple):
+    """Per-seed facts about the workers, computed on the host before the scan."""
+
+    tau: jax.Array  # float[n]: base times as used by this seed (after any permutation)
+    mean: jax.Array  # float[n]: mean durations
+    rank: jax.Array  # int32[n]: rank by mean duration (0 = fastest; ties to the lower index)
+
+
+NEW, OWN, IDLE = 0, 1, 2  # what the reporting worker does next
+
+
+class Control(NamedTuple):
+    """Worker commands of a controlled method, applied after the update (if any).
+
+    ``reporter``: ``NEW`` (start a job at the current model), ``OWN`` (start a job at the
+    point its finished job used) or ``IDLE``. ``cancel``: busy workers to stop and restart
+    at the current model. ``wake``: idle workers to start a job at the current model.
+    The reporter is never cancelled or woken by the masks.
+    """
+
+    reporter: Any = NEW
+    cancel: Any = None
+    wake: Any = None
 
 
 class Decision(NamedTuple):
@@ -46,7 +83,8 @@ class Decision(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class HParam:
-    """A hyperparameter: ``kind`` is ``"positive"`` (finite float > 0) or ``"count"`` (integer >= 1)."""
+    """A hyperparameter: ``kind`` is ``"positive"`` (finite float > 0), ``"nonneg"`` (float >= 0,
+    ``inf`` allowed) or ``"count"`` (integer >= 1)."""
 
     default: float
     kind: str = "positive"
@@ -63,6 +101,10 @@ class HParam:
         if self.kind == "positive":
             if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
                 raise ValueError(f"hyperparameter {name} must be positive and finite, got {arr.tolist()}")
+            return arr
+        if self.kind == "nonneg":  # >= 0, +inf allowed (e.g. "no clipping")
+            if np.any(np.isnan(arr)) or np.any(arr < 0):
+                raise ValueError(f"hyperparameter {name} must be >= 0 (inf allowed), got {arr.tolist()}")
             return arr
         if self.kind == "count":
             if not np.all(np.isfinite(arr)) or np.any(arr < 1) or np.any(arr != np.round(arr)):
@@ -85,6 +127,9 @@ class Method:
     name: ClassVar[str] = "method"
     hparams: ClassVar[dict[str, HParam]] = {}
     paper: ClassVar[str] = ""
+    #: ``False``: free-running (the pre-sampled stream); ``True``: the method cancels, idles
+    #: or synchronizes workers and runs on the controlled event loop (:mod:`jaxsim.control`).
+    controlled: ClassVar[bool] = False
 
     def window(self, hp: dict[str, np.ndarray]) -> Optional[int]:
         """Delays this method can still apply, as ``max usable delay + 1`` over the grid
@@ -92,7 +137,12 @@ class Method:
         return None
 
     def active_workers(self, mean_times: np.ndarray) -> Optional[np.ndarray]:
-        """Boolean mask of the workers that ever compute (``None``: all)."""
+        """Boolean mask of the workers that ever compute (``None``: all); fixed per seed."""
+        return None
+
+    def participates(self, hp: dict, ctx: SeedContext) -> Optional[jax.Array]:
+        """bool[n] of the workers that compute, when it depends on traced hyperparameters
+        (free-running methods; arrivals of the others are ignored). ``None``: all."""
         return None
 
     def init(self, x0: jax.Array, n: int) -> Any:
@@ -101,6 +151,22 @@ class Method:
 
     def on_arrival(self, state, arrival: Arrival, hp: dict) -> tuple[Any, Decision]:
         raise NotImplementedError
+
+    # -- controlled methods only -----------------------------------------------------------
+
+    def initial_workers(self, hp: dict, ctx: SeedContext, state) -> jax.Array:
+        """bool[n]: the workers that start a job at time 0 (``state``: from :meth:`init_controlled`)."""
+        return jnp.ones(ctx.tau.shape, bool)
+
+    def init_controlled(self, x0: jax.Array, n: int, hp: dict, ctx: SeedContext, timing) -> Any:
+        """Method state for controlled runs (may depend on hyperparameters, the seed's
+        workers and the timing model, e.g. success probabilities of its noise law)."""
+        return self.init(x0, n)
+
+    def budget(self, hp: dict, ctx: SeedContext) -> jax.Array:
+        """float[n]: per-attempt time budget beyond the base time (an attempt of worker ``w``
+        is abandoned after ``tau_w + budget_w`` nominal seconds); ``inf`` = none."""
+        return jnp.full(ctx.tau.shape, jnp.inf)
 
     def check_hparams(self, hp: dict) -> dict[str, np.ndarray]:
         """Validate a dict of hyperparameter values/grids, fill defaults; names the bad field."""
@@ -112,6 +178,9 @@ class Method:
 
     def check_workers(self, n: int) -> None:
         """Raise if the method cannot run on ``n`` workers."""
+
+    def check_grid(self, hp: dict[str, np.ndarray], n: int) -> None:
+        """Raise ``ValueError`` for hyperparameter values that do not fit ``n`` workers."""
 
 
 def max_count(hp, name) -> int:

@@ -1,0 +1,226 @@
+"""The controlled event loop: methods that cancel, idle or synchronize workers.
+
+When a method decides *when workers work* (Ringmaster with stops cancels stale jobs,
+Rennala restarts everyone each round, Minibatch SGD waits at a barrier, MindFlayer
+abandons attempts that exceed a time budget), arrival order depends on the method's
+state and cannot be pre-sampled. This loop runs inside the scan instead: each worker
+has its current job's index, start time and finish time; the next event is the
+earliest finisher (``argmin``; ties to the lowest worker index).
+
+Durations come from the same counter-based draws as the pre-sampled streams
+(:meth:`jaxsim.timing.TimingModel.draw`, keyed by ``(seed, worker, job)``), so every
+method of a comparison meets the same worker speeds. A job started by a *bulk*
+command (cancel-and-restart, wake) gets only a lower bound on its finish time,
+``finish(start, tau_w)``; its random part is drawn when that bound becomes the
+earliest, in a step of its own. Cancelling thousands of jobs per update therefore
+costs a few vector operations over ``n`` and no random draws: most such jobs are
+cancelled again before anyone needs their duration.
+
+Each scan step handles one draw or one event of one run. A recording interval gets a
+fixed budget of steps; a run that needs more is flagged (``overflow``), and
+:func:`jaxsim.sweep.run_controlled` retries with a larger budget.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .engine import Counters
+from .methods.base import IDLE, NEW, OWN, Arrival, Method, SeedContext, Workers
+from .rng import grad_key
+from .timing import NoNoise, TimingModel
+
+CT_METRICS = ("cancelled", "timeouts", "overflow")
+
+
+class CTState(NamedTuple):
+    x: jax.Array
+    k: jax.Array
+    s: jax.Array  # int32[n] start counter of each worker's current job
+    job: jax.Array  # int32[n] index of each worker's current (or last) job; -1 before the first
+    start: jax.Array  # [n] start time of the current job
+    finish: jax.Array  # [n] finish time (a lower bound while not drawn); inf when idle
+    drawn: jax.Array  # bool[n] finish is exact
+    busy: jax.Array  # bool[n]
+    budget: jax.Array  # [n] attempt budget beyond tau (inf = none)
+    store: jax.Array  # [W, d] ring of the last W iterates
+    opt_state: Any
+    method_state: Any
+    counters: Counters
+    busy_acc: jax.Array  # busy time of finished or cancelled jobs
+    cancelled: jax.Array
+    timeouts: jax.Array
+
+
+def _start_jobs(timing, tkey, ctx, c: CTState, mask, t, k_new, point_s, exact: bool):
+    """Start a new job on every worker in ``mask`` at time ``t`` with start counter ``point_s``.
+
+    ``exact``: draw the durations now (cheap only for a single worker); otherwise keep
+    lower bounds and let the loop draw them when needed.
+    """
+    job = jnp.where(mask, c.job + 1, c.job)
+    if exact:
+        D = jax.vmap(lambda w, j: timing.draw(tkey, ctx.tau, w, j, c.x.dtype))(jnp.arange(c.job.shape[0]), job)
+        fin = timing.finish(jnp.arange(job.shape[0]), t, jnp.minimum(D, ctx.tau + c.budget))
+    else:
+        fin = timing.finish(jnp.arange(job.shape[0]), t, ctx.tau.astype(c.x.dtype))
+    return c._replace(
+        job=job, start=jnp.where(mask, t, c.start), finish=jnp.where(mask, fin, c.finish),
+        drawn=jnp.where(mask, exact, c.drawn), busy=c.busy | mask,
+        s=jnp.where(mask, point_s, c.s))
+
+
+def _start_one(timing, tkey, ctx, c: CTState, w, t, point_s, do):
+    """Start a job on worker ``w`` (if ``do``) with its duration drawn now (a scalar draw)."""
+    j = c.job[w] + 1
+    D = timing.draw(tkey, ctx.tau, w, j, c.x.dtype)
+    fin = timing.finish(w, t, jnp.minimum(D, ctx.tau[w] + c.budget[w]))
+    upd = lambda a, v: a.at[w].set(jnp.where(do, v, a[w]))  # noqa: E731
+    return c._replace(job=upd(c.job, j), start=upd(c.start, t), finish=upd(c.finish, fin),
+                      drawn=upd(c.drawn, True), busy=upd(c.busy, True), s=upd(c.s, point_s))
+
+
+def _init(method, problem, optimizer, timing, W, n, hp, tkey, ctx):
+    x0 = problem.init()
+    zero = jnp.zeros((), jnp.int32)
+    c = CTState(
+        x=x0, k=zero, s=jnp.zeros((n,), jnp.int32), job=jnp.full((n,), -1, jnp.int32),
+        start=jnp.zeros((n,), x0.dtype), finish=jnp.full((n,), jnp.inf, x0.dtype),
+        drawn=jnp.ones((n,), bool), busy=jnp.zeros((n,), bool),
+        budget=jnp.asarray(method.budget(hp, ctx), x0.dtype),
+        store=jnp.zeros((W, x0.shape[0]), x0.dtype).at[0].set(x0),
+        opt_state=optimizer.init(x0), method_state=method.init_controlled(x0, n, hp, ctx, timing),
+        counters=Counters(zero, zero, zero, jnp.zeros((), x0.dtype)),
+        busy_acc=jnp.zeros((), x0.dtype), cancelled=zero, timeouts=zero)
+    start = jnp.asarray(method.initial_workers(hp, ctx, c.method_state), bool)
+    return _start_jobs(timing, tkey, ctx, c, start, jnp.zeros((), x0.dtype), zero, zero, exact=True)
+
+
+def _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, ctx, t_end, c: CTState, _):
+    e = jnp.argmin(c.finish)
+    t = c.finish[e]
+    in_chunk = t <= t_end
+    do_draw = in_chunk & ~c.drawn[e]
+    ev = in_chunk & c.drawn[e]
+
+    # A draw step: the earliest finish is only a lower bound; draw the job's duration.
+    if lazy:
+        D = timing.draw(tkey, ctx.tau, e, c.job[e], c.x.dtype)
+        fin = timing.finish(e, c.start[e], jnp.minimum(D, ctx.tau[e] + c.budget[e]))
+        c = c._replace(finish=c.finish.at[e].set(jnp.where(do_draw, fin, t)),
+                       drawn=c.drawn.at[e].set(c.drawn[e] | do_draw))
+
+    # An event step: worker e reports (or its attempt timed out).
+    j = c.job[e]
+    nominal = timing.draw(tkey, ctx.tau, e, j, c.x.dtype)
+    timed_out = nominal > ctx.tau[e] + c.budget[e]
+    s_e = c.s[e]
+    delay = c.k - s_e
+    x_src = c.store[s_e % W]
+    g = problem.stoch_grad(x_src, grad_key(groot, e, j), e)
+    arrival = Arrival(e, j, t, delay, g, c.x, n, timed_out=timed_out,
+                      workers=Workers(s=c.s, busy=c.busy, k=c.k), ctx=ctx)
+    mstate, dec, ctl = method.on_arrival(c.method_state, arrival, hp)
+
+    update = ev & dec.update
+    used = ev & dec.used & ~timed_out
+    u, opt_new = optimizer.update(dec.direction, c.opt_state, c.x)
+    x = jnp.where(update, c.x - dec.step * u, c.x)
+    k = c.k + update.astype(jnp.int32)
+    cnt = c.counters
+    c = c._replace(
+        x=x, k=k, store=c.store.at[k % W].set(x),
+        opt_state=jax.tree.map(lambda a, b: jnp.where(update, a, b), opt_new, c.opt_state),
+        method_state=jax.tree.map(lambda a, b: jnp.where(ev, a, b), mstate, c.method_state),
+        counters=Counters(
+            received=cnt.received + (ev & ~timed_out).astype(jnp.int32),
+            used=cnt.used + used.astype(jnp.int32),
+            max_delay=jnp.where(used, jnp.maximum(cnt.max_delay, delay), cnt.max_delay),
+            sum_delay=cnt.sum_delay + jnp.where(used, delay, 0).astype(cnt.sum_delay.dtype)),
+        timeouts=c.timeouts + (ev & timed_out).astype(jnp.int32),
+        busy_acc=c.busy_acc + jnp.where(ev, t - c.start[e], 0),
+        busy=c.busy.at[e].set(c.busy[e] & ~ev), finish=c.finish.at[e].set(jnp.where(ev, jnp.inf, c.finish[e])))
+
+    # The reporter's next job, then the bulk commands (never aimed at the reporter).
+    cmd = jnp.asarray(ctl.reporter)
+    restart = ev & (cmd != IDLE)
+    c = _start_one(timing, tkey, ctx, c, e, t, jnp.where(cmd == OWN, s_e, k), restart)
+    others = jnp.arange(n) != e
+    if ctl.cancel is not None:
+        cancel = ev & ctl.cancel & c.busy & others
+        c = c._replace(busy_acc=c.busy_acc + jnp.sum(jnp.where(cancel, t - c.start, 0)),
+                       cancelled=c.cancelled + jnp.sum(cancel, dtype=jnp.int32))
+        c = _start_jobs(timing, tkey, ctx, c, cancel, t, k, k, exact=not lazy)
+    if ctl.wake is not None:
+        wake = ev & ctl.wake & ~c.busy & others
+        c = _start_jobs(timing, tkey, ctx, c, wake, t, k, k, exact=not lazy)
+    return c, None
+
+
+def _record(problem, c: CTState, t_end) -> dict:
+    cnt = c.counters
+    return dict(
+        loss_gap=problem.loss_gap(c.x),
+        grad_norm_sq=jnp.sum(problem.full_grad(c.x) ** 2),
+        updates=c.k, received=cnt.received, used=cnt.used, discarded=cnt.received - cnt.used,
+        max_delay=cnt.max_delay,
+        mean_delay=jnp.where(cnt.used > 0, cnt.sum_delay / jnp.maximum(cnt.used, 1), 0.0),
+        diverged=~jnp.all(jnp.isfinite(c.x)),
+        busy_time=c.busy_acc + jnp.sum(jnp.where(c.busy, t_end - c.start, 0)),
+        cancelled=c.cancelled, timeouts=c.timeouts,
+        overflow=jnp.min(c.finish) <= t_end,  # events of this interval left unprocessed
+    )
+
+
+def simulate_one(method, problem, optimizer, timing, W, n, steps, grid, hp, tkey, groot, ctx):
+    """One controlled run; ``grid[G + 1]`` recording times. Metric arrays ``[G + 1]``."""
+    lazy = not isinstance(timing.noise, NoNoise)
+    c0 = _init(method, problem, optimizer, timing, W, n, hp, tkey, ctx)
+
+    def chunk(c, t_end):
+        step = functools.partial(_step, method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, ctx, t_end)
+        c, _ = jax.lax.scan(step, c, None, length=steps)
+        return c, _record(problem, c, t_end)
+
+    _, recs = jax.lax.scan(chunk, c0, grid[1:])
+    first = _record(problem, c0, grid[0])
+    out = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, recs)
+    out["overflow"] = jnp.cumsum(out["overflow"]) > 0  # every later point is unreliable too
+    return out
+
+
+@functools.partial(jax.jit, static_argnames=("method", "optimizer", "timing", "W", "n", "steps"))
+def run_batch(method, problem, optimizer, timing, W, n, steps, grid, hp, tkeys, groots, ctx):
+    """``vmap`` over seeds (``tkeys, groots, ctx``) of a ``vmap`` over settings (``hp``):
+    metrics ``[S, P, G + 1]``."""
+    one = functools.partial(simulate_one, method, problem, optimizer, timing, W, n, steps, grid)
+    over_hp = jax.vmap(one, in_axes=(0, None, None, None))
+    return jax.vmap(over_hp, in_axes=(None, 0, 0, 0))(hp, tkeys, groots, ctx)
+
+
+def seed_context(timing: TimingModel, key, dtype) -> SeedContext:
+    """Base times, mean durations and speed ranks of one seed's workers."""
+    tau = timing.base_for(key)
+    mean = tau + timing.noise.mean(tau)
+    rank = np.empty(timing.n, np.int32)
+    rank[np.lexsort((np.arange(timing.n), mean))] = np.arange(timing.n)
+    return SeedContext(tau=jnp.asarray(tau, dtype), mean=jnp.asarray(mean, dtype), rank=jnp.asarray(rank))
+
+
+def initial_steps(timing: TimingModel, interval: float) -> int:
+    """A first guess at the steps one recording interval needs (events plus draws):
+    free-running completions at mean speed (base speed for laws without a mean)."""
+    tau = timing.tau
+    mean = tau + timing.noise.mean(tau)
+    per = np.where(np.isfinite(mean) & (mean > 0), mean, np.maximum(tau, 1e-12))
+    rate = float(np.sum(1.0 / per))
+    return int(math.ceil(1.5 * rate * interval)) + 16
+
+
+__all__ = ["CTState", "CT_METRICS", "NEW", "OWN", "IDLE", "run_batch", "seed_context", "initial_steps"]

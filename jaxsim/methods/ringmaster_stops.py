@@ -1,0 +1,35 @@
+"""Ringmaster ASGD with calculation stops (arXiv 2501.16168, Alg. 5).
+
+Every arrival is applied (``x <- x - gamma g``); right after each update every other
+busy worker whose job has become ``R`` updates stale is stopped and restarted from
+the new model. No arrival is ever discarded and stale work is aborted as early as
+possible; each cancellation consumes a job index and its partial time counts as busy.
+
+``R = 1`` is Hero SGD for fixed distinct times (every update restarts the race).
+The paper's figure scripts instantiate this version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+
+from .base import GAMMA, NEW, Control, Decision, HParam, Method, max_count
+
+
+@dataclasses.dataclass(frozen=True)
+class RingmasterStops(Method):
+    name = "ringmaster_stops"
+    hparams = {"gamma": GAMMA, "R": HParam(1, "count", "delay threshold: jobs R updates stale are restarted")}
+    paper = "arXiv 2501.16168 (Alg. 5)"
+    controlled = True
+
+    def window(self, hp):
+        return max_count(hp, "R")
+
+    def on_arrival(self, state, a, hp):
+        ok = a.delay < hp["R"]  # always true: stale jobs never get to report
+        k_new = a.workers.k + ok.astype(jnp.int32)
+        cancel = a.workers.busy & (k_new - a.workers.s >= hp["R"])
+        return state, Decision(a.grad, hp["gamma"], ok, ok), Control(reporter=NEW, cancel=cancel)
