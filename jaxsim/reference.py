@@ -208,8 +208,9 @@ class MindFlayerRule(ControlledRule):
         elif np.isfinite(clip):
             self.trials = theory.mindflayer_plan(self.tau, clip, p, self.hp["S"])["B"]
         else:  # no clipping: costs are the mean durations, every attempt succeeds
-            p = np.ones(self.n)
-            self.trials = theory.mindflayer_plan(self.mean, 0.0, p, self.hp["S"])["B"]
+            p = np.isfinite(self.mean).astype(float)  # no finite mean: not planned
+            cost = np.where(p > 0, self.mean, 0.0)
+            self.trials = theory.mindflayer_plan(cost, 0.0, p, self.hp["S"])["B"] if p.any() else np.zeros(self.n, int)
         self.batch = float(np.sum(p * self.trials))
         self.left = self.trials.copy()
         self.acc = 0.0

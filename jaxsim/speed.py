@@ -253,9 +253,9 @@ class SpeedProfile:
 
     def integral(self, w, t):
         """``W_w(t) = int_0^t nu_w(u) du`` (NumPy float64, elementwise; ``t >= 0``)."""
-        B, Wc, V, _, Wn = self._tables
+        B, Wc, V, _, Wn, P = self._tables
         w, t = np.broadcast_arrays(np.asarray(w, np.intp), np.asarray(t, np.float64))
-        out = _integral(np, B, Wc, V, Wn, w, np.where(np.isfinite(t), t, 0.0))
+        out = _integral(np, B, Wc, P, Wn, w, np.where(np.isfinite(t), t, 0.0))
         out = np.where(np.isposinf(t), np.where(V[w, -1] > 0, np.inf, Wc[w, -1]), out)
         return float(out) if out.ndim == 0 else out
 
@@ -283,11 +283,12 @@ class SpeedProfile:
 # --------------------------------------------------------------------------------------
 
 def _build_tables(rows):
-    """Padded per-worker tables ``B, Wc, V, Bn, Wn`` of shape ``[n, K]``.
+    """Padded per-worker tables ``B, Wc, V, Bn, Wn, P`` of shape ``[n, K]``.
 
     Equal consecutive speeds are merged. Rows shorter than ``K`` repeat their last
     segment, so binary searches over the padded rows land on a copy of it. ``Bn`` and
-    ``Wn`` are the next breakpoint and its ``W`` (``+inf`` after the last segment).
+    ``Wn`` are the next breakpoint and its ``W`` (``+inf`` after the last segment);
+    ``P = 1 / V`` is the pace (``+inf`` where the speed is 0).
     """
     merged = []
     for b, v in rows:
@@ -303,9 +304,11 @@ def _build_tables(rows):
         B[w, :m], Wc[w, :m], V[w, :m] = b, cum, v
         B[w, m:], Wc[w, m:], V[w, m:] = b[-1], cum[-1], v[-1]
         Bn[w, :m - 1], Wn[w, :m - 1] = b[1:], cum[1:]
-    for a in (B, Wc, V, Bn, Wn):
+    with np.errstate(divide="ignore"):
+        P = 1.0 / V
+    for a in (B, Wc, V, Bn, Wn, P):
         a.setflags(write=False)
-    return B, Wc, V, Bn, Wn
+    return B, Wc, V, Bn, Wn, P
 
 
 def _search(xp, A, w, x, right: bool):
@@ -323,24 +326,21 @@ def _search(xp, A, w, x, right: bool):
     return lo
 
 
-def _integral(xp, B, Wc, V, Wn, w, s):
+def _integral(xp, B, Wc, P, Wn, w, s):
     """``W_w(s)`` for finite ``s`` (clamped into its segment so it is monotone in ``s``)."""
     K = B.shape[1]
     l = xp.clip(_search(xp, B, w, s, right=True) - 1, 0, K - 1)  # noqa: E741
-    work = V[w, l] * (s - B[w, l])
-    if xp is not np:  # keep XLA from fusing this into an FMA: stay bitwise equal to NumPy
-        import jax
-
-        work = jax.lax.optimization_barrier(work)
-    return xp.minimum(Wc[w, l] + work, Wn[w, l])
+    # ``(s - b) / pace`` rather than ``nu * (s - b)``: no multiply-add that XLA could fuse
+    # into an FMA, so NumPy and JAX round alike (``pace = 1 / nu``, ``+inf`` in an outage).
+    return xp.minimum(Wc[w, l] + (s - B[w, l]) / P[w, l], Wn[w, l])
 
 
 def _finish(xp, tables, w, s, d):
-    B, Wc, V, Bn, Wn = tables
+    B, Wc, V, Bn, Wn, P = tables
     K = B.shape[1]
     finite_s = xp.isfinite(s)
     s0 = xp.where(finite_s, s, xp.zeros_like(s))
-    T = _integral(xp, B, Wc, V, Wn, w, s0) + d
+    T = _integral(xp, B, Wc, P, Wn, w, s0) + d
     # segment with W_m < T <= W_{m+1}: its speed is > 0 unless it is the held last one
     m = xp.clip(_search(xp, Wc, w, T, right=False) - 1, 0, K - 1)
     v = V[w, m]

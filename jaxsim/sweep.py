@@ -373,6 +373,8 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     names = list(axes)
     settings = [dict(zip(names, combo), **fixed) for combo in itertools.product(*axes.values())] \
         if names else [dict(fixed)]
+    if method.selects_workers and horizon.time is None:
+        raise ValueError(f"horizon: {method.name} picks its workers per setting; give the horizon in seconds")
     if method.controlled:
         if horizon.time is None:
             raise ValueError(f"horizon: {method.name} runs on controlled events and needs a horizon in seconds")

@@ -49,7 +49,7 @@ def test_constant_profile_is_exactly_start_plus_duration():
     # a free-running stream with the constant profile is the plain cumsum stream
     D = 1.0 + _rand((4, 50), 3, 0.0, 1.0)
     a, b = free_running(D, 20.0, 5), free_running(D, 20.0, 5, timing=tm)
-    for x, y in zip(a.flat(), b.flat()):
+    for x, y in zip(a.flat(), b.flat(), strict=True):
         np.testing.assert_array_equal(x, y)
 
 
@@ -116,8 +116,7 @@ def test_numpy_and_jax_agree():
     with jax.enable_x64(True):
         f = jax.jit(lambda tm, *a: tm.finish(*a), static_argnums=0)  # the model as a static argument
         got = np.asarray(f(tm, jnp.asarray(w), jnp.asarray(s), jnp.asarray(d)))
-    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
-    np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+    np.testing.assert_array_equal(got, ref)  # same IEEE operations (no fusable multiply-add)
     got32 = np.asarray(tm.finish(jnp.asarray(w), jnp.asarray(s, jnp.float32), jnp.asarray(d, jnp.float32)))
     fin = np.isfinite(ref)
     np.testing.assert_allclose(got32[fin], ref[fin], rtol=1e-4)
@@ -146,11 +145,11 @@ def test_outage_produces_no_arrival_from_that_worker():
         b, v = np.asarray(prof.breakpoints[k]), np.asarray(prof.values[k])
         ends = np.r_[b[1:], np.inf]
         mine = t[w == k]
-        for lo, hi in zip(b[v == 0], ends[v == 0]):
+        for lo, hi in zip(b[v == 0], ends[v == 0], strict=True):
             assert not np.any((mine > lo) & (mine <= hi)), (k, lo, hi)
     # build_streams (the sweep's path, here with given durations) applies the profile too
     st2 = build_streams(make_method("asgd"), tm, [1], Horizon(time=50.0), 5, durations=[D])[0]
-    for x, y in zip(st.flat(), st2.flat()):
+    for x, y in zip(st.flat(), st2.flat(), strict=True):
         np.testing.assert_array_equal(x, y)
 
 
@@ -171,11 +170,11 @@ def test_counting_rule_floor_W_over_tau():
 
 
 def test_jobs_to_cover_with_fast_and_stalled_workers():
-    fast = TimingModel(n=2, base="constant", speed=SpeedProfile.constant(2, 3.0))
-    assert fast.jobs_to_cover(10.0) >= 30
+    fast = TimingModel(n=2, base="constant", speed=SpeedProfile.constant(2, 4.0))
+    assert fast.jobs_to_cover(10.0) >= 40
     st, D = sample_stream(fast, jax.random.key(0), 10.0, num_points=2)
     w, _, t = st.flat()
-    assert np.sum(w == 0) == 30 and t.max() == 10.0
+    assert np.sum(w == 0) == 40 and t.max() == 10.0
     # a worker that stops for good does not make coverage loop: its stalled job is +inf
     tm = TimingModel(n=3, base="constant", speed=OUT)
     st, _ = sample_stream(tm, jax.random.key(0), 12.0, num_points=2)
@@ -208,7 +207,7 @@ def test_periodic_profile_integral_is_exact_on_its_grid():
 
 def test_outage_profile_alternates_and_is_per_worker():
     prof = SpeedProfile.outages(4, 2.0, 1.0, 30.0, seed=3)
-    for b, v in zip(prof.breakpoints, prof.values):
+    for b, v in zip(prof.breakpoints, prof.values, strict=True):
         b, v = np.asarray(b), np.asarray(v)
         assert b[0] == 0 and np.all(np.diff(b) > 0) and b[-1] < 30.0
         assert v[0] == 1.0 and set(v.tolist()) <= {0.0, 1.0} and np.all(v[1:] != v[:-1])

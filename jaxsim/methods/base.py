@@ -142,8 +142,15 @@ class Method:
 
     def participates(self, hp: dict, ctx: SeedContext) -> Optional[jax.Array]:
         """bool[n] of the workers that compute, when it depends on traced hyperparameters
-        (free-running methods; arrivals of the others are ignored). ``None``: all."""
+        (free-running methods; arrivals of the others are ignored). ``None``: all.
+        Such methods need horizons in seconds (a stream's event count includes the
+        ignored workers)."""
         return None
+
+    @property
+    def selects_workers(self) -> bool:
+        """Whether :meth:`participates` is overridden."""
+        return type(self).participates is not Method.participates
 
     def init(self, x0: jax.Array, n: int) -> Any:
         """Method-specific state (a pytree; ``()`` if none)."""

@@ -11,7 +11,8 @@ The plan ``B_w`` follows the paper's theory rules (as in the authors' code): cos
 ``c_w = tau_w + t``, workers sorted by cost, ``t(m) = (sum_{j<=m} p_j/c_j)^{-1} (S + sum_{j<=m} p_j)``,
 ``m* = argmin t(m)``, ``B_w = max(0, ceil(t(m*)/c_w - 1))`` for the ``m*`` cheapest and 0
 for the others. Hyperparameters: ``gamma``, the clip ``t`` (``inf``: no clipping; costs
-are then the mean durations and ``p = 1``) and the target batch ``S``. The static
+are then the mean durations and ``p = 1``, and workers without a finite mean get no
+trials) and the target batch ``S``. The static
 option ``trials`` (a per-worker tuple) replaces the plan. The plan's constants are
 [uncertain] in the spec; :func:`jaxsim.theory.mindflayer_plan` computes the same plan
 on the host.
@@ -38,8 +39,9 @@ class MindFlayerState(NamedTuple):
 def plan(tau, mean, p, clip, S):
     """``(B[n], sum p B)`` from the theory rules (traceable; see the module docstring)."""
     finite = jnp.isfinite(clip)
-    cost = jnp.where(finite, tau + clip, mean)
-    p = jnp.where(finite, p, 1.0)
+    usable = jnp.isfinite(mean)  # without clipping, a worker with no mean time cannot be planned
+    cost = jnp.where(finite, tau + clip, jnp.where(usable, mean, 0.0))
+    p = jnp.where(finite, p, usable.astype(p.dtype))
     order = jnp.argsort(cost, stable=True)
     pc = jnp.where(p > 0, p / cost, 0.0)[order]
     cum_pc, cum_p = jnp.cumsum(pc), jnp.cumsum(p[order])
