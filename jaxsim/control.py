@@ -16,15 +16,14 @@ earliest, in a step of its own. Cancelling thousands of jobs per update therefor
 costs a few vector operations over ``n`` and no random draws: most such jobs are
 cancelled again before anyone needs their duration.
 
-Each scan step handles one draw or one event of one run. A recording interval gets a
-fixed budget of steps; a run that needs more is flagged (``overflow``), and
-:func:`jaxsim.sweep.run_controlled` retries with a larger budget.
+Each step handles one draw or one event of every run in the batch; a recording
+interval takes as many steps as its busiest run needs (a ``while_loop`` whose
+condition is one boolean for the batch).
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from typing import Any, NamedTuple
 
 import jax
@@ -36,7 +35,7 @@ from .methods.base import IDLE, NEW, OWN, Arrival, Method, SeedContext, Workers
 from .rng import grad_key
 from .timing import NoNoise, TimingModel
 
-CT_METRICS = ("cancelled", "timeouts", "overflow")
+CT_METRICS = ("cancelled", "timeouts")
 
 
 class CTState(NamedTuple):
@@ -103,6 +102,7 @@ def _init(method, problem, optimizer, timing, W, n, hp, tkey, ctx):
 
 
 def _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, ctx, t_end, c: CTState, _):
+    """One draw or one event of one run (a no-op if its next event is after ``t_end``)."""
     e = jnp.argmin(c.finish)
     t = c.finish[e]
     in_chunk = t <= t_end
@@ -174,34 +174,43 @@ def _record(problem, c: CTState, t_end) -> dict:
         diverged=~jnp.all(jnp.isfinite(c.x)),
         busy_time=c.busy_acc + jnp.sum(jnp.where(c.busy, t_end - c.start, 0)),
         cancelled=c.cancelled, timeouts=c.timeouts,
-        overflow=jnp.min(c.finish) <= t_end,  # events of this interval left unprocessed
     )
 
 
-def simulate_one(method, problem, optimizer, timing, W, n, steps, grid, hp, tkey, groot, ctx):
-    """One controlled run; ``grid[G + 1]`` recording times. Metric arrays ``[G + 1]``."""
+@functools.partial(jax.jit, static_argnames=("method", "optimizer", "timing", "W", "n"))
+def run_batch(method, problem, optimizer, timing, W, n, grid, hp, tkeys, groots, ctx):
+    """Controlled runs of seeds (``tkeys, groots, ctx``: leading axis ``S``) x settings
+    (``hp`` leaves: leading axis ``P``); ``grid[G + 1]`` recording times.
+
+    Per recording interval, a ``while_loop`` advances every run of the batch by one
+    step (a draw or an event; runs with nothing left in the interval idle) until no
+    run has an event before the interval's end, so the number of steps adapts to
+    the method and its hyperparameters. The loop's condition is one boolean for the
+    whole batch, so no per-run state is copied between steps. Metrics ``[S, P, G+1]``.
+    """
     lazy = not isinstance(timing.noise, NoNoise)
-    c0 = _init(method, problem, optimizer, timing, W, n, hp, tkey, ctx)
+
+    def batched(f, seed_args, hp_args):  # vmap over settings inside a vmap over seeds
+        inner = jax.vmap(f, in_axes=hp_args)
+        return jax.vmap(inner, in_axes=seed_args)
+
+    init = functools.partial(_init, method, problem, optimizer, timing, W, n)
+    c0 = batched(init, (None, 0, 0), (0, None, None))(hp, tkeys, ctx)
+
+    def one_step(hp, tkey, groot, cx, t_end, c):
+        return _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, cx, t_end, c, None)[0]
+
+    step = batched(one_step, (None, 0, 0, 0, None, 0), (0, None, None, None, None, 0))
+    record = batched(functools.partial(_record, problem), (0, None), (0, None))
 
     def chunk(c, t_end):
-        step = functools.partial(_step, method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, ctx, t_end)
-        c, _ = jax.lax.scan(step, c, None, length=steps)
-        return c, _record(problem, c, t_end)
+        pending = lambda c: jnp.any(jnp.min(c.finish, axis=-1) <= t_end)  # noqa: E731
+        c = jax.lax.while_loop(pending, lambda c: step(hp, tkeys, groots, ctx, t_end, c), c)
+        return c, record(c, t_end)
 
     _, recs = jax.lax.scan(chunk, c0, grid[1:])
-    first = _record(problem, c0, grid[0])
-    out = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, recs)
-    out["overflow"] = jnp.cumsum(out["overflow"]) > 0  # every later point is unreliable too
-    return out
-
-
-@functools.partial(jax.jit, static_argnames=("method", "optimizer", "timing", "W", "n", "steps"))
-def run_batch(method, problem, optimizer, timing, W, n, steps, grid, hp, tkeys, groots, ctx):
-    """``vmap`` over seeds (``tkeys, groots, ctx``) of a ``vmap`` over settings (``hp``):
-    metrics ``[S, P, G + 1]``."""
-    one = functools.partial(simulate_one, method, problem, optimizer, timing, W, n, steps, grid)
-    over_hp = jax.vmap(one, in_axes=(0, None, None, None))
-    return jax.vmap(over_hp, in_axes=(None, 0, 0, 0))(hp, tkeys, groots, ctx)
+    first = record(c0, grid[0])
+    return jax.tree.map(lambda a, b: jnp.concatenate([a[..., None], jnp.moveaxis(b, 0, -1)], axis=-1), first, recs)
 
 
 def seed_context(timing: TimingModel, key, dtype) -> SeedContext:
@@ -213,14 +222,4 @@ def seed_context(timing: TimingModel, key, dtype) -> SeedContext:
     return SeedContext(tau=jnp.asarray(tau, dtype), mean=jnp.asarray(mean, dtype), rank=jnp.asarray(rank))
 
 
-def initial_steps(timing: TimingModel, interval: float) -> int:
-    """A first guess at the steps one recording interval needs (events plus draws):
-    free-running completions at mean speed (base speed for laws without a mean)."""
-    tau = timing.tau
-    mean = tau + timing.noise.mean(tau)
-    per = np.where(np.isfinite(mean) & (mean > 0), mean, np.maximum(tau, 1e-12))
-    rate = float(np.sum(1.0 / per))
-    return int(math.ceil(1.5 * rate * interval)) + 16
-
-
-__all__ = ["CTState", "CT_METRICS", "NEW", "OWN", "IDLE", "run_batch", "seed_context", "initial_steps"]
+__all__ = ["CTState", "CT_METRICS", "run_batch", "seed_context"]

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import control, engine
-from .control import initial_steps, seed_context
+from .control import seed_context
 from .events import EventStream, as_horizon, free_running, sample_stream
 from .methods import Method, make_method
 from .problems import Problem
@@ -45,8 +45,7 @@ class SweepResult:
 
     ``metrics[name]`` has axes ``dims = ("seed", *grid axes, "point")`` with coordinate
     values in ``coords`` (names in :data:`METRICS`); ``time`` is ``[seed, point]``.
-    ``diverged`` is ``[seed, *grid]``. ``overflow`` marks controlled runs whose step
-    budget was too small at some point (never left set by :func:`sweep`).
+    ``diverged`` is ``[seed, *grid]``.
     """
 
     method: str
@@ -239,14 +238,7 @@ def run_streams(method: Method, problem: Problem, timing: TimingModel, streams: 
     active = jnp.asarray(np.stack([st.active for st in streams]))
     ctx = _stack_ctx(timing, seeds, dtype)
     outs, t_first = [], None
-    it = range(n_batches)
-    if progress:
-        try:
-            from tqdm import tqdm
-            it = tqdm(it, desc=method.name)
-        except ImportError:
-            pass
-    for b in it:
+    for b in _progress(range(n_batches), method.name, progress):
         hp = _hp_arrays(method, settings[b * batch_size:(b + 1) * batch_size], dtype)
         tb = _time.perf_counter()
         out = engine.run_batch(method, problem, optimizer, W, per_worker, n, events, grids, active, ctx, hp,
@@ -256,8 +248,7 @@ def run_streams(method: Method, problem: Problem, timing: TimingModel, streams: 
             t_first = _time.perf_counter() - tb
     metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :P] for k in engine.METRICS}
     shape = metrics["updates"].shape
-    metrics.update(cancelled=np.zeros(shape, np.int32), timeouts=np.zeros(shape, np.int32),
-                   overflow=np.zeros(shape, bool))  # nothing is cancelled on a free-running stream
+    metrics.update(cancelled=np.zeros(shape, np.int32), timeouts=np.zeros(shape, np.int32))  # free-running
     info = dict(window=W, store="worker" if per_worker else "ring", batch_size=batch_size,
                 batches=n_batches, events_per_seed=[s.num_events for s in streams], chunk=C,
                 seconds_first_batch=t_first)
@@ -278,14 +269,8 @@ def _batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budg
 def run_controlled(method: Method, problem: Problem, timing: TimingModel, seeds: Sequence[int],
                    settings: Sequence[dict], horizon_time: float, num_points: int, *, optimizer=None,
                    batch_size: Optional[int] = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                   window: Optional[int] = None, steps: Optional[int] = None, max_retries: int = 6,
-                   progress: bool = False):
-    """Controlled-event runs (see :mod:`jaxsim.control`): metrics ``[S, P, G + 1]`` and info.
-
-    Each recording interval gets a budget of scan steps (events plus lazy draws); when a
-    batch reports ``overflow`` the budget doubles and that batch reruns (a new shape,
-    hence one more compilation), at most ``max_retries`` times.
-    """
+                   window: Optional[int] = None, progress: bool = False):
+    """Controlled-event runs (see :mod:`jaxsim.control`): metrics ``[S, P, G + 1]`` and info."""
     optimizer = engine.SGD if optimizer is None else optimizer
     n, d = timing.n, problem.dim
     dtype = jnp.asarray(problem.init()).dtype
@@ -297,37 +282,33 @@ def run_controlled(method: Method, problem: Problem, timing: TimingModel, seeds:
     if W < w:
         raise ValueError(f"window={window} is smaller than the {w} past iterates {method.name} can need")
     grid = jnp.asarray(np.linspace(0.0, horizon_time, num_points + 1), dtype)
-    steps = initial_steps(timing, horizon_time / num_points) if steps is None else int(steps)
     tkeys = jnp.stack([time_key(s) for s in seeds])
     groots = jnp.stack([grad_root(s) for s in seeds])
     ctx = _stack_ctx(timing, seeds, dtype)
     per_run = (W * d + 4 * d + 8 * n) * np.dtype(dtype).itemsize
     batches, batch_size = _batches(list(settings), per_run, len(seeds), batch_size, memory_budget)
-    outs, retries, t_first = [], 0, None
-    it = batches
-    if progress:
-        try:
-            from tqdm import tqdm
-            it = tqdm(batches, desc=method.name)
-        except ImportError:
-            pass
-    for chunk in it:
+    outs, t_first = [], None
+    for chunk in _progress(batches, method.name, progress):
         hp = _hp_arrays(method, chunk, dtype)
-        for attempt in range(max_retries + 1):
-            tb = _time.perf_counter()
-            out = jax.tree.map(np.asarray, control.run_batch(method, problem, optimizer, timing, W, n, steps,
-                                                             grid, hp, tkeys, groots, ctx))
-            t_first = t_first or (_time.perf_counter() - tb)
-            if not out["overflow"].any() or attempt == max_retries:
-                break
-            steps *= 2
-            retries += 1
-        outs.append(out)
+        tb = _time.perf_counter()
+        out = control.run_batch(method, problem, optimizer, timing, W, n, grid, hp, tkeys, groots, ctx)
+        outs.append(jax.tree.map(np.asarray, out))
+        t_first = t_first or (_time.perf_counter() - tb)
     P = len(settings)
     metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :P] for k in outs[0]}
-    info = dict(window=W, store="ring", batch_size=batch_size, batches=len(batches), steps_per_interval=steps,
-                budget_retries=retries, seconds_first_batch=t_first, controlled=True)
+    info = dict(window=W, store="ring", batch_size=batch_size, batches=len(batches),
+                seconds_first_batch=t_first, controlled=True)
     return metrics, info
+
+
+def _progress(items, desc: str, enabled: bool):
+    if enabled:
+        try:
+            from tqdm import tqdm
+            return tqdm(items, desc=desc)
+        except ImportError:
+            pass
+    return items
 
 
 def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Optional[dict] = None,

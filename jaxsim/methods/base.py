@@ -83,7 +83,7 @@ class Decision(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class HParam:
-    """A hyperparameter: ``kind`` is ``"positive"`` (finite float > 0), ``"nonneg"`` (float >= 0,
+    """A hyperparameter: ``kind`` is ``"positive"`` (finite float > 0), ``"budget"`` (float > 0,
     ``inf`` allowed) or ``"count"`` (integer >= 1)."""
 
     default: float
@@ -102,9 +102,10 @@ class HParam:
             if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
                 raise ValueError(f"hyperparameter {name} must be positive and finite, got {arr.tolist()}")
             return arr
-        if self.kind == "nonneg":  # >= 0, +inf allowed (e.g. "no clipping")
-            if np.any(np.isnan(arr)) or np.any(arr < 0):
-                raise ValueError(f"hyperparameter {name} must be >= 0 (inf allowed), got {arr.tolist()}")
+        if self.kind == "budget":  # a time budget: > 0, +inf allowed ("none")
+            if np.any(np.isnan(arr)) or np.any(arr <= 0):
+                raise ValueError(f"hyperparameter {name} (a time budget) must be > 0 (inf allowed), "
+                                 f"got {arr.tolist()}")
             return arr
         if self.kind == "count":
             if not np.all(np.isfinite(arr)) or np.any(arr < 1) or np.any(arr != np.round(arr)):

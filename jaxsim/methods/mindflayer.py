@@ -58,7 +58,7 @@ class MindFlayerSGD(Method):
 
     name = "mindflayer"
     hparams = {"gamma": GAMMA,
-               "t": HParam(float("inf"), "nonneg", "clip: an attempt is abandoned after tau_w + t"),
+               "t": HParam(float("inf"), "budget", "clip: an attempt is abandoned after tau_w + t"),
                "S": HParam(1, "count", "target batch size of the plan (sigma^2/eps in the theory)")}
     paper = "arXiv 2410.04285"
     controlled = True
