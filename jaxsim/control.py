@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .engine import Counters
-from .methods.base import IDLE, NEW, OWN, Arrival, Method, SeedContext, Workers
+from .methods.base import IDLE, OWN, Arrival, SeedContext, Workers
 from .rng import grad_key
 from .timing import NoNoise, TimingModel
 
@@ -147,20 +147,30 @@ def _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, ctx, 
         busy_acc=c.busy_acc + jnp.where(ev, t - c.start[e], 0),
         busy=c.busy.at[e].set(c.busy[e] & ~ev), finish=c.finish.at[e].set(jnp.where(ev, jnp.inf, c.finish[e])))
 
-    # The reporter's next job, then the bulk commands (never aimed at the reporter).
+    # The reporter's next job; bulk commands (never aimed at the reporter) are returned.
     cmd = jnp.asarray(ctl.reporter)
     restart = ev & (cmd != IDLE)
     c = _start_one(timing, tkey, ctx, c, e, t, jnp.where(cmd == OWN, s_e, k), restart)
     others = jnp.arange(n) != e
-    if ctl.cancel is not None:
-        cancel = ev & ctl.cancel & c.busy & others
-        c = c._replace(busy_acc=c.busy_acc + jnp.sum(jnp.where(cancel, t - c.start, 0)),
-                       cancelled=c.cancelled + jnp.sum(cancel, dtype=jnp.int32))
-        c = _start_jobs(timing, tkey, ctx, c, cancel, t, k, k, exact=not lazy)
-    if ctl.wake is not None:
-        wake = ev & ctl.wake & ~c.busy & others
-        c = _start_jobs(timing, tkey, ctx, c, wake, t, k, k, exact=not lazy)
-    return c, None
+    none = jnp.zeros((n,), bool)
+    cancel = none if ctl.cancel is None else ev & ctl.cancel & c.busy & others
+    wake = none if ctl.wake is None else ev & ctl.wake & ~c.busy & others
+    return c, Bulk(cancel=cancel, wake=wake, t=t)
+
+
+class Bulk(NamedTuple):
+    """Workers to restart (``cancel``: busy; ``wake``: idle) at time ``t`` from the current model."""
+
+    cancel: jax.Array
+    wake: jax.Array
+    t: jax.Array
+
+
+def _bulk(timing, lazy, tkey, ctx, c: CTState, b: Bulk):
+    """Apply one step's bulk commands (O(n); the batch skips it when no run has any)."""
+    c = c._replace(busy_acc=c.busy_acc + jnp.sum(jnp.where(b.cancel, b.t - c.start, 0)),
+                   cancelled=c.cancelled + jnp.sum(b.cancel, dtype=jnp.int32))
+    return _start_jobs(timing, tkey, ctx, c, b.cancel | b.wake, b.t, c.k, c.k, exact=not lazy)
 
 
 def _record(problem, c: CTState, t_end) -> dict:
@@ -198,14 +208,20 @@ def run_batch(method, problem, optimizer, timing, W, n, grid, hp, tkeys, groots,
     c0 = batched(init, (None, 0, 0), (0, None, None))(hp, tkeys, ctx)
 
     def one_step(hp, tkey, groot, cx, t_end, c):
-        return _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, cx, t_end, c, None)[0]
+        return _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, cx, t_end, c, None)
 
-    step = batched(one_step, (None, 0, 0, 0, None, 0), (0, None, None, None, None, 0))
+    event = batched(one_step, (None, 0, 0, 0, None, 0), (0, None, None, None, None, 0))
+    bulk = batched(functools.partial(_bulk, timing, lazy), (0, 0, 0, 0), (None, None, 0, 0))
     record = batched(functools.partial(_record, problem), (0, None), (0, None))
+
+    def step(c, t_end):
+        c, b = event(hp, tkeys, groots, ctx, t_end, c)
+        # Most events command no bulk restart: skip the O(n) pass for the whole batch then.
+        return jax.lax.cond(jnp.any(b.cancel | b.wake), lambda: bulk(tkeys, ctx, c, b), lambda: c)
 
     def chunk(c, t_end):
         pending = lambda c: jnp.any(jnp.min(c.finish, axis=-1) <= t_end)  # noqa: E731
-        c = jax.lax.while_loop(pending, lambda c: step(hp, tkeys, groots, ctx, t_end, c), c)
+        c = jax.lax.while_loop(pending, lambda c: step(c, t_end), c)
         return c, record(c, t_end)
 
     _, recs = jax.lax.scan(chunk, c0, grid[1:])

@@ -286,7 +286,8 @@ def run_controlled(method: Method, problem: Problem, timing: TimingModel, seeds:
     groots = jnp.stack([grad_root(s) for s in seeds])
     ctx = _stack_ctx(timing, seeds, dtype)
     per_run = (W * d + 4 * d + 8 * n) * np.dtype(dtype).itemsize
-    batches, batch_size = _batches(list(settings), per_run, len(seeds), batch_size, memory_budget)
+    order = sorted(range(len(settings)), key=lambda i: method.cost_key(settings[i]))  # stable
+    batches, batch_size = _batches([settings[i] for i in order], per_run, len(seeds), batch_size, memory_budget)
     outs, t_first = [], None
     for chunk in _progress(batches, method.name, progress):
         hp = _hp_arrays(method, chunk, dtype)
@@ -295,7 +296,8 @@ def run_controlled(method: Method, problem: Problem, timing: TimingModel, seeds:
         outs.append(jax.tree.map(np.asarray, out))
         t_first = t_first or (_time.perf_counter() - tb)
     P = len(settings)
-    metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :P] for k in outs[0]}
+    back = np.argsort(order)  # results in the caller's order
+    metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :P][:, back] for k in outs[0]}
     info = dict(window=W, store="ring", batch_size=batch_size, batches=len(batches),
                 seconds_first_batch=t_first, controlled=True)
     return metrics, info

@@ -171,6 +171,11 @@ class Method:
         workers and the timing model, e.g. success probabilities of its noise law)."""
         return self.init(x0, n)
 
+    def cost_key(self, setting: dict) -> float:
+        """Sort key grouping settings of similar simulation cost into the same batch
+        (a controlled batch runs as many steps as its busiest run needs)."""
+        return 0.0
+
     def budget(self, hp: dict, ctx: SeedContext) -> jax.Array:
         """float[n]: per-attempt time budget beyond the base time (an attempt of worker ``w``
         is abandoned after ``tau_w + budget_w`` nominal seconds); ``inf`` = none."""

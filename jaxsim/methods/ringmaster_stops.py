@@ -28,6 +28,9 @@ class RingmasterStops(Method):
     def window(self, hp):
         return max_count(hp, "R")
 
+    def cost_key(self, setting):
+        return -setting["R"]  # large thresholds cancel little and see many more arrivals
+
     def on_arrival(self, state, a, hp):
         ok = a.delay < hp["R"]  # always true: stale jobs never get to report
         k_new = a.workers.k + ok.astype(jnp.int32)
