@@ -76,8 +76,9 @@ def base_times(profile: str | ArrayLike, n: int, scale: float = 1.0) -> np.ndarr
             or not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"timing.scale (base-time multiplier) must be a positive finite number, got {scale!r}")
     tau = tau * scale
-    if not np.all(np.isfinite(tau)) or np.any(tau < 0):
-        raise ValueError("timing.base: base times must be finite and >= 0")
+    if not np.all(np.isfinite(tau)) or np.any(tau <= 0):
+        # Durations must be > 0: a zero-length job would report and restart forever at one instant.
+        raise ValueError("timing.base: base times must be finite and > 0")
     return tau
 
 
@@ -384,7 +385,8 @@ class InfBernoulli(Noise):
     name = "inf_bernoulli"
 
     def validate(self, n):
-        if not (isinstance(self.p, (int, float, np.floating)) and 0 < self.p <= 1):
+        if isinstance(self.p, bool) or not isinstance(self.p, (int, float, np.integer, np.floating)) \
+                or not 0 < self.p <= 1:
             raise ValueError(f"timing.noise.p must lie in (0, 1], got {self.p!r}")
 
     def draw(self, key, w, tau_w, dtype=jnp.float32):

@@ -189,3 +189,15 @@ def test_valid_input_does_compile(monkeypatch, caplog):
                         hparams={"gamma": 0.1}, horizon=3.0, num_points=3)
     assert calls
     assert any("Compiling" in r.getMessage() and "run_batch" in r.getMessage() for r in caplog.records)
+
+
+def test_zero_base_time_is_rejected():
+    # A zero-length job would report and restart forever at one instant.
+    with pytest.raises(ValueError, match="timing.base"):
+        jaxsim.make_timing(2, [0.0, 1.0])
+
+
+def test_inf_bernoulli_accepts_integer_one_and_rejects_bool():
+    assert jaxsim.make_timing(2, "sqrt", "inf_bernoulli", p=np.int64(1)).noise.p == 1
+    with pytest.raises(ValueError, match="timing.noise.p"):
+        jaxsim.make_timing(2, "sqrt", "inf_bernoulli", p=True)
