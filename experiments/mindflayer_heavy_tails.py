@@ -41,19 +41,20 @@ COLORS = {"mindflayer": "#C00000", "rennala_stops": "#006666", "rennala": "#3645
 
 
 def grids(quick: bool) -> dict:
-    g = [0.05, 0.2, 0.5] if quick else [0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+    g = [0.1, 0.3, 1.0] if quick else [0.05, 0.1, 0.2, 0.5, 1.0]
+    batches = [5] if quick else [1, 5, 20]
     return {
-        "mindflayer": {"gamma": g, "t": [0.5, 2.0] if quick else [0.25, 0.5, 1.0, 2.0, 5.0], "S": [5] if quick else [2, 5, 20]},
-        "rennala_stops": {"gamma": g, "B": [5] if quick else [2, 5, 20]},
-        "rennala": {"gamma": g, "B": [5] if quick else [2, 5, 20]},
-        "delay_adaptive_asgd": {"gamma": [0.01, 0.05] if quick else [0.002, 0.005, 0.01, 0.02, 0.05, 0.1]},
+        "mindflayer": {"gamma": g, "t": [0.5, 2.0] if quick else [0.5, 1.0, 2.0, 5.0], "S": batches},
+        "rennala_stops": {"gamma": g, "B": batches},
+        "rennala": {"gamma": g, "B": batches},
+        "delay_adaptive_asgd": {"gamma": [0.01, 0.05, 0.2] if quick else [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]},
     }
 
 
 def run(quick: bool, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    n, d, horizon = (30, 30, 150.0) if quick else (100, 100, 1000.0)
-    seeds = [0, 1] if quick else [0, 1, 2, 3, 4]
+    n, d, horizon = (30, 30, 150.0) if quick else (100, 100, 500.0)
+    seeds = [0, 1] if quick else [0, 1, 2]
     problem = jaxsim.worst_case_quadratic(d=d, noise_scale=0.1)
     summary = {"n": n, "d": d, "horizon": horizon, "seeds": seeds, "laws": {}}
     curves = {}

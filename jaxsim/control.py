@@ -57,7 +57,12 @@ class CTState(NamedTuple):
     timeouts: jax.Array
 
 
-def _start_jobs(timing, tkey, ctx, c: CTState, mask, t, k_new, point_s, exact: bool):
+def _attempt_end(timing, ctx, c: CTState, w, start, nominal):
+    """When an attempt of worker ``w`` with this nominal duration ends (its budget caps it)."""
+    return timing.finish(w, start, jnp.minimum(nominal, ctx.tau[w] + c.budget[w]))
+
+
+def _start_jobs(timing, tkey, ctx, c: CTState, mask, t, point_s, exact: bool):
     """Start a new job on every worker in ``mask`` at time ``t`` with start counter ``point_s``.
 
     ``exact``: draw the durations now (cheap only for a single worker); otherwise keep
@@ -78,8 +83,7 @@ def _start_jobs(timing, tkey, ctx, c: CTState, mask, t, k_new, point_s, exact: b
 def _start_one(timing, tkey, ctx, c: CTState, w, t, point_s, do):
     """Start a job on worker ``w`` (if ``do``) with its duration drawn now (a scalar draw)."""
     j = c.job[w] + 1
-    D = timing.draw(tkey, ctx.tau, w, j, c.x.dtype)
-    fin = timing.finish(w, t, jnp.minimum(D, ctx.tau[w] + c.budget[w]))
+    fin = _attempt_end(timing, ctx, c, w, t, timing.draw(tkey, ctx.tau, w, j, c.x.dtype))
     upd = lambda a, v: a.at[w].set(jnp.where(do, v, a[w]))  # noqa: E731
     return c._replace(job=upd(c.job, j), start=upd(c.start, t), finish=upd(c.finish, fin),
                       drawn=upd(c.drawn, True), busy=upd(c.busy, True), s=upd(c.s, point_s))
@@ -98,27 +102,28 @@ def _init(method, problem, optimizer, timing, W, n, hp, tkey, ctx):
         counters=Counters(zero, zero, zero, jnp.zeros((), x0.dtype)),
         busy_acc=jnp.zeros((), x0.dtype), cancelled=zero, timeouts=zero)
     start = jnp.asarray(method.initial_workers(hp, ctx, c.method_state), bool)
-    return _start_jobs(timing, tkey, ctx, c, start, jnp.zeros((), x0.dtype), zero, zero, exact=True)
+    return _start_jobs(timing, tkey, ctx, c, start, jnp.zeros((), x0.dtype), zero, exact=True)
 
 
-def _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, ctx, t_end, c: CTState, _):
-    """One draw or one event of one run (a no-op if its next event is after ``t_end``)."""
+def _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, ctx, t_end, c: CTState):
+    """One draw or one event of one run (a no-op if its next event is after ``t_end``).
+
+    Returns the new state and the bulk commands of the event (see :func:`_bulk`)."""
     e = jnp.argmin(c.finish)
     t = c.finish[e]
     in_chunk = t <= t_end
     do_draw = in_chunk & ~c.drawn[e]
     ev = in_chunk & c.drawn[e]
+    j = c.job[e]
+    nominal = timing.draw(tkey, ctx.tau, e, j, c.x.dtype)  # worker e's current job, either way
 
     # A draw step: the earliest finish is only a lower bound; draw the job's duration.
     if lazy:
-        D = timing.draw(tkey, ctx.tau, e, c.job[e], c.x.dtype)
-        fin = timing.finish(e, c.start[e], jnp.minimum(D, ctx.tau[e] + c.budget[e]))
+        fin = _attempt_end(timing, ctx, c, e, c.start[e], nominal)
         c = c._replace(finish=c.finish.at[e].set(jnp.where(do_draw, fin, t)),
                        drawn=c.drawn.at[e].set(c.drawn[e] | do_draw))
 
     # An event step: worker e reports (or its attempt timed out).
-    j = c.job[e]
-    nominal = timing.draw(tkey, ctx.tau, e, j, c.x.dtype)
     timed_out = nominal > ctx.tau[e] + c.budget[e]
     s_e = c.s[e]
     delay = c.k - s_e
@@ -170,7 +175,7 @@ def _bulk(timing, lazy, tkey, ctx, c: CTState, b: Bulk):
     """Apply one step's bulk commands (O(n); the batch skips it when no run has any)."""
     c = c._replace(busy_acc=c.busy_acc + jnp.sum(jnp.where(b.cancel, b.t - c.start, 0)),
                    cancelled=c.cancelled + jnp.sum(b.cancel, dtype=jnp.int32))
-    return _start_jobs(timing, tkey, ctx, c, b.cancel | b.wake, b.t, c.k, c.k, exact=not lazy)
+    return _start_jobs(timing, tkey, ctx, c, b.cancel | b.wake, b.t, c.k, exact=not lazy)
 
 
 def _record(problem, c: CTState, t_end) -> dict:
@@ -208,7 +213,7 @@ def run_batch(method, problem, optimizer, timing, W, n, grid, hp, tkeys, groots,
     c0 = batched(init, (None, 0, 0), (0, None, None))(hp, tkeys, ctx)
 
     def one_step(hp, tkey, groot, cx, t_end, c):
-        return _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, cx, t_end, c, None)
+        return _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, cx, t_end, c)
 
     event = batched(one_step, (None, 0, 0, 0, None, 0), (0, None, None, None, None, 0))
     bulk = batched(functools.partial(_bulk, timing, lazy), (0, 0, 0, 0), (None, None, 0, 0))
