@@ -205,8 +205,9 @@ class MindFlayerRule(ControlledRule):
         p = np.asarray(self.noise.cdf(clip, self.tau), dtype=np.float64)
         if self.method.trials is not None:
             self.trials = np.asarray(self.method.trials, int)
-        elif np.isfinite(clip):
-            self.trials = theory.mindflayer_plan(self.tau, clip, p, self.hp["S"])["B"]
+        elif np.isfinite(clip):  # no worker can succeed within the clip: nobody is planned
+            self.trials = theory.mindflayer_plan(self.tau, clip, p, self.hp["S"])["B"] if (p > 0).any() \
+                else np.zeros(self.n, int)
         else:  # no clipping: costs are the mean durations, every attempt succeeds
             p = np.isfinite(self.mean).astype(float)  # no finite mean: not planned
             cost = np.where(p > 0, self.mean, 0.0)
