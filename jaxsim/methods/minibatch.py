@@ -12,7 +12,7 @@ import dataclasses
 import jax.numpy as jnp
 
 from .base import GAMMA, IDLE, NEW, Control, Decision, Method
-from .rennala import RennalaState
+from .rennala import add_to_batch, empty_batch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,12 +26,9 @@ class MinibatchSGD(Method):
         return 1
 
     def init(self, x0, n):
-        return RennalaState(acc=jnp.zeros_like(x0), count=jnp.zeros((), jnp.int32))
+        return empty_batch(x0)
 
     def on_arrival(self, state, a, hp):
-        acc = state.acc + a.grad
-        count = state.count + 1
-        full = count >= a.n
-        new = RennalaState(acc=jnp.where(full, 0, acc), count=jnp.where(full, 0, count))
-        dec = Decision(acc / a.n, hp["gamma"], full, jnp.asarray(True))
+        new, mean, full = add_to_batch(state, a.grad, True, a.n)
+        dec = Decision(mean, hp["gamma"], full, jnp.asarray(True))
         return new, dec, Control(reporter=jnp.where(full, NEW, IDLE), wake=full & ~a.workers.busy)

@@ -18,8 +18,25 @@ from .base import GAMMA, Decision, HParam, Method
 
 
 class RennalaState(NamedTuple):
-    acc: jax.Array  # sum of the fresh gradients of the current batch
+    acc: jax.Array  # sum of the gradients of the current batch
     count: jax.Array  # how many
+
+
+def add_to_batch(state: RennalaState, grad, take, size):
+    """Add ``grad`` to the batch if ``take``; returns ``(new state, batch mean, full)``.
+
+    When the batch reaches ``size`` it is emptied (the caller steps with the mean).
+    ``where``, not ``*``: a gradient that is not taken may be garbage (a stale point).
+    """
+    acc = state.acc + jnp.where(take, grad, 0)
+    count = state.count + jnp.asarray(take).astype(jnp.int32)
+    full = count >= size
+    mean = acc / jnp.asarray(size).astype(acc.dtype)
+    return RennalaState(acc=jnp.where(full, 0, acc), count=jnp.where(full, 0, count)), mean, full
+
+
+def empty_batch(x0) -> RennalaState:
+    return RennalaState(acc=jnp.zeros_like(x0), count=jnp.zeros((), jnp.int32))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,13 +49,9 @@ class RennalaSGD(Method):
         return 1
 
     def init(self, x0, n):
-        return RennalaState(acc=jnp.zeros_like(x0), count=jnp.zeros((), jnp.int32))
+        return empty_batch(x0)
 
     def on_arrival(self, state, a, hp):
         fresh = a.delay == 0
-        acc = state.acc + jnp.where(fresh, a.grad, 0)  # where, not *: a stale grad may be garbage
-        count = state.count + fresh.astype(jnp.int32)
-        full = count >= hp["B"]
-        direction = acc / hp["B"].astype(acc.dtype)
-        new = RennalaState(acc=jnp.where(full, 0, acc), count=jnp.where(full, 0, count))
-        return new, Decision(direction=direction, step=hp["gamma"], update=full, used=fresh)
+        new, mean, full = add_to_batch(state, a.grad, fresh, hp["B"])
+        return new, Decision(direction=mean, step=hp["gamma"], update=full, used=fresh)

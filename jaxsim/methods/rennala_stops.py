@@ -13,7 +13,7 @@ import dataclasses
 import jax.numpy as jnp
 
 from .base import GAMMA, NEW, Control, Decision, HParam, Method
-from .rennala import RennalaState
+from .rennala import add_to_batch, empty_batch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,12 +27,9 @@ class RennalaStops(Method):
         return 1
 
     def init(self, x0, n):
-        return RennalaState(acc=jnp.zeros_like(x0), count=jnp.zeros((), jnp.int32))
+        return empty_batch(x0)
 
-    def on_arrival(self, state, a, hp):
-        acc = state.acc + a.grad
-        count = state.count + 1
-        full = count >= hp["B"]
-        new = RennalaState(acc=jnp.where(full, 0, acc), count=jnp.where(full, 0, count))
-        dec = Decision(acc / hp["B"].astype(acc.dtype), hp["gamma"], full, jnp.asarray(True))
+    def on_arrival(self, state, a, hp):  # every arrival is fresh: everyone restarted at x^k
+        new, mean, full = add_to_batch(state, a.grad, True, hp["B"])
+        dec = Decision(mean, hp["gamma"], full, jnp.asarray(True))
         return new, dec, Control(reporter=NEW, cancel=full & a.workers.busy)
