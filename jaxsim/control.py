@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .engine import Counters
+from .engine import Counters, count, model_metrics
 from .methods.base import IDLE, OWN, Arrival, SeedContext, Workers
 from .rng import grad_key
 from .timing import NoNoise, TimingModel
@@ -138,16 +138,11 @@ def _step(method, problem, optimizer, timing, W, n, lazy, hp, tkey, groot, ctx, 
     u, opt_new = optimizer.update(dec.direction, c.opt_state, c.x)
     x = jnp.where(update, c.x - dec.step * u, c.x)
     k = c.k + update.astype(jnp.int32)
-    cnt = c.counters
     c = c._replace(
         x=x, k=k, store=c.store.at[k % W].set(x),
         opt_state=jax.tree.map(lambda a, b: jnp.where(update, a, b), opt_new, c.opt_state),
         method_state=jax.tree.map(lambda a, b: jnp.where(ev, a, b), mstate, c.method_state),
-        counters=Counters(
-            received=cnt.received + (ev & ~timed_out).astype(jnp.int32),
-            used=cnt.used + used.astype(jnp.int32),
-            max_delay=jnp.where(used, jnp.maximum(cnt.max_delay, delay), cnt.max_delay),
-            sum_delay=cnt.sum_delay + jnp.where(used, delay, 0).astype(cnt.sum_delay.dtype)),
+        counters=count(c.counters, ev & ~timed_out, used, delay),
         timeouts=c.timeouts + (ev & timed_out).astype(jnp.int32),
         busy_acc=c.busy_acc + jnp.where(ev, t - c.start[e], 0),
         busy=c.busy.at[e].set(c.busy[e] & ~ev), finish=c.finish.at[e].set(jnp.where(ev, jnp.inf, c.finish[e])))
@@ -179,17 +174,8 @@ def _bulk(timing, lazy, tkey, ctx, c: CTState, b: Bulk):
 
 
 def _record(problem, c: CTState, t_end) -> dict:
-    cnt = c.counters
-    return dict(
-        loss_gap=problem.loss_gap(c.x),
-        grad_norm_sq=jnp.sum(problem.full_grad(c.x) ** 2),
-        updates=c.k, received=cnt.received, used=cnt.used, discarded=cnt.received - cnt.used,
-        max_delay=cnt.max_delay,
-        mean_delay=jnp.where(cnt.used > 0, cnt.sum_delay / jnp.maximum(cnt.used, 1), 0.0),
-        diverged=~jnp.all(jnp.isfinite(c.x)),
-        busy_time=c.busy_acc + jnp.sum(jnp.where(c.busy, t_end - c.start, 0)),
-        cancelled=c.cancelled, timeouts=c.timeouts,
-    )
+    return dict(busy_time=c.busy_acc + jnp.sum(jnp.where(c.busy, t_end - c.start, 0)),
+                cancelled=c.cancelled, timeouts=c.timeouts, **model_metrics(problem, c.x, c.k, c.counters))
 
 
 @functools.partial(jax.jit, static_argnames=("method", "optimizer", "timing", "W", "n"))

@@ -46,6 +46,30 @@ class Counters(NamedTuple):
     sum_delay: jax.Array
 
 
+def count(cnt: Counters, received, used, delay) -> Counters:
+    """Counters after one arrival (``received``/``used``: booleans of this event)."""
+    return Counters(
+        received=cnt.received + received.astype(jnp.int32),
+        used=cnt.used + used.astype(jnp.int32),
+        max_delay=jnp.where(used, jnp.maximum(cnt.max_delay, delay), cnt.max_delay),
+        sum_delay=cnt.sum_delay + jnp.where(used, delay, 0).astype(cnt.sum_delay.dtype))
+
+
+def model_metrics(problem, x, k, cnt: Counters) -> dict:
+    """The metrics every engine records at a grid point."""
+    return dict(
+        loss_gap=problem.loss_gap(x),
+        grad_norm_sq=jnp.sum(problem.full_grad(x) ** 2),
+        updates=k,
+        received=cnt.received,
+        used=cnt.used,
+        discarded=cnt.received - cnt.used,
+        max_delay=cnt.max_delay,
+        mean_delay=jnp.where(cnt.used > 0, cnt.sum_delay / jnp.maximum(cnt.used, 1), 0.0),
+        diverged=~jnp.all(jnp.isfinite(x)),
+    )
+
+
 class EngineState(NamedTuple):
     x: jax.Array
     k: jax.Array
@@ -114,12 +138,7 @@ def _step(method, problem, optimizer, W, per_worker, n, hp, part, c: EngineState
         store = c.store.at[w].set(keep(x, x_src))
     else:  # slot k mod W now holds x^k (unchanged when there was no update)
         store = c.store.at[k % W].set(x)
-    cnt = c.counters
-    counters = Counters(
-        received=cnt.received + valid.astype(jnp.int32),
-        used=cnt.used + used.astype(jnp.int32),
-        max_delay=jnp.where(used, jnp.maximum(cnt.max_delay, delay), cnt.max_delay),
-        sum_delay=cnt.sum_delay + jnp.where(used, delay, 0).astype(cnt.sum_delay.dtype))
+    counters = count(c.counters, valid, used, delay)
     return EngineState(
         x=x, k=k, s=c.s.at[w].set(keep(k, s_w)), store=store,
         opt_state=jax.tree.map(lambda a, b: jnp.where(update, a, b), opt_new, c.opt_state),
@@ -128,20 +147,8 @@ def _step(method, problem, optimizer, W, per_worker, n, hp, part, c: EngineState
 
 
 def _record(problem, c: EngineState, t, n_busy) -> dict:
-    cnt = c.counters
-    finite = jnp.all(jnp.isfinite(c.x))
-    return dict(
-        busy_time=n_busy * t,  # free-running: every working worker is always busy
-        loss_gap=problem.loss_gap(c.x),
-        grad_norm_sq=jnp.sum(problem.full_grad(c.x) ** 2),
-        updates=c.k,
-        received=cnt.received,
-        used=cnt.used,
-        discarded=cnt.received - cnt.used,
-        max_delay=cnt.max_delay,
-        mean_delay=jnp.where(cnt.used > 0, cnt.sum_delay / jnp.maximum(cnt.used, 1), 0.0),
-        diverged=~finite,
-    )
+    # free-running: every working worker is always busy
+    return dict(busy_time=n_busy * t, **model_metrics(problem, c.x, c.k, c.counters))
 
 
 def event_noise(problem, events, root):

@@ -223,14 +223,9 @@ def run_streams(method: Method, problem: Problem, timing: TimingModel, streams: 
     dtype = jnp.asarray(problem.init()).dtype
     all_hp = {k: np.array([s[k] for s in settings]) for k in method.hparams}
     W, per_worker = engine.plan_store(method, all_hp, max(s.max_delay for s in streams), n, window)
-    settings = list(settings)
-    P, S = len(settings), len(streams)
+    P = len(settings)
     per_run = (W * d + 4 * d) * np.dtype(dtype).itemsize
-    if batch_size is None:
-        batch_size = max(1, int(memory_budget // (per_run * S)))
-    batch_size = int(min(batch_size, P))
-    n_batches = math.ceil(P / batch_size)
-    settings += [settings[-1]] * (n_batches * batch_size - P)
+    batches, batch_size = _batches(list(settings), per_run, len(streams), batch_size, memory_budget)
 
     events = _stack_events(streams, dtype)
     roots = jnp.stack([grad_root(s) for s in seeds])
@@ -238,8 +233,8 @@ def run_streams(method: Method, problem: Problem, timing: TimingModel, streams: 
     active = jnp.asarray(np.stack([st.active for st in streams]))
     ctx = _stack_ctx(timing, seeds, dtype)
     outs, t_first = [], None
-    for b in _progress(range(n_batches), method.name, progress):
-        hp = _hp_arrays(method, settings[b * batch_size:(b + 1) * batch_size], dtype)
+    for chunk in _progress(batches, method.name, progress):
+        hp = _hp_arrays(method, chunk, dtype)
         tb = _time.perf_counter()
         out = engine.run_batch(method, problem, optimizer, W, per_worker, n, events, grids, active, ctx, hp,
                                roots)
@@ -250,7 +245,7 @@ def run_streams(method: Method, problem: Problem, timing: TimingModel, streams: 
     shape = metrics["updates"].shape
     metrics.update(cancelled=np.zeros(shape, np.int32), timeouts=np.zeros(shape, np.int32))  # free-running
     info = dict(window=W, store="worker" if per_worker else "ring", batch_size=batch_size,
-                batches=n_batches, events_per_seed=[s.num_events for s in streams], chunk=C,
+                batches=len(batches), events_per_seed=[s.num_events for s in streams], chunk=C,
                 seconds_first_batch=t_first)
     return metrics, info
 
