@@ -11,7 +11,7 @@ Every kernel scans the same event stream (Ringmaster's bench setup: n = 100, d =
                 writing the new iterate, with Ringmaster's accept/discard mask;
 4. engine     the full engine (start counters, method rule, optimizer hook, counters,
                 metrics), ring store W = 8 (R <= 8);
-5. engine/n   the full engine with a per-worker store (R up to n).
+5. engine/n   the full engine with a per-worker store (W = n, R up to n).
 
 Prints seconds per kernel (best of interleaved repetitions) and each as a multiple of
 the floor.
@@ -20,50 +20,56 @@ the floor.
 from __future__ import annotations
 
 import argparse
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxsim
-from jaxsim import engine
-from jaxsim.bench import _best_interleaved, floor_batch
-from jaxsim.engine import event_noise
+from jaxsim.bench import best_interleaved, floor_batch
 from jaxsim.events import Horizon
-from jaxsim.rng import grad_root
-from jaxsim.sweep import _hp_arrays, _stack_ctx, _stack_events, build_streams
+from jaxsim.sim import stream
+from jaxsim.sim.driver import hp_arrays, run_batch
+from jaxsim.sim.server import SGD
+from jaxsim.sweep import build_streams
 
 
-def _batched(one):
-    """vmap ``one(events, gamma, R)`` over settings, then seeds (draws shared per seed)."""
-    @jax.jit
-    def run(problem, events, gammas, Rs, roots):
-        over = jax.vmap(lambda ev, g, r: one(problem, ev, g, r), in_axes=(None, 0, 0))
-        return jax.vmap(lambda ev, root: over((*ev, event_noise(problem, ev, root)), gammas, Rs))(events, roots)
+def batched(one):
+    """vmap ``one(problem, n, (worker, valid, noise), gamma, R)`` over settings, then seeds.
+
+    The job noise is drawn the engine's way (``clock.prepare``: once per seed, before the
+    scan, shared by every setting); interval leaves are ``[S, G, C]``."""
+    @functools.partial(jax.jit, static_argnames=("clock",))
+    def run(clock, problem, seeds, intervals, gammas, Rs):
+        iv = clock.prepare(problem, seeds, intervals)
+        over = jax.vmap(lambda ev, g, r: one(problem, clock.n, ev, g, r), in_axes=(None, 0, 0))
+        return jax.vmap(lambda ev: over(ev, gammas, Rs))((iv.worker, iv.valid, iv.noise))
     return run
 
 
-def _scan(step, carry, events, out):
+def scan_intervals(step, carry, events, out):
+    """Scan ``step`` over each interval's events (leaves ``[G, C]``), recording ``out``."""
     def chunk(c, ev):
         c, _ = jax.lax.scan(step, c, ev)
         return c, out(c)
     return jax.lax.scan(chunk, carry, events)[1]
 
 
-@_batched
-def gradient_kernel(problem, events, gamma, R):
+@batched
+def gradient_kernel(problem, n, events, gamma, R):
     def step(x, ev):
-        valid, z = ev[3], ev[4]
+        _, valid, z = ev
         g = problem.grad_from_noise(x, z, 0)
         return jnp.where(valid, x - gamma * g, x), None
-    return _scan(step, problem.init(), events, lambda x: jnp.sum(x * x))
+    return scan_intervals(step, problem.init(), events, lambda x: jnp.sum(x * x))
 
 
-@_batched
-def store_kernel(problem, events, gamma, R, W=8):
+@batched
+def store_kernel(problem, n, events, gamma, R, W=8):
     def step(c, ev):
         x, k, store, s = c
-        w, valid, z = ev[0], ev[3], ev[4]
+        w, valid, z = ev
         s_w = s[w]
         g = problem.grad_from_noise(store[s_w % W], z, w)
         ok = valid & (k - s_w < R)
@@ -71,8 +77,8 @@ def store_kernel(problem, events, gamma, R, W=8):
         k = k + ok
         return (x, k, store.at[k % W].set(x), s.at[w].set(jnp.where(valid, k, s_w))), None
     x0 = problem.init()
-    c0 = (x0, jnp.int32(0), jnp.zeros((W,) + x0.shape, x0.dtype).at[0].set(x0), jnp.zeros(100, jnp.int32))
-    return _scan(step, c0, events, lambda c: jnp.sum(c[0] * c[0]))
+    c0 = (x0, jnp.int32(0), jnp.zeros((W,) + x0.shape, x0.dtype).at[0].set(x0), jnp.zeros(n, jnp.int32))
+    return scan_intervals(step, c0, events, lambda c: jnp.sum(c[0] * c[0]))
 
 
 def main(argv=None):
@@ -82,40 +88,38 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
 
+    n = 100
     problem = jaxsim.worst_case_quadratic(d=100, noise_scale=0.01)
-    timing = jaxsim.make_timing(100, "one_plus_sqrt", "halfnormal")
+    timing = jaxsim.make_timing(n, "one_plus_sqrt", "halfnormal")
     method = jaxsim.make_method("ringmaster")
     seeds = [0, 1, 2, 3]
     streams = build_streams(method, timing, seeds, Horizon(events=args.events), 20)
-    C = max(s.padded_chunk() for s in streams)
-    ev = _stack_events([s.pad_to(C) for s in streams], jnp.float32)
-    roots = jnp.stack([grad_root(s) for s in seeds])
+    dtype = jnp.asarray(problem.init()).dtype
     gammas = np.geomspace(1e-3, 0.2, args.settings)
     small = [{"gamma": float(g), "R": 8} for g in gammas]
-    large = [{"gamma": float(g), "R": 100} for g in gammas]
-    hp_small = _hp_arrays(method, small, jnp.float32)
-    hp_large = _hp_arrays(method, large, jnp.float32)
-    plan = max(s.max_delay for s in streams)
-    grids = jnp.asarray(np.stack([s.grid_time for s in streams]), jnp.float32)
-    active = jnp.asarray(np.stack([s.active for s in streams]))
-    ctx = _stack_ctx(timing, seeds, jnp.float32)
-    W8, pw8 = engine.plan_store(method, {"R": np.array([8])}, plan, 100)
-    Wn, pwn = engine.plan_store(method, {"R": np.array([100])}, plan, 100)
+    large = [{"gamma": float(g), "R": n} for g in gammas]
+    hp_small = hp_arrays(method, small, dtype)
+    hp_large = hp_arrays(method, large, dtype)
+    # Same streams, seeds and draws; only the store differs (ring W = 8 vs per worker W = n).
+    ring = stream.setup(method, problem, timing, streams, seeds, small, optimizer=SGD, window=8)
+    per_worker = stream.setup(method, problem, timing, streams, seeds, large, optimizer=SGD, window=n)
+    assert ring.info["store"] == "ring" and ring.info["window"] == 8, ring.info
+    assert per_worker.info["store"] == "worker" and per_worker.info["window"] == n, per_worker.info
+    args_small = (ring.clock, problem, ring.seeds, ring.intervals)
     kernels = {
-        "floor": lambda: floor_batch(problem, ev, hp_small["gamma"], roots),
-        "gradient": lambda: gradient_kernel(problem, ev, hp_small["gamma"], hp_small["R"], roots),
-        "store": lambda: store_kernel(problem, ev, hp_small["gamma"], hp_small["R"], roots),
-        "engine": lambda: engine.run_batch(method, problem, engine.SGD, W8, pw8, 100, ev, grids, active, ctx,
-                                           hp_small, roots),
-        "engine/n": lambda: engine.run_batch(method, problem, engine.SGD, Wn, pwn, 100, ev, grids, active, ctx,
-                                             hp_large, roots),
+        "floor": lambda: floor_batch(*args_small, hp_small["gamma"]),
+        "gradient": lambda: gradient_kernel(*args_small, hp_small["gamma"], hp_small["R"]),
+        "store": lambda: store_kernel(*args_small, hp_small["gamma"], hp_small["R"]),
+        "engine": lambda: run_batch(ring.clock, problem, ring.seeds, hp_small, ring.intervals, ring.t0),
+        "engine/n": lambda: run_batch(per_worker.clock, problem, per_worker.seeds, hp_large,
+                                      per_worker.intervals, per_worker.t0),
     }
     for fn in kernels.values():
         jax.block_until_ready(fn())
-    best = _best_interleaved(kernels, args.repeats)
+    best = best_interleaved(kernels, args.repeats)
     runs = len(seeds) * args.settings
     run_events = runs * sum(s.num_events for s in streams) / len(seeds)
-    print(f"{runs} runs x {args.events} events, n=100, d=100, backend={jax.default_backend()}")
+    print(f"{runs} runs x {args.events} events, n={n}, d=100, backend={jax.default_backend()}")
     for k, t in best.items():
         print(f"  {k:9s} {t:7.3f} s  {run_events / t:10.3e} run-events/s  {t / best['floor']:5.1f}x floor")
 

@@ -15,6 +15,7 @@ Timings are the best of several interleaved repetitions (the machine is noisy).
 
 from __future__ import annotations
 
+import functools
 import time
 
 import jax
@@ -23,30 +24,31 @@ import numpy as np
 
 from . import make_method, make_timing, reference, worst_case_quadratic
 from .events import Horizon
-from .engine import event_noise
-from .rng import grad_root, time_key
-from .sweep import _stack_events, build_streams, run_streams
+from .rng import time_key
+from .sim import stream
+from .sim.server import SGD
+from .sweep import build_streams, run_streams
 
 
-@jax.jit
-def floor_batch(problem, events, gammas, roots):
+@functools.partial(jax.jit, static_argnames=("clock",))
+def floor_batch(clock, problem, seeds, intervals, gammas):
     """The floor kernel: same stream, batch and draws as the engine, one axpy per event."""
     b = problem.init()
+    iv = clock.prepare(problem, seeds, intervals)
 
-    def one(evs, gamma):
+    def one(valid, noise, gamma):
         def step(x, ev):
-            valid, z = ev[3], ev[4]
-            return x - jnp.where(valid, gamma * z, 0.0) * b, None
+            ok, z = ev
+            return x - jnp.where(ok, gamma * z, 0.0) * b, None
 
         def chunk(x, ev):
             x, _ = jax.lax.scan(step, x, ev)
             return x, jnp.sum(x * x)
 
-        return jax.lax.scan(chunk, b, evs)[1]
+        return jax.lax.scan(chunk, b, (valid, noise))[1]
 
-    over_hp = jax.vmap(one, in_axes=(None, 0))
-    per_seed = lambda ev, root: over_hp((*ev, event_noise(problem, ev, root)), gammas)  # noqa: E731
-    return jax.vmap(per_seed)(events, roots)
+    over_hp = jax.vmap(one, in_axes=(None, None, 0))
+    return jax.vmap(over_hp, in_axes=(0, 0, None))(iv.valid, iv.noise, gammas)
 
 
 def _first_call(fn) -> float:
@@ -55,7 +57,7 @@ def _first_call(fn) -> float:
     return time.perf_counter() - t0
 
 
-def _best_interleaved(fns: dict, repeats: int) -> dict:
+def best_interleaved(fns: dict, repeats: int) -> dict:
     best = {k: np.inf for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
@@ -81,14 +83,12 @@ def run(n: int = 100, d: int = 100, events: int = 20_000, seeds: int = 4, gammas
 
     engine_call = lambda: run_streams(method, problem, timing, streams, seed_list, settings,  # noqa: E731
                                       batch_size=len(settings))[0]["loss_gap"]
-    C = max(s.padded_chunk() for s in streams)
-    ev = _stack_events([s.pad_to(C) for s in streams], jnp.float32)
-    roots = jnp.stack([grad_root(s) for s in seed_list])
+    setup = stream.setup(method, problem, timing, streams, seed_list, settings, optimizer=SGD)
     gam = jnp.asarray([s["gamma"] for s in settings], jnp.float32)
-    floor_call = lambda: floor_batch(problem, ev, gam, roots)  # noqa: E731
+    floor_call = lambda: floor_batch(setup.clock, problem, setup.seeds, setup.intervals, gam)  # noqa: E731
     first = _first_call(engine_call)
     _first_call(floor_call)
-    best = _best_interleaved({"engine": engine_call, "floor": floor_call}, repeats)
+    best = best_interleaved({"engine": engine_call, "floor": floor_call}, repeats)
     engine_s, floor_s = best["engine"], best["floor"]
 
     D = timing.sample(time_key(0), 4 * events // n + 64)

@@ -216,12 +216,27 @@ def _max_delay(worker: np.ndarray, n: int) -> int:
     return int(np.max(i_sorted - prev - 1))
 
 
+def cycle_times(durations, steps=None, comm=None) -> np.ndarray:
+    """Each job's time from dispatch to report (float64): ``down + steps * D + up``.
+
+    ``steps``: optional int[n] local steps per job (a job of ``H`` steps takes ``H`` times
+    its drawn duration); ``comm``: optional ``[2, n, J]`` download and upload seconds."""
+    D = np.asarray(durations, dtype=np.float64)
+    if steps is not None:
+        D = D * np.asarray(steps, dtype=np.float64)[:, None]
+    if comm is not None:
+        down, up = (np.asarray(c, dtype=np.float64)[:, :D.shape[1]] for c in comm)
+        D = down + D + up
+    return D
+
+
 def sample_stream(timing: TimingModel, key, horizon, num_points: int = 100, active=None,
-                  dtype=None) -> tuple[EventStream, np.ndarray]:
+                  dtype=None, cycle=None) -> tuple[EventStream, np.ndarray]:
     """Sample durations with ``timing`` and build the free-running stream for ``horizon``.
 
-    Returns ``(stream, durations)``; the job count grows (by whole blocks, keeping the
-    jobs already drawn) until the horizon is covered.
+    ``cycle`` (optional) maps sampled durations ``D[n, J]`` to the jobs' full cycle times
+    (see :func:`cycle_times`). Returns ``(stream, durations)``; the job count grows (by
+    whole blocks, keeping the jobs already drawn) until the horizon is covered.
     """
     horizon = as_horizon(horizon)
     act = None if active is None else np.asarray(active, bool)
@@ -232,7 +247,7 @@ def sample_stream(timing: TimingModel, key, horizon, num_points: int = 100, acti
     while True:
         D = timing.sample(key, J, dtype=dtype)
         try:
-            return free_running(D, horizon, num_points, act, timing=timing), D
+            return free_running(D if cycle is None else cycle(D), horizon, num_points, act, timing=timing), D
         except ValueError as e:
             if "do not cover" not in str(e) and "fewer than horizon" not in str(e):
                 raise

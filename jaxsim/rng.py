@@ -1,9 +1,10 @@
 """Keys for common random numbers.
 
-One integer seed gives two independent streams: one for compute times and one for
-gradient randomness. A gradient's randomness is keyed by ``(seed, worker, job)``,
-so the engine, the reference oracle and every method of a comparison draw the
-same noise for the same job, whatever order they process events in.
+One integer seed gives independent streams: compute times, gradient (job)
+randomness, a method's own randomness and communication times. A job's
+randomness is keyed by ``(seed, worker, job)``, so the clocks, the reference
+oracle and every method of a comparison draw the same noise for the same job,
+whatever order they process events in.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-_TIME, _GRAD = 0, 1
-_ALLOC = 2
+_TIME, _GRAD, _METHOD, _COMM = 0, 1, 2, 3
 
 
 def seed_key(seed: int) -> jax.Array:
@@ -37,7 +37,12 @@ def grad_key(root, worker, job):
     return jax.random.fold_in(jax.random.fold_in(root, worker), job)
 
 
-def alloc_key(seed: int) -> jax.Array:
-    """Root of the allocation-randomness keys of ``seed`` (ATA family: tie-breaking and
-    random subsets, one key per iteration ``fold_in(alloc_key(seed), k)``)."""
-    return jax.random.fold_in(seed_key(seed), _ALLOC)
+def method_key(seed: int) -> jax.Array:
+    """Root of a method's own randomness for ``seed`` (``SeedContext.key``; the ATA family
+    draws tie-breaking and random subsets from ``fold_in(method_key(seed), k)``)."""
+    return jax.random.fold_in(seed_key(seed), _METHOD)
+
+
+def comm_key(seed: int) -> jax.Array:
+    """Root of the communication-time keys of ``seed`` (per worker, job and direction)."""
+    return jax.random.fold_in(seed_key(seed), _COMM)

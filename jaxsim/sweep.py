@@ -16,27 +16,24 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import math
 import time as _time
 from pathlib import Path
 from typing import Optional, Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import allocate, control, engine
-from .control import seed_context
-from .events import EventStream, as_horizon, free_running, sample_stream
-from .methods import Method, make_method
+from .events import EventStream, as_horizon, cycle_times, free_running, sample_stream
+from .methods import AllocationMethod, ControlledMethod, Method, StreamMethod, make_method
 from .problems import Problem
-from .rng import alloc_key, grad_root, time_key
+from .rng import comm_key, time_key
+from .sim import allocation, controlled, stream
+from .sim.driver import run_setup
+from .sim.server import METRICS, SGD
 from .timing import TimingModel, validate_durations
 
 DEFAULT_MEMORY_BUDGET = 2 * 2 ** 30  # bytes of point storage per batch
 
-#: Every sweep records these, free-running or controlled.
-METRICS = engine.METRICS + control.CT_METRICS
 
 
 @dataclasses.dataclass
@@ -162,186 +159,85 @@ def check_setup(method: Method, problem: Problem, timing: TimingModel) -> None:
     method.check_timing(timing)
 
 
-def build_streams(method: Method, timing: TimingModel, seeds: Sequence[int], horizon,
+def build_streams(method: StreamMethod, timing: TimingModel, seeds: Sequence[int], horizon,
                   num_points: int, durations=None) -> list[EventStream]:
     """One free-running stream per seed, chunk lengths padded to a common size.
 
-    ``durations`` (optional, one ``[n, J]`` array per seed) replaces sampling.
+    ``durations`` (optional, one ``[n, J]`` array of compute times per seed) replaces
+    sampling. A job's cycle adds its communication times (``timing.comm``) and scales
+    with its local steps (``method.job``).
     """
     if durations is not None and len(durations) != len(seeds):
         raise ValueError(f"durations: got {len(durations)} arrays for {len(seeds)} seeds")
+    if timing.comm is not None and timing.speed is not None:
+        raise ValueError("timing.comm: free-running streams with both communication times and a speed profile "
+                         "are not supported; use one of them")
     streams = []
     for i, s in enumerate(seeds):
         k = time_key(s)
-        active = method.active_workers(timing.mean(k))
+        mean = timing.mean(k)
+        active = method.active_workers(mean)
+        steps = method.job.steps(mean)
+        cycle = None
+        if steps is not None or timing.comm is not None:
+            def cycle(D, steps=steps, s=s):
+                comm = None if timing.comm is None else timing.comm_sample(comm_key(s), D.shape[1])
+                return cycle_times(D, steps, comm)
         if durations is None:
-            st, _ = sample_stream(timing, k, horizon, num_points, active)
+            st, _ = sample_stream(timing, k, horizon, num_points, active, cycle=cycle)
         else:
-            validate_durations(durations[i], timing.n)
-            st = free_running(durations[i], horizon, num_points, active, timing=timing)
+            D = validate_durations(durations[i], timing.n)
+            st = free_running(D if cycle is None else cycle(D), horizon, num_points, active, timing=timing)
         streams.append(st)
     C = max(st.shape[1] for st in streams)
     return [st.pad_to(C) for st in streams]
 
 
-def _stack_events(streams: Sequence[EventStream], time_dtype):
-    return (jnp.asarray(np.stack([s.worker for s in streams])),
-            jnp.asarray(np.stack([s.job for s in streams])),
-            jnp.asarray(np.stack([np.where(s.valid, s.time, 0.0) for s in streams]), time_dtype),
-            jnp.asarray(np.stack([s.valid for s in streams])))
-
-
-def _hp_arrays(method: Method, settings: list[dict], dtype) -> dict:
-    out = {}
-    for name, spec in method.hparams.items():
-        vals = np.array([s[name] for s in settings])
-        out[name] = jnp.asarray(vals, jnp.int32 if spec.kind == "count" else dtype)
-    return out
-
-
-def _stack_ctx(timing, seeds, dtype):
-    """Per-seed worker facts, stacked; ``timing`` is one model or one per seed."""
-    timings = timing if isinstance(timing, (list, tuple)) else [timing] * len(seeds)
-    return jax.tree.map(lambda *a: jnp.stack(a),
-                        *[seed_context(t, time_key(s), dtype) for t, s in zip(timings, seeds, strict=True)])
-
-
-def run_streams(method: Method, problem: Problem, timing: TimingModel, streams: Sequence[EventStream],
+def run_streams(method: StreamMethod, problem: Problem, timing, streams: Sequence[EventStream],
                 seeds: Sequence[int], settings: Sequence[dict], *, optimizer=None, batch_size: Optional[int] = None,
-                memory_budget: int = DEFAULT_MEMORY_BUDGET, window: Optional[int] = None,
-                progress: bool = False):
+                memory_budget: int = DEFAULT_MEMORY_BUDGET, window: Optional[int] = None, progress: bool = False):
     """Run every setting on every stream (``streams[i]`` belongs to ``seeds[i]``; ``timing``,
     one model or one per stream, gives the per-seed worker facts such as speed ranks).
 
-    ``settings`` are complete, validated hyperparameter dicts. Returns
-    ``(metrics, info)`` with metric arrays ``[S, P, G + 1]``. Settings are processed in
-    equal-size batches (the last one padded), so the engine compiles once.
+    ``settings`` are complete, validated hyperparameter dicts. Returns ``(metrics, info)``
+    with metric arrays ``[S, P, G + 1]``.
     """
-    optimizer = engine.SGD if optimizer is None else optimizer
-    C = max(st.padded_chunk() for st in streams)
-    streams = [st.pad_to(C) for st in streams]
-    n, d = streams[0].n, problem.dim
-    dtype = jnp.asarray(problem.init()).dtype
-    all_hp = {k: np.array([s[k] for s in settings]) for k in method.hparams}
-    W, per_worker = engine.plan_store(method, all_hp, max(s.max_delay for s in streams), n, window)
-    P = len(settings)
-    per_run = (W * d + 4 * d) * np.dtype(dtype).itemsize + _state_bytes(method, problem, n)
-    batches, batch_size = _batches(list(settings), per_run, len(streams), batch_size, memory_budget)
-
-    events = _stack_events(streams, dtype)
-    roots = jnp.stack([grad_root(s) for s in seeds])
-    grids = jnp.asarray(np.stack([st.grid_time for st in streams]), dtype)
-    active = jnp.asarray(np.stack([st.active for st in streams]))
-    ctx = _stack_ctx(timing, seeds, dtype)
-    outs, t_first = [], None
-    for chunk in _progress(batches, method.name, progress):
-        hp = _hp_arrays(method, chunk, dtype)
-        tb = _time.perf_counter()
-        out = engine.run_batch(method, problem, optimizer, W, per_worker, n, events, grids, active, ctx, hp,
-                               roots)
-        outs.append(jax.tree.map(np.asarray, out))
-        if t_first is None:
-            t_first = _time.perf_counter() - tb
-    metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :P] for k in engine.METRICS}
-    shape = metrics["updates"].shape
-    metrics.update(cancelled=np.zeros(shape, np.int32), timeouts=np.zeros(shape, np.int32))  # free-running
-    info = dict(window=W, store="worker" if per_worker else "ring", batch_size=batch_size,
-                batches=len(batches), events_per_seed=[s.num_events for s in streams], chunk=C,
-                seconds_first_batch=t_first)
-    return metrics, info
+    setup = stream.setup(method, problem, timing, streams, seeds, settings, optimizer=_optimizer(optimizer),
+                         window=window)
+    return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
+                     progress=progress, dtype=_dtype(problem))
 
 
-def _state_bytes(method: Method, problem: Problem, n: int) -> int:
-    """Bytes of one run's method state (tables of per-worker gradients can dominate)."""
-    shapes = jax.eval_shape(lambda: method.init(problem.init(), n))
-    return int(sum(np.prod(s.shape) * np.dtype(s.dtype).itemsize for s in jax.tree.leaves(shapes)))
-
-
-def _batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budget):
-    """Equal-size batches of settings (the last padded with copies): one compilation."""
-    P = len(settings)
-    if batch_size is None:
-        batch_size = max(1, int(memory_budget // (per_run_bytes * S)))
-    batch_size = int(min(batch_size, P))
-    n_batches = math.ceil(P / batch_size)
-    padded = list(settings) + [settings[-1]] * (n_batches * batch_size - P)
-    return [padded[b * batch_size:(b + 1) * batch_size] for b in range(n_batches)], batch_size
-
-
-def run_controlled(method: Method, problem: Problem, timing: TimingModel, seeds: Sequence[int],
+def run_controlled(method: ControlledMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
                    settings: Sequence[dict], horizon_time: float, num_points: int, *, optimizer=None,
                    batch_size: Optional[int] = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
                    window: Optional[int] = None, progress: bool = False):
-    """Controlled-event runs (see :mod:`jaxsim.control`): metrics ``[S, P, G + 1]`` and info."""
-    optimizer = engine.SGD if optimizer is None else optimizer
-    n, d = timing.n, problem.dim
-    dtype = jnp.asarray(problem.init()).dtype
-    all_hp = {k: np.array([s[k] for s in settings]) for k in method.hparams}
-    w = method.window(all_hp)
-    if w is None:
-        raise ValueError(f"{method.name}: a controlled method must bound the delays it applies (window)")
-    W = int(window) if window is not None else 1 << (max(int(w), 1) - 1).bit_length()
-    if W < w:
-        raise ValueError(f"window={window} is smaller than the {w} past iterates {method.name} can need")
-    grid = jnp.asarray(np.linspace(0.0, horizon_time, num_points + 1), dtype)
-    tkeys = jnp.stack([time_key(s) for s in seeds])
-    groots = jnp.stack([grad_root(s) for s in seeds])
-    ctx = _stack_ctx(timing, seeds, dtype)
-    per_run = (W * d + 4 * d + 8 * n) * np.dtype(dtype).itemsize + _state_bytes(method, problem, n)
-    metrics, info = _run_sorted(
-        method, settings, per_run, len(seeds), batch_size, memory_budget, progress, dtype,
-        lambda hp: control.run_batch(method, problem, optimizer, timing, W, n, grid, hp, tkeys, groots, ctx))
-    return metrics, dict(window=W, store="ring", controlled=True, **info)
+    """Controlled-event runs (see :mod:`jaxsim.sim.controlled`): metrics ``[S, P, G + 1]`` and info."""
+    setup = controlled.setup(method, problem, timing, seeds, settings, horizon_time, num_points,
+                             optimizer=_optimizer(optimizer), window=window)
+    return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
+                     progress=progress, dtype=_dtype(problem))
 
 
-def _run_sorted(method: Method, settings, per_run: int, S: int, batch_size, memory_budget, progress, dtype, call):
-    """Run ``call(hp)`` over equal-size batches of ``settings`` grouped by the method's cost
-    key (an in-scan loop runs as many steps as its busiest run needs); metrics in the
-    caller's order and batching info."""
-    order = sorted(range(len(settings)), key=lambda i: method.cost_key(settings[i]))  # stable
-    batches, batch_size = _batches([settings[i] for i in order], per_run, S, batch_size, memory_budget)
-    outs, t_first = [], None
-    for chunk in _progress(batches, method.name, progress):
-        tb = _time.perf_counter()
-        outs.append(jax.tree.map(np.asarray, call(_hp_arrays(method, chunk, dtype))))
-        t_first = t_first or (_time.perf_counter() - tb)
-    back = np.argsort(order)
-    metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :len(settings)][:, back] for k in outs[0]}
-    return metrics, dict(batch_size=batch_size, batches=len(batches), seconds_first_batch=t_first)
-
-
-def run_allocation(method: Method, problem: Problem, timing: TimingModel, seeds: Sequence[int],
+def run_allocation(method: AllocationMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
                    settings: Sequence[dict], horizon_time: float, num_points: int, *, optimizer=None,
                    batch_size: int | None = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
                    progress: bool = False):
-    """Task-allocation runs (ATA family, see :mod:`jaxsim.allocate`): metrics ``[S, P, G + 1]``
+    """Task-allocation runs (ATA family, see :mod:`jaxsim.sim.allocation`): metrics ``[S, P, G + 1]``
     (:data:`METRICS` plus ``proxy_regret``) and info. ``settings``: validated hyperparameters."""
     method.check_timing(timing)
-    optimizer = engine.SGD if optimizer is None else optimizer
-    n, d = timing.n, problem.dim
-    dtype = jnp.asarray(problem.init()).dtype
-    Bmax = max(int(s["B"]) for s in settings)  # gradient slots per iteration
-    grid = jnp.asarray(np.linspace(0.0, horizon_time, num_points + 1), dtype)
-    tkeys = jnp.stack([time_key(s) for s in seeds])
-    groots = jnp.stack([grad_root(s) for s in seeds])
-    akeys = jnp.stack([alloc_key(s) for s in seeds])
-    ctx = _stack_ctx(timing, seeds, dtype)
-    per_run = ((Bmax + 4) * d + 8 * n) * np.dtype(dtype).itemsize
-    metrics, info = _run_sorted(
-        method, settings, per_run, len(seeds), batch_size, memory_budget, progress, dtype,
-        lambda hp: allocate.run_batch(method, problem, optimizer, timing, n, Bmax, grid, hp, tkeys, groots,
-                                      akeys, ctx))
-    return metrics, dict(slots=Bmax, allocation=True, **info)
+    setup = allocation.setup(method, problem, timing, seeds, settings, horizon_time, num_points,
+                             optimizer=_optimizer(optimizer))
+    return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
+                     progress=progress, dtype=_dtype(problem))
 
 
-def _progress(items, desc: str, enabled: bool):
-    if enabled:
-        try:
-            from tqdm import tqdm
-            return tqdm(items, desc=desc)
-        except ImportError:
-            pass
-    return items
+def _optimizer(optimizer):
+    return SGD if optimizer is None else optimizer
+
+
+def _dtype(problem):
+    return jnp.asarray(problem.init()).dtype
 
 
 def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Optional[dict] = None,
@@ -350,8 +246,10 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
           durations=None, window: Optional[int] = None, progress: bool = False) -> SweepResult:
     """Simulate ``method`` for every seed and every point of ``grid``.
 
-    Free-running methods run on pre-sampled streams (:mod:`jaxsim.engine`); methods that
-    cancel, idle or synchronize workers run on controlled events (:mod:`jaxsim.control`).
+    The method's kind picks the clock: free-running methods run on pre-sampled streams
+    (:mod:`jaxsim.sim.stream`), methods that cancel, idle or synchronize workers on controlled
+    events (:mod:`jaxsim.sim.controlled`), the ATA family on the allocation clock
+    (:mod:`jaxsim.sim.allocation`); all share one server (:mod:`jaxsim.sim.server`).
 
     Args:
       method: a registered name or a :class:`~jaxsim.methods.Method` instance.
@@ -367,13 +265,13 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
       durations: optional list (one per seed) of ``D[n, J]`` arrays to use instead of
         sampling from ``timing`` (the base times still pick Hero SGD's worker).
       window: pin the number of past iterates kept per run (see
-        :func:`jaxsim.engine.plan_store`); must exceed every delay the method applies.
+        :func:`jaxsim.sim.stream.plan_store`); must exceed every delay the method applies.
 
     All inputs are validated before anything is compiled.
     """
     if isinstance(method, str):
         method = make_method(method, **(method_options or {}))
-    elif not isinstance(method, Method):
+    elif not isinstance(method, (StreamMethod, ControlledMethod, AllocationMethod)):
         raise ValueError(f"method: expected a name or a Method, got {type(method).__name__}")
     seeds = _check_seeds(seeds)
     axes, fixed = _split_grid(method, grid)
@@ -387,32 +285,30 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     names = list(axes)
     settings = [dict(zip(names, combo), **fixed) for combo in itertools.product(*axes.values())] \
         if names else [dict(fixed)]
-    if method.selects_workers and horizon.time is None:
+    if isinstance(method, StreamMethod) and method.selects_workers and horizon.time is None:
         raise ValueError(f"horizon: {method.name} picks its workers per setting; give the horizon in seconds")
-    if method.controlled or method.allocation:  # durations are drawn inside the scan
-        loop = "allocates tasks per iteration" if method.allocation else "runs on controlled events"
+    kw = dict(optimizer=optimizer, batch_size=batch_size, memory_budget=memory_budget, progress=progress)
+    if isinstance(method, StreamMethod):
+        streams = build_streams(method, timing, seeds, horizon, num_points, durations)
+        time = np.stack([st.grid_time for st in streams])
+        t_prep = _time.perf_counter() - t0
+        raw, info = run_streams(method, problem, timing, streams, seeds, settings, window=window, **kw)
+    else:  # durations are drawn inside the simulation
+        loop = "allocates tasks per iteration" if isinstance(method, AllocationMethod) else "runs on controlled events"
         if horizon.time is None:
             raise ValueError(f"horizon: {method.name} {loop} and needs a horizon in seconds")
         if durations is not None:
             raise ValueError(f"durations: {method.name} draws its durations inside the simulation "
                              "(counter-based, per worker and job); pass a timing model instead")
-        if method.allocation and window is not None:
+        if isinstance(method, AllocationMethod) and window is not None:
             raise ValueError(f"window: {method.name} keeps no past iterates (every gradient is fresh)")
         time = np.tile(np.linspace(0.0, horizon.time, num_points + 1), (len(seeds), 1))
         t_prep = _time.perf_counter() - t0
-        kw = dict(optimizer=optimizer, batch_size=batch_size, memory_budget=memory_budget, progress=progress)
-        if method.allocation:
+        if isinstance(method, AllocationMethod):
             raw, info = run_allocation(method, problem, timing, seeds, settings, horizon.time, num_points, **kw)
         else:
             raw, info = run_controlled(method, problem, timing, seeds, settings, horizon.time, num_points,
                                        window=window, **kw)
-    else:
-        streams = build_streams(method, timing, seeds, horizon, num_points, durations)
-        time = np.stack([st.grid_time for st in streams])
-        t_prep = _time.perf_counter() - t0
-        raw, info = run_streams(method, problem, timing, streams, seeds, settings, optimizer=optimizer,
-                                batch_size=batch_size, memory_budget=memory_budget, window=window,
-                                progress=progress)
     S = len(seeds)
     info.update(seconds_total=_time.perf_counter() - t0, seconds_prepare=t_prep,
                 n=timing.n, d=problem.dim, horizon=dataclasses.asdict(horizon))
@@ -440,3 +336,7 @@ def simulate(method, problem: Problem, timing: TimingModel, *, seed: int = 0, hp
     out = {k: v[0] for k, v in res.metrics.items()}
     out.update(time=res.time[0])
     return out
+
+
+__all__ = ["DEFAULT_MEMORY_BUDGET", "METRICS", "SweepResult", "build_streams", "check_setup", "run_allocation",
+           "run_controlled", "run_streams", "simulate", "sweep"]

@@ -11,3 +11,20 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 def shared_dir():
     """The project's shared folder when present (never required)."""
     return SHARED if SHARED.is_dir() else None
+
+
+def _import_user_methods():
+    """Register the one-file methods of ``tests/user_methods`` before any test module is
+    collected, as a user's own method module would be imported before use."""
+    import importlib.util
+    import sys
+
+    for path in sorted((Path(__file__).resolve().parent / "user_methods").glob("[!_]*.py")):
+        name = f"jaxsim_user_methods.{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+
+
+_import_user_methods()

@@ -174,7 +174,7 @@ def test_uta_allocations_are_uniform():
     """floor(B/n) each plus one extra for B mod n random workers, re-drawn every iteration."""
     n, draws = 5, 400
     method = make_method("uta")
-    ctx = SeedContext(tau=jnp.ones(n), mean=jnp.ones(n), rank=jnp.arange(n))
+    ctx = SeedContext(tau=jnp.ones(n), mean=jnp.ones(n), rank=jnp.arange(n), key=jax.random.key(0))
     root = jax.random.key(3)
     alloc = jax.jit(jax.vmap(lambda k, b: method.allocate((), k, jax.random.fold_in(root, k), {"B": b}, ctx),
                              in_axes=(0, None)))
@@ -234,7 +234,7 @@ def test_lcb_scores_match_reference_rules(name, constants):
     mean = rng.uniform(0.5, 3.0, n)
     positive = 0
     with jax.enable_x64(True):
-        ctx = SeedContext(tau=jnp.asarray(mean), mean=jnp.asarray(mean), rank=jnp.arange(n))
+        ctx = SeedContext(tau=jnp.asarray(mean), mean=jnp.asarray(mean), rank=jnp.arange(n), key=jax.random.key(0))
         scores = jax.jit(method.scores)
         for _ in range(6):
             K = np.floor(np.exp(rng.uniform(0, np.log(1e6), n))).astype(int)
@@ -246,7 +246,7 @@ def test_lcb_scores_match_reference_rules(name, constants):
             hp = {h: hp[h] for h in method.hparams}
             s = np.asarray(scores(TaskStats(jnp.asarray(K, jnp.int32), jnp.asarray(total)), jnp.asarray(k, jnp.int32),
                                   {h: jnp.asarray(v) for h, v in hp.items()}, ctx))
-            rule = reference.RULES[name](method, hp, n, mean, None)
+            rule = reference.rule_of(method)(method, hp, n, mean, None)
             rule.K, rule.total = [int(v) for v in K], [float(v) for v in total]
             np.testing.assert_allclose(s, rule.scores(k), rtol=1e-12, atol=0)
             assert s[0] == 0 and (s >= 0).all()

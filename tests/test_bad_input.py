@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import jaxsim
-from jaxsim import engine
+from jaxsim.sim import driver
 
 TIMING = jaxsim.make_timing(3, "one_plus_sqrt")
 PROB = jaxsim.worst_case_quadratic(d=3, noise_scale=0.0)
@@ -18,17 +18,17 @@ D_OK = np.ones((3, 10))
 def no_compile(monkeypatch, caplog):
     """Fail if the engine kernel is called or compiled while the block runs."""
     calls = []
-    real = engine.run_batch
+    real = driver.run_batch
 
     def spy(*a, **k):
         calls.append(1)
         return real(*a, **k)
 
-    monkeypatch.setattr(engine, "run_batch", spy)
+    monkeypatch.setattr(driver, "run_batch", spy)
     caplog.set_level(logging.DEBUG, logger="jax")
     with jax.log_compiles(True):
         yield
-    assert not calls, "engine.run_batch was called"
+    assert not calls, "run_batch was called"
     bad = [r.getMessage() for r in caplog.records
            if "Compiling" in r.getMessage() and "run_batch" in r.getMessage()]
     assert not bad, bad
@@ -180,8 +180,8 @@ def test_hero_index_out_of_range(no_compile):
 def test_valid_input_does_compile(monkeypatch, caplog):
     """Control: the spy and the log capture do see a real run (so the checks above can fail)."""
     calls = []
-    real = engine.run_batch
-    monkeypatch.setattr(engine, "run_batch", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    real = driver.run_batch
+    monkeypatch.setattr(driver, "run_batch", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
     caplog.set_level(logging.DEBUG, logger="jax")
     with jax.log_compiles(True):
         # a shape no other test uses, so this compiles afresh

@@ -1,7 +1,7 @@
 """Controlled-event methods (homogeneous.md §3, §6.2-6.3, §7, §8.2-8.5, §9, §12).
 
 Expected values come from hand-derived traces, closed forms, or small NumPy re-simulations
-written here (they share no code with :mod:`jaxsim.control` or :mod:`jaxsim.reference`).
+written here (they share no code with :mod:`jaxsim.sim` or :mod:`jaxsim.reference`).
 
 Compilation dominates: every (method, timing model, grid length, batch shape) compiles once,
 so the runs below are cached per module and shared between tests.
@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 import jaxsim
-from jaxsim import control, engine, reference, theory
+from jaxsim import reference, theory
+from jaxsim.methods import ControlledMethod
+from jaxsim.sim import driver
 from jaxsim.rng import time_key
 
 SWEEP_MODULE = sys.modules["jaxsim.sweep"]  # ``jaxsim.sweep`` is the function
@@ -571,9 +573,8 @@ def test_mindflayer_keeps_updating_under_hangs_while_rennala_stalls():
 def no_compile(monkeypatch, caplog):
     """Fail if a simulation kernel is called or compiled while the block runs."""
     calls = []
-    for mod in (engine, control):
-        real = mod.run_batch
-        monkeypatch.setattr(mod, "run_batch", lambda *a, _r=real, **k: (calls.append(1), _r(*a, **k))[1])
+    real = driver.run_batch
+    monkeypatch.setattr(driver, "run_batch", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
     caplog.set_level(logging.DEBUG, logger="jax")
     with jax.log_compiles(True):
         yield
@@ -611,13 +612,13 @@ def test_bad_naive_optimal_m(m_, no_compile):
                      num_points=2)
 
 
-CONTROLLED = sorted(k for k, v in jaxsim.REGISTRY.items() if v.controlled)
+CONTROLLED = sorted(k for k, v in jaxsim.REGISTRY.items() if issubclass(v, ControlledMethod))
 
 
 def test_controlled_registry():
     assert set(CONTROLLED) >= {"ringmaster_stops", "rennala_stops", "minibatch", "mindflayer"}
-    assert not jaxsim.REGISTRY["naive_optimal_asgd"].controlled
-    assert not jaxsim.REGISTRY["hero"].controlled
+    assert not issubclass(jaxsim.REGISTRY["naive_optimal_asgd"], ControlledMethod)
+    assert not issubclass(jaxsim.REGISTRY["hero"], ControlledMethod)
 
 
 @pytest.mark.parametrize("name", CONTROLLED)

@@ -8,10 +8,21 @@ import pytest
 import jaxsim
 from jaxsim import theory
 from jaxsim.events import Horizon, free_running
-from jaxsim.methods.base import Arrival
+import jax
+
+from jaxsim.methods.base import Arrival, SeedContext, Workers
 from jaxsim.problems import heterogeneous_quadratic
 from jaxsim.sweep import run_streams
 from jaxsim.timing import NOISE_LAWS, TimingModel
+
+
+def arrival(w, job, grad, x, n, ctx):
+    """A valid arrival with delay 0 at time 0 (for calling a rule by hand)."""
+    import jax.numpy as jnp
+
+    return Arrival(worker=jnp.int32(w), job=jnp.int32(job), time=0.0, delay=jnp.int32(0), grad=grad, x=x, n=n,
+                   workers=Workers(s=jnp.zeros(n, jnp.int32), busy=jnp.ones(n, bool), k=jnp.int32(0)), ctx=ctx,
+                   valid=jnp.asarray(True), timed_out=jnp.asarray(False), params=lambda x: x, flat=lambda x: x)
 
 # ---- Ringleader's 3-worker trace (times mirror the paper's timeline) -------------------------
 
@@ -169,11 +180,11 @@ def test_rescaled_stepsizes_follow_mean_times():
 
     tau = np.array([1.0, 3.0, 6.0])
     mean = tau + 2.0
-    ctx = SeedContext(tau=jnp.asarray(tau), mean=jnp.asarray(mean), rank=jnp.arange(3))
+    ctx = SeedContext(tau=jnp.asarray(tau), mean=jnp.asarray(mean), rank=jnp.arange(3), key=jax.random.key(0))
     for times, t in (("mean", mean), ("base", tau)):
         m = RescaledASGD(times=times)
-        steps = [float(m.on_arrival((), Arrival(w, 0, 0.0, 0, jnp.ones(2), jnp.zeros(2), 3, ctx=ctx),
-                                    {"gamma": 0.1})[1].step) for w in range(3)]
+        steps = [float(m.on_arrival((), arrival(w, 0, jnp.ones(2), jnp.zeros(2), 3, ctx), {"gamma": 0.1})[1].step)
+                 for w in range(3)]
         np.testing.assert_allclose(steps, theory.rescaled_stepsizes(0.1, t), rtol=1e-6)
 
 
@@ -221,12 +232,13 @@ def test_ia2sgd_running_average_matches_slots():
     m = jaxsim.make_method("ia2sgd")
     n, d = 4, 3
     rng = np.random.default_rng(0)
-    state = m.init(jnp.zeros(d, jnp.float32), n)
+    ctx = SeedContext(tau=jnp.ones(n), mean=jnp.ones(n), rank=jnp.arange(n), key=jax.random.key(0))
+    state = m.init(jnp.zeros(d, jnp.float32), {"gamma": 0.1}, ctx, None)
     updates, latest = [], {}
     for e in range(40):
         w = int(rng.integers(n)) if e >= n else e
         g = jnp.asarray(rng.normal(size=d), jnp.float32)
-        state, dec = m.on_arrival(state, Arrival(w, e, 0.0, 0, g, jnp.zeros(d), n), {"gamma": 0.1})
+        state, dec = m.on_arrival(state, arrival(w, e, g, jnp.zeros(d), n, ctx), {"gamma": 0.1})
         updates.append(bool(dec.update))
         latest[w] = np.asarray(g)
         np.testing.assert_allclose(state.avg[0], sum(latest.values()) / n, rtol=1e-5, atol=1e-6)
@@ -296,7 +308,7 @@ def test_het_quadratic_bad_input(kwargs, field):
 
 # ---- the masks_invalid contract -----------------------------------------------------------------
 
-MASKING = sorted(k for k, v in jaxsim.REGISTRY.items() if v.masks_invalid)
+MASKING = sorted(k for k, v in jaxsim.REGISTRY.items() if getattr(v, "masks_invalid", False))
 
 
 @pytest.mark.parametrize("name", MASKING)
@@ -310,14 +322,15 @@ def test_padding_arrivals_leave_state_unchanged(name):
     method = jaxsim.REGISTRY[name]()
     n, d = 3, 2
     rng = np.random.default_rng(0)
-    ctx = SeedContext(tau=jnp.ones(n), mean=jnp.ones(n), rank=jnp.arange(n))
+    ctx = SeedContext(tau=jnp.ones(n), mean=jnp.ones(n), rank=jnp.arange(n), key=jax.random.key(0))
     hp = {k: jnp.asarray(v.item()) for k, v in method.check_hparams({}).items()}
-    state = method.init(jnp.zeros(d), n)
+    state = method.init(jnp.zeros(d), hp, ctx, jaxsim.make_timing(n, "constant"))
 
     def arrive(state, w, valid):
         a = Arrival(jnp.int32(w), jnp.int32(0), 0.0, jnp.int32(0), jnp.asarray(rng.normal(size=d), jnp.float32),
                     jnp.zeros(d), n, timed_out=jnp.asarray(False), ctx=ctx, valid=jnp.asarray(valid),
-                    workers=Workers(s=jnp.zeros(n, jnp.int32), busy=jnp.ones(n, bool), k=jnp.int32(0)))
+                    workers=Workers(s=jnp.zeros(n, jnp.int32), busy=jnp.ones(n, bool), k=jnp.int32(0)),
+                    params=lambda x: x, flat=lambda x: x)
         return method.on_arrival(state, a, hp)[0]
 
     def canonical(s):  # a table's deferred row write is part of its contents

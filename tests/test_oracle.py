@@ -20,7 +20,7 @@ import pytest
 import jaxsim
 from jaxsim import reference
 from jaxsim.events import Horizon, free_running
-from jaxsim.methods import REGISTRY
+from jaxsim.methods import REGISTRY, AllocationMethod, ControlledMethod, StreamMethod
 from jaxsim.problems import heterogeneous_quadratic
 from jaxsim.sweep import run_streams
 from jaxsim.timing import NOISE_LAWS, TimingModel
@@ -64,17 +64,8 @@ def _problem(n, d, rng):
 
 
 def _random_hp(method, rng, n):
-    hp = {}
-    for name, spec in method.hparams.items():
-        if name == "gamma":
-            hp[name] = float(np.exp(rng.uniform(np.log(0.01), np.log(0.25))))
-        elif name == "m":  # a number of workers
-            hp[name] = int(rng.integers(1, n + 1))
-        elif spec.kind == "budget":  # a time budget: sometimes none
-            hp[name] = float("inf") if rng.random() < 0.2 else float(rng.uniform(0.05, 3.0))
-        else:  # counts: thresholds and batch sizes around the worker count
-            hp[name] = int(rng.integers(1, n + 3))
-    return hp
+    """Random valid values, each drawn from its hyperparameter's own declared range."""
+    return {name: spec.sample(rng, n) for name, spec in method.hparams.items()}
 
 
 def _bucket(method, n, d, kind, rng):
@@ -105,13 +96,17 @@ def _bucket(method, n, d, kind, rng):
     return configs
 
 
-FREE_RUNNING = sorted(k for k, v in REGISTRY.items() if not (v.controlled or v.allocation))
-CONTROLLED = sorted(k for k, v in REGISTRY.items() if v.controlled)
+def _of_kind(kind):
+    return sorted(k for k, v in REGISTRY.items() if issubclass(v, kind))
+
+
+FREE_RUNNING = _of_kind(StreamMethod)
+CONTROLLED = _of_kind(ControlledMethod)
 
 
 @pytest.mark.parametrize("name", FREE_RUNNING)
 def test_engine_matches_reference(name):
-    assert name in reference.RULES, f"method {name!r} has no reference rule in jaxsim/reference.py"
+    assert "rule" in vars(REGISTRY[name]), f"method {name!r} has no reference rule of its own"
     method = REGISTRY[name]()
     rng = np.random.default_rng(zlib.crc32(name.encode()) + FUZZ)
     checked = 0
@@ -166,7 +161,7 @@ def test_controlled_engine_matches_reference(name):
     budgets in the scan agree with a heap loop that draws every duration up front."""
     from jaxsim.sweep import run_controlled
 
-    assert name in reference.RULES, f"method {name!r} has no reference rule in jaxsim/reference.py"
+    assert "rule" in vars(REGISTRY[name]), f"method {name!r} has no reference rule of its own"
     method = REGISTRY[name]()
     rng = np.random.default_rng(zlib.crc32(name.encode()) + FUZZ)
     checked = 0
@@ -193,21 +188,9 @@ def test_controlled_engine_matches_reference(name):
     assert checked >= 20
 
 
-ALLOCATION = sorted(k for k, v in REGISTRY.items() if v.allocation)
+ALLOCATION = _of_kind(AllocationMethod)
 ALLOC_BUCKETS = [(3, 2, False), (6, 4, True)]  # (n, d, speed profile)
 ALLOC_CONFIGS = 4  # seeds (with their own settings) per bucket
-
-
-def _alloc_hp(method, rng, n):
-    hp = {}
-    for name in method.hparams:
-        if name == "gamma":
-            hp[name] = float(np.exp(rng.uniform(np.log(0.01), np.log(0.25))))
-        elif name == "B":  # tasks per iteration: fewer and more than the workers
-            hp[name] = int(rng.integers(1, 2 * n + 2))
-        else:  # alpha_scale, eta: small values, so that the greedy solver's step 3 runs
-            hp[name] = float(np.exp(rng.uniform(np.log(1e-3), np.log(1.0))))
-    return hp
 
 
 @pytest.mark.parametrize("name", ALLOCATION)
@@ -217,7 +200,7 @@ def test_allocation_engine_matches_reference(name):
     from jaxsim.speed import SpeedProfile
     from jaxsim.sweep import run_allocation
 
-    assert name in reference.RULES, f"method {name!r} has no reference rule in jaxsim/reference.py"
+    assert "rule" in vars(REGISTRY[name]), f"method {name!r} has no reference rule of its own"
     variants = [REGISTRY[name]()]  # options (ATA's constants="code") are checked in tests/test_ata.py
     rng = np.random.default_rng(zlib.crc32(name.encode()) + FUZZ)
     checked = 0
@@ -227,7 +210,7 @@ def test_allocation_engine_matches_reference(name):
                 problem = _problem(n, d, rng)
                 while True:  # a law the method accepts (ATA needs finite means)
                     base = rng.uniform(0.3, 3.0, n) if rng.random() < 0.6 else np.round(rng.uniform(0.3, 3.0, n), 1)
-                    settings = [{k: v.item() for k, v in method.check_hparams(_alloc_hp(method, rng, n)).items()}
+                    settings = [{k: v.item() for k, v in method.check_hparams(_random_hp(method, rng, n)).items()}
                                 for _ in range(ALLOC_CONFIGS)]
                     T = float(40 * np.max(base) * np.ceil(max(s["B"] for s in settings) / n))
                     prof = SpeedProfile.periodic(n, 0.6, T / 5, horizon=T) if speed else None

@@ -1,49 +1,41 @@
-"""Method registry: one file per method, each registered here by name.
+"""Methods: one file each, registered by the :func:`register` decorator in that file.
 
-Tests, the CLI and sweeps iterate over :data:`REGISTRY`, so a new method is picked
-up everywhere (including the reference-oracle test, which then requires a
-reference implementation) by adding its file and one line below.
+Every module of this package is imported here (no list to edit), so a new method is
+one new file: its class, decorated with ``@register``, and its plain-NumPy reference
+rule, decorated with ``@reference_rule(Class)``. Tests, the CLI and sweeps iterate over
+:data:`REGISTRY`, so the method is then picked up everywhere, the reference-oracle test
+included. A method defined outside the package registers the same way, once its module
+is imported.
 """
 
 from __future__ import annotations
 
-from .asgd import ASGD
-from .ata import ATA
-from .ata_empirical import ATAEmpirical
-from .base import GAMMA, Arrival, Decision, HParam, Method
-from .delay_adaptive import DelayAdaptiveASGD
-from .fta import FTA
-from .hero import HeroSGD
-from .ia2sgd import IA2SGD
-from .malenia import MaleniaSGD
-from .malenia_stops import MaleniaStops
-from .mindflayer import MindFlayerSGD
-from .minibatch import MinibatchSGD
-from .naive_optimal import NaiveOptimalASGD
-from .rennala import RennalaSGD
-from .rennala_stops import RennalaStops
-from .rescaled_asgd import RescaledASGD
-from .ringleader import RingleaderASGD
-from .ringmaster import RingmasterASGD
-from .ringmaster_stops import RingmasterStops
-from .uta import UTA
+import importlib
+import pkgutil
 
-REGISTRY: dict[str, type[Method]] = {}
+from .base import (
+    GAMMA,
+    IDLE,
+    NEW,
+    OWN,
+    REGISTRY,
+    AllocationMethod,
+    Arrival,
+    Commands,
+    ControlledMethod,
+    Decision,
+    HParam,
+    Method,
+    SeedContext,
+    StreamMethod,
+    Workers,
+    reference_rule,
+    register,
+)
 
-
-def register(cls: type[Method]) -> type[Method]:
-    """Add a method class to the registry under ``cls.name``."""
-    if cls.name in REGISTRY:
-        raise ValueError(f"method name {cls.name!r} is already registered")
-    REGISTRY[cls.name] = cls
-    return cls
-
-
-for _cls in (HeroSGD, ASGD, DelayAdaptiveASGD, RennalaSGD, RingmasterASGD, NaiveOptimalASGD,
-             RingmasterStops, RennalaStops, MinibatchSGD, MindFlayerSGD,
-             RingleaderASGD, MaleniaSGD, MaleniaStops, IA2SGD, RescaledASGD,
-             ATA, ATAEmpirical, FTA, UTA):
-    register(_cls)
+for _info in pkgutil.iter_modules(__path__):
+    if not _info.name.startswith("_") and _info.name != "base":
+        importlib.import_module(f"{__name__}.{_info.name}")
 
 
 def make_method(name: str, **options) -> Method:
@@ -56,7 +48,6 @@ def make_method(name: str, **options) -> Method:
         raise ValueError(f"method {name!r}: bad option: {e}") from None
 
 
-__all__ = ["ASGD", "ATA", "ATAEmpirical", "Arrival", "Decision", "DelayAdaptiveASGD", "FTA", "GAMMA", "HParam",
-           "HeroSGD", "IA2SGD", "MaleniaSGD", "MaleniaStops", "Method", "MindFlayerSGD", "MinibatchSGD",
-           "NaiveOptimalASGD", "REGISTRY", "RennalaSGD", "RennalaStops", "RescaledASGD", "RingleaderASGD",
-           "RingmasterASGD", "RingmasterStops", "UTA", "make_method", "register"]
+__all__ = ["AllocationMethod", "Arrival", "Commands", "ControlledMethod", "Decision", "GAMMA", "HParam", "IDLE",
+           "Method", "NEW", "OWN", "REGISTRY", "SeedContext", "StreamMethod", "Workers", "make_method",
+           "reference_rule", "register"]

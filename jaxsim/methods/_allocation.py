@@ -1,11 +1,11 @@
 """Allocation methods (the ATA family): a batch of ``B`` tasks per iteration, split over workers.
 
-An :class:`AllocationMethod` does not react to arrivals. Each iteration it returns an
+An :class:`~jaxsim.methods.base.AllocationMethod` does not react to arrivals. Each iteration it returns an
 allocation ``a in N^n`` with ``sum(a) = B`` (:meth:`~AllocationMethod.allocate`); worker
 ``i`` computes ``a_i`` gradients at the current model one after the other, the
 iteration ends when the last assigned task is done, and the method sees each worker's
 total time (:meth:`~AllocationMethod.observe`; semi-bandit feedback: only workers with
-tasks report). The loop that runs them is :mod:`jaxsim.allocate`.
+tasks report). The clock that runs them is :mod:`jaxsim.sim.allocation`.
 
 :func:`greedy_allocate` is the min-max allocation solver ("harmonia") of
 the ATA authors' code, in JAX:
@@ -27,17 +27,16 @@ Step 3 costs ``O(n)`` per task; it attains ``v_B``, the ``B``-th smallest elemen
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, ClassVar, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import GAMMA, HParam, Method, SeedContext
+from .base import HParam
 
 #: Tasks per iteration.
-TASKS = HParam(1, "count", "tasks (stochastic gradients) per iteration")
+TASKS = HParam(1, "count", "tasks (stochastic gradients) per iteration", draw=lambda n: (1, 2 * n + 1))
 
 
 def priorities(key, n: int, dtype) -> jax.Array:
@@ -96,11 +95,6 @@ def greedy_allocate(scores, new, B, prio) -> jax.Array:
     return a
 
 
-def proxy_loss(a, mean) -> jax.Array:
-    """``l(a, mu) = max_{a_i > 0} a_i mu_i`` (traceable)."""
-    return jnp.max(jnp.where(a > 0, a.astype(mean.dtype) * mean, -jnp.inf))
-
-
 class TaskStats(NamedTuple):
     """Per-worker feedback: tasks observed ``K_i`` and the sum of their times."""
 
@@ -129,38 +123,6 @@ CONSTANTS = ("poster", "code")
 FOUR_E = 4.0 * float(np.e)
 
 
-@dataclasses.dataclass(frozen=True)
-class AllocationMethod(Method):
-    """Base class of the ATA family: per-iteration task allocation (see the module docstring).
-
-    Subclasses implement :meth:`allocate` (and :meth:`init_allocation` / :meth:`observe`
-    when they learn). Hyperparameters always include ``gamma`` (stepsize) and ``B``.
-    """
-
-    allocation: ClassVar[bool] = True
-    hparams: ClassVar[dict] = {"gamma": GAMMA, "B": TASKS}
-
-    def init_allocation(self, n: int, hp: dict, ctx: SeedContext, key) -> Any:
-        """Allocation state of one run (a pytree); ``key`` is the seed's key for ``k = 0``."""
-        return ()
-
-    def allocate(self, state, k, key, hp: dict, ctx: SeedContext) -> jax.Array:
-        """int32[n] allocation of iteration ``k`` (1-based, traced) summing to ``hp["B"]``;
-        ``key`` is the seed's allocation key of iteration ``k``."""
-        raise NotImplementedError
-
-    def observe(self, state, a, task_sums) -> Any:
-        """State after an iteration: ``a`` the allocation, ``task_sums[i]`` worker ``i``'s
-        total time on its ``a_i`` tasks (0 where ``a_i = 0``)."""
-        return state
-
-    def cost_key(self, setting: dict) -> float:
-        return float(setting["B"])  # iterations per second fall with B
-
-    def on_arrival(self, state, arrival, hp):
-        raise NotImplementedError(f"{self.name} allocates tasks per iteration: it runs on jaxsim.allocate")
-
-
 def check_constants(constants: str) -> None:
     if constants not in CONSTANTS:
         raise ValueError(f"constants: expected one of {CONSTANTS}, got {constants!r}")
@@ -170,7 +132,6 @@ __all__ = [
     "CONSTANTS",
     "FOUR_E",
     "TASKS",
-    "AllocationMethod",
     "TaskStats",
     "add_stats",
     "check_constants",
@@ -178,7 +139,6 @@ __all__ = [
     "empty_stats",
     "greedy_allocate",
     "priorities",
-    "proxy_loss",
     "rank_within",
     "spread",
 ]

@@ -16,11 +16,13 @@ from typing import Optional
 
 import jax.numpy as jnp
 
-from .base import GAMMA, Decision, Method
+from ..reference.rules import Rule
+from .base import GAMMA, Decision, StreamMethod, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class ASGD(Method):
+class ASGD(StreamMethod):
     skip_delay_above: Optional[int] = None
 
     name = "asgd"
@@ -30,3 +32,18 @@ class ASGD(Method):
     def on_arrival(self, state, a, hp):
         ok = jnp.asarray(True) if self.skip_delay_above is None else a.delay <= self.skip_delay_above
         return state, Decision(direction=a.grad, step=hp["gamma"], update=ok, used=ok)
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(ASGD)
+class ASGDRule(Rule):
+    def needs_grad(self, delay):
+        limit = self.method.skip_delay_above
+        return limit is None or delay <= limit
+
+    def arrival(self, srv, worker, delay, g):
+        if not self.needs_grad(delay):
+            return False
+        srv.step(self.hp["gamma"], g)
+        return True

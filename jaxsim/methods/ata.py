@@ -28,7 +28,6 @@ import numpy as np
 from ._allocation import (
     FOUR_E,
     TASKS,
-    AllocationMethod,
     add_stats,
     check_constants,
     confidence_width,
@@ -36,16 +35,19 @@ from ._allocation import (
     greedy_allocate,
     priorities,
 )
-from .base import GAMMA, HParam
+from ..reference.rules import AllocationRule
+from .base import GAMMA, AllocationMethod, HParam, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
 class ATA(AllocationMethod):
     constants: str = "poster"
 
     name = "ata"
     hparams: ClassVar[dict] = {"gamma": GAMMA, "B": TASKS,
-               "alpha_scale": HParam(2.0, "positive", "alpha = alpha_scale * max_i mu_i (true means)")}
+               "alpha_scale": HParam(2.0, "positive", "alpha = alpha_scale * max_i mu_i (true means)",
+                                              draw=(1e-3, 1.0))}
     paper = "arXiv 2502.00775 (ATA)"
 
     def __post_init__(self):
@@ -57,8 +59,8 @@ class ATA(AllocationMethod):
                              "mean task times are not all finite (timing.noise has no mean); use "
                              "ata_empirical, fta or uta, or a noise law with a mean")
 
-    def init_allocation(self, n, hp, ctx, key):
-        return empty_stats(n, ctx.mean.dtype)
+    def init(self, x0, hp, ctx, timing):
+        return empty_stats(ctx.tau.shape[0], ctx.mean.dtype)
 
     def scores(self, state, k, hp, ctx):
         mu, width = confidence_width(state, k)
@@ -72,3 +74,13 @@ class ATA(AllocationMethod):
 
     def observe(self, state, a, task_sums):
         return add_stats(state, a, task_sums)
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(ATA)
+class ATARule(AllocationRule):
+    def scores(self, k):
+        alpha = self.hp["alpha_scale"] * float(np.max(self.mean))
+        coef = 2.0 if self.method.constants == "poster" else 4.0 * float(np.e)
+        return [0.0 if w is None else max(w[0] - coef * alpha * w[1], 0.0) for w in self.widths(k)]

@@ -19,17 +19,21 @@ import dataclasses
 from typing import ClassVar
 
 import jax.numpy as jnp
+import numpy as np
 
 from ._allocation import FOUR_E, TASKS, confidence_width
 from .ata import ATA
-from .base import GAMMA, HParam
+from ..reference.rules import AllocationRule
+from .base import GAMMA, HParam, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
 class ATAEmpirical(ATA):
     name = "ata_empirical"
     hparams: ClassVar[dict] = {"gamma": GAMMA, "B": TASKS,
-                               "eta": HParam(1.0, "positive", "upper bound on max_i alpha_i / mu_i")}
+                               "eta": HParam(1.0, "positive", "upper bound on max_i alpha_i / mu_i",
+                                                      draw=(1e-3, 1.0))}
     paper = "arXiv 2502.00775 (ATA-Empirical)"
 
     def check_timing(self, timing):
@@ -42,3 +46,19 @@ class ATAEmpirical(ATA):
         else:
             s = jnp.maximum(mu - FOUR_E * (2.0 * mu) * width, 0.0)
         return jnp.where(state.count > 0, s, 0.0)
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(ATAEmpirical)
+class ATAEmpiricalRule(AllocationRule):
+    def scores(self, k):
+        out = []
+        for w in self.widths(k):
+            if w is None:
+                out.append(0.0)
+            elif self.method.constants == "poster":
+                out.append(w[0] * max(1.0 - 2.0 * self.hp["eta"] * w[1], 0.0))
+            else:
+                out.append(max(w[0] - 4.0 * float(np.e) * (2.0 * w[0]) * w[1], 0.0))
+        return out

@@ -1,23 +1,59 @@
-"""What a method is: hyperparameters, per-arrival rule, and the memory it needs.
+"""What a method is: a rule of one *kind*, its hyperparameters, its job and its reference rule.
 
-The engine owns the model ``x``, the update counter ``k``, each worker's start
-counter ``s[w]`` (the value of ``k`` when its current job got its point), the store
-of points that late gradients were computed at, and the server optimizer. A method
-sees one :class:`Arrival` at a time and returns a :class:`Decision`: which direction
-to step along, with which stepsize, and whether the gradient was used. Methods know
-nothing about events, batching or recording; the engine knows no method by name.
+The server (:mod:`jaxsim.sim.server`) owns the model ``x``, the update counter ``k``,
+each worker's start counter ``s[w]`` (the value of ``k`` when its current job got its
+point), the store of points late jobs were computed at, and the server optimizer. A
+*clock* (:mod:`jaxsim.sim`) decides which worker reports when. A method only decides:
 
-Hyperparameters are a dict of traced arrays, so a sweep over them compiles once.
+* :class:`StreamMethod` (free-running workers; each restarts when it reports) and
+  :class:`ControlledMethod` (the method cancels, idles or synchronizes workers) see one
+  :class:`Arrival` at a time and return ``(state, Decision)``; a decision says which
+  direction to step along, with which stepsize, whether the job's result was used, and
+  (:class:`Commands`, default: "the reporter starts a new job at the current model")
+  what the workers do next;
+* :class:`AllocationMethod` (the ATA family) assigns ``B`` tasks per iteration.
+
+The kind is the type: the clock is chosen from it, never from flags. What a worker
+computes is the method's :attr:`Method.job` (:mod:`jaxsim.jobs`; default one stochastic
+gradient at the job's start point). Hyperparameters are a dict of traced arrays, so a
+sweep over them compiles once; :class:`HParam` declares each one's domain, its default
+and the range the oracle test draws from. The engine knows no method by name.
+
+A new method is one file in :mod:`jaxsim.methods` (or anywhere, imported before use):
+the class decorated with :func:`register` and its plain-NumPy reference rule decorated
+with :func:`reference_rule`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, NamedTuple, Optional
+import math
+from typing import Any, Callable, ClassVar, NamedTuple, Optional, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from ..jobs import GRADIENT, Job
+
+NEW, OWN, IDLE = 0, 1, 2  # what the reporting worker does next
+
+
+class Workers(NamedTuple):
+    """What a method may read about all workers at an arrival."""
+
+    s: jax.Array  # int32[n]: start counter of each worker's current job
+    busy: jax.Array  # bool[n]: running a job (the reporter counts as busy)
+    k: jax.Array  # update counter before this arrival
+
+
+class SeedContext(NamedTuple):
+    """Per-seed facts about the workers, computed on the host before the simulation."""
+
+    tau: jax.Array  # float[n]: base times as used by this seed (after any permutation)
+    mean: jax.Array  # float[n]: mean durations
+    rank: jax.Array  # int32[n]: rank by mean duration (0 = fastest; ties to the lower index)
+    key: jax.Array  # the seed's key for method randomness (``jaxsim.rng.method_key``)
 
 
 class Arrival(NamedTuple):
@@ -27,41 +63,25 @@ class Arrival(NamedTuple):
     job: jax.Array  # int32, the worker's job index
     time: jax.Array  # arrival time
     delay: jax.Array  # k - s[worker]: updates since the job got its point
-    grad: jax.Array  # stochastic gradient at that point (garbage if delay >= window)
+    grad: Any  # what the job computed (see ``Method.job``); garbage if delay >= window
     x: jax.Array  # current model x^k
     n: int  # number of workers (static)
-    timed_out: Any = None  # controlled events: the attempt hit its time budget (no gradient)
-    workers: Any = None  # controlled events: a :class:`Workers` view of every worker
-    ctx: Any = None  # the seed's :class:`SeedContext`
-    valid: Any = True  # False for padding events, whose state changes the engine discards
+    workers: Workers  # a view of every worker
+    ctx: SeedContext  # the seed's worker facts
+    valid: jax.Array  # False for padding events, whose state changes the server discards
+    timed_out: jax.Array  # the attempt hit its time budget and computed nothing
+    params: Callable  # flat vector -> the problem's parameter pytree (``Problem.params``)
+    flat: Callable  # parameter pytree -> flat vector, exact (``Problem.flat``)
 
 
-class Workers(NamedTuple):
-    """What a controlled method may read about all workers at an arrival."""
-
-    s: jax.Array  # int32[n]: start counter of each worker's current job
-    busy: jax.Array  # bool[n]: running a job (the reporter counts as busy)
-    k: jax.Array  # update counter before this arrival
-
-
-class SeedContext(NamedTuple):
-    """Per-seed facts about the workers, computed on the host before the scan."""
-
-    tau: jax.Array  # float[n]: base times as used by this seed (after any permutation)
-    mean: jax.Array  # float[n]: mean durations
-    rank: jax.Array  # int32[n]: rank by mean duration (0 = fastest; ties to the lower index)
-
-
-NEW, OWN, IDLE = 0, 1, 2  # what the reporting worker does next
-
-
-class Control(NamedTuple):
-    """Worker commands of a controlled method, applied after the update (if any).
+class Commands(NamedTuple):
+    """What the workers do after an arrival (applied after the update, if any).
 
     ``reporter``: ``NEW`` (start a job at the current model), ``OWN`` (start a job at the
-    point its finished job used) or ``IDLE``. ``cancel``: busy workers to stop and restart
-    at the current model. ``wake``: idle workers to start a job at the current model.
-    The reporter is never cancelled or woken by the masks.
+    point its finished job used) or ``IDLE`` (controlled methods only). ``cancel``: busy
+    workers to stop and restart at the current model; ``wake``: idle workers to start a
+    job at the current model (controlled methods only; ``None``: nobody). The reporter is
+    never cancelled or woken by the masks.
     """
 
     reporter: Any = NEW
@@ -73,26 +93,33 @@ class Decision(NamedTuple):
     """What the server does with an arrival.
 
     ``x <- x - step * optimizer(direction)`` happens iff ``update``; ``used`` says whether
-    the gradient entered an update or a pending batch (otherwise it is discarded).
-    ``own`` (free-running methods): the reporter's next job keeps the point its finished
-    job used instead of taking the current model (``None``: never).
+    the job's result entered an update or a pending batch (otherwise it is discarded);
+    ``commands`` says what the workers do next.
     """
 
-    direction: jax.Array
+    direction: Any
     step: jax.Array
     update: jax.Array
     used: jax.Array
-    own: Any = None
+    commands: Commands = Commands()
 
 
 @dataclasses.dataclass(frozen=True)
 class HParam:
-    """A hyperparameter: ``kind`` is ``"positive"`` (finite float > 0), ``"budget"`` (float > 0,
-    ``inf`` allowed) or ``"count"`` (integer >= 1)."""
+    """A hyperparameter.
+
+    ``kind``: ``"positive"`` (finite float > 0), ``"budget"`` (float > 0, ``inf`` allowed)
+    or ``"count"`` (integer >= 1). ``draw``: the range the oracle test samples from,
+    ``(low, high)`` or a function of the worker count ``n`` returning it (floats:
+    log-uniform; counts: uniform integers, both ends included); ``None`` takes the kind's
+    default (floats ``(0.01, 0.25)``, counts ``(1, n + 2)``, budgets ``(0.05, 3.0)`` or
+    ``inf``).
+    """
 
     default: float
     kind: str = "positive"
     doc: str = ""
+    draw: Union[None, tuple, Callable[[int], tuple]] = None
 
     def check(self, name: str, values) -> np.ndarray:
         """Validate ``values`` (scalar or 1-D) and return them as a NumPy array."""
@@ -118,84 +145,54 @@ class HParam:
             return arr.astype(np.int64)
         raise AssertionError(self.kind)
 
+    def sample(self, rng: np.random.Generator, n: int):
+        """A random valid value for ``n`` workers (the oracle test's configurations)."""
+        rng_range = self.draw(n) if callable(self.draw) else self.draw
+        if self.kind == "count":
+            lo, hi = rng_range or (1, n + 2)
+            return int(rng.integers(lo, hi + 1))
+        if self.kind == "budget" and rng_range is None:  # a time budget: sometimes none
+            return float("inf") if rng.random() < 0.2 else float(rng.uniform(0.05, 3.0))
+        lo, hi = rng_range or (0.01, 0.25)
+        return float(np.exp(rng.uniform(math.log(lo), math.log(hi))))
+
 
 GAMMA = HParam(0.01, "positive", "stepsize")
 
 
 @dataclasses.dataclass(frozen=True)
 class Method:
-    """Base class of every method (one subclass per file in :mod:`jaxsim.methods`).
+    """Common base of the three method kinds (subclass one of those, not this).
 
-    Subclasses set ``name``, ``hparams`` and implement :meth:`on_arrival`; the others
-    have defaults that fit a stateless method using every worker.
+    Subclasses set ``name``, ``hparams`` and implement their kind's rule; the other
+    hooks have defaults that fit a stateless method using every worker.
     """
 
     name: ClassVar[str] = "method"
     hparams: ClassVar[dict[str, HParam]] = {}
     paper: ClassVar[str] = ""
-    #: ``False``: free-running (the pre-sampled stream); ``True``: the method cancels, idles
-    #: or synchronizes workers and runs on the controlled event loop (:mod:`jaxsim.control`).
-    controlled: ClassVar[bool] = False
-    #: ``True``: the method assigns tasks per iteration (ATA family) and runs on the
-    #: allocation loop (:mod:`jaxsim.allocate`) instead of an event stream.
-    allocation: ClassVar[bool] = False
-    #: ``True``: a free-running method that may let the reporter keep its point
-    #: (``Decision.own``), so its delays are not bounded by the stream's; the engine then
-    #: keeps one point per worker.
-    keeps_points: ClassVar[bool] = False
-    #: ``True``: :meth:`on_arrival` leaves its state unchanged when ``arrival.valid`` is
-    #: False, so the engine need not select between old and new state per event (an
-    #: O(state) pass that dominates for ``n x d`` tables).
-    masks_invalid: ClassVar[bool] = False
+    #: The clock that runs this kind (a key of :data:`jaxsim.sim.CLOCKS`).
+    clock: ClassVar[str] = ""
+    #: What a worker computes per job (:mod:`jaxsim.jobs`).
+    job: ClassVar[Job] = GRADIENT
+    #: The plain-NumPy reference rule the oracle runs (set by :func:`reference_rule`).
+    rule: ClassVar[Optional[type]] = None
 
     def window(self, hp: dict[str, np.ndarray]) -> Optional[int]:
         """Delays this method can still apply, as ``max usable delay + 1`` over the grid
-        ``hp`` (``None``: unbounded). The engine keeps only that many past points."""
+        ``hp`` (``None``: unbounded). The server keeps only that many past points."""
         return None
 
-    def active_workers(self, mean_times: np.ndarray) -> Optional[np.ndarray]:
-        """Boolean mask of the workers that ever compute (``None``: all); fixed per seed."""
-        return None
-
-    def participates(self, hp: dict, ctx: SeedContext) -> Optional[jax.Array]:
-        """bool[n] of the workers that compute, when it depends on traced hyperparameters
-        (free-running methods; arrivals of the others are ignored). ``None``: all.
-        Such methods need horizons in seconds (a stream's event count includes the
-        ignored workers)."""
-        return None
-
-    @property
-    def selects_workers(self) -> bool:
-        """Whether :meth:`participates` is overridden."""
-        return type(self).participates is not Method.participates
-
-    def init(self, x0: jax.Array, n: int) -> Any:
-        """Method-specific state (a pytree; ``()`` if none)."""
+    def init(self, x0: jax.Array, hp: dict, ctx: SeedContext, timing) -> Any:
+        """Method-specific state of one run (a pytree; ``()`` if none). ``timing`` is the
+        run's :class:`~jaxsim.timing.TimingModel` (``None`` for streams built from given
+        durations)."""
         return ()
-
-    def on_arrival(self, state, arrival: Arrival, hp: dict) -> tuple[Any, Decision]:
-        raise NotImplementedError
-
-    # -- controlled methods only -----------------------------------------------------------
-
-    def initial_workers(self, hp: dict, ctx: SeedContext, state) -> jax.Array:
-        """bool[n]: the workers that start a job at time 0 (``state``: from :meth:`init_controlled`)."""
-        return jnp.ones(ctx.tau.shape, bool)
-
-    def init_controlled(self, x0: jax.Array, n: int, hp: dict, ctx: SeedContext, timing) -> Any:
-        """Method state for controlled runs (may depend on hyperparameters, the seed's
-        workers and the timing model, e.g. success probabilities of its noise law)."""
-        return self.init(x0, n)
 
     def cost_key(self, setting: dict) -> float:
         """Sort key grouping settings of similar simulation cost into the same batch
-        (a controlled batch runs as many steps as its busiest run needs)."""
+        (an in-scan loop runs as many steps as its busiest run needs)."""
         return 0.0
-
-    def budget(self, hp: dict, ctx: SeedContext) -> jax.Array:
-        """float[n]: per-attempt time budget beyond the base time (an attempt of worker ``w``
-        is abandoned after ``tau_w + budget_w`` nominal seconds); ``inf`` = none."""
-        return jnp.full(ctx.tau.shape, jnp.inf)
 
     def check_hparams(self, hp: dict) -> dict[str, np.ndarray]:
         """Validate a dict of hyperparameter values/grids, fill defaults; names the bad field."""
@@ -213,6 +210,109 @@ class Method:
 
     def check_timing(self, timing) -> None:
         """Raise ``ValueError`` if the method cannot run with this timing model."""
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamMethod(Method):
+    """Free-running workers: every worker restarts the moment it reports, so arrivals
+    are pre-sampled (:mod:`jaxsim.sim.stream`). Commands may only say ``NEW`` or ``OWN``
+    for the reporter."""
+
+    clock: ClassVar[str] = "stream"
+    #: ``True``: :meth:`on_arrival` may return ``Commands(reporter=OWN)``, so its delays are
+    #: not bounded by the stream's; the server then keeps one point per worker.
+    keeps_points: ClassVar[bool] = False
+    #: ``True``: :meth:`on_arrival` leaves its state unchanged when ``arrival.valid`` is
+    #: False, so the server need not select between old and new state per event (an
+    #: O(state) pass that dominates for ``n x d`` tables).
+    masks_invalid: ClassVar[bool] = False
+
+    def on_arrival(self, state, arrival: Arrival, hp: dict) -> tuple[Any, Decision]:
+        raise NotImplementedError
+
+    def active_workers(self, mean_times: np.ndarray) -> Optional[np.ndarray]:
+        """Boolean mask of the workers that ever compute (``None``: all); fixed per seed."""
+        return None
+
+    def participates(self, hp: dict, ctx: SeedContext) -> Optional[jax.Array]:
+        """bool[n] of the workers that compute, when it depends on traced hyperparameters
+        (arrivals of the others are ignored). ``None``: all. Such methods need horizons
+        in seconds (a stream's event count includes the ignored workers)."""
+        return None
+
+    @property
+    def selects_workers(self) -> bool:
+        """Whether :meth:`participates` is overridden."""
+        return type(self).participates is not StreamMethod.participates
+
+
+@dataclasses.dataclass(frozen=True)
+class ControlledMethod(Method):
+    """The method decides when workers work (cancels, idles, barriers, attempt budgets);
+    arrivals come from an event loop inside the scan (:mod:`jaxsim.sim.controlled`).
+    :meth:`window` must bound the delays it applies."""
+
+    clock: ClassVar[str] = "controlled"
+    masks_invalid: ClassVar[bool] = False
+
+    def on_arrival(self, state, arrival: Arrival, hp: dict) -> tuple[Any, Decision]:
+        raise NotImplementedError
+
+    def initial_workers(self, hp: dict, ctx: SeedContext, state) -> jax.Array:
+        """bool[n]: the workers that start a job at time 0 (``state``: from :meth:`init`)."""
+        return jnp.ones(ctx.tau.shape, bool)
+
+    def budget(self, hp: dict, ctx: SeedContext) -> jax.Array:
+        """float[n]: per-attempt time budget beyond the base time (an attempt of worker ``w``
+        is abandoned after ``tau_w + budget_w`` nominal seconds); ``inf`` = none."""
+        return jnp.full(ctx.tau.shape, jnp.inf)
+
+
+@dataclasses.dataclass(frozen=True)
+class AllocationMethod(Method):
+    """Per-iteration task allocation (:mod:`jaxsim.sim.allocation`): each iteration the
+    method assigns ``B`` tasks (gradients at the current model) to workers, sees each
+    worker's total time, and allocates again. Hyperparameters include ``gamma`` and ``B``."""
+
+    clock: ClassVar[str] = "allocation"
+
+    def allocate(self, state, k, key, hp: dict, ctx: SeedContext) -> jax.Array:
+        """int32[n] allocation of iteration ``k`` (1-based, traced) summing to ``hp["B"]``;
+        ``key`` is the seed's method key of iteration ``k``."""
+        raise NotImplementedError
+
+    def observe(self, state, a, task_sums) -> Any:
+        """State after an iteration: ``a`` the allocation, ``task_sums[i]`` worker ``i``'s
+        total time on its ``a_i`` tasks (0 where ``a_i = 0``)."""
+        return state
+
+    def cost_key(self, setting: dict) -> float:
+        return float(setting["B"])  # iterations per second fall with B
+
+
+KINDS = (StreamMethod, ControlledMethod, AllocationMethod)
+
+#: Every registered method class by name (filled by :func:`register`).
+REGISTRY: dict[str, type[Method]] = {}
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator: add a method to :data:`REGISTRY` under ``cls.name``."""
+    if not (isinstance(cls, type) and issubclass(cls, KINDS)):
+        raise ValueError(f"register: {cls!r} is not a StreamMethod, ControlledMethod or AllocationMethod")
+    if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
+        raise ValueError(f"method name {cls.name!r} is already registered")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def reference_rule(method_cls: type[Method]):
+    """Class decorator: make the decorated plain-NumPy rule ``method_cls``'s reference rule
+    (what :mod:`jaxsim.reference` runs for it)."""
+    def deco(rule):
+        method_cls.rule = rule
+        return rule
+    return deco
 
 
 def max_count(hp, name) -> int:

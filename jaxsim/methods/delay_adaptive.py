@@ -12,11 +12,13 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from .base import GAMMA, Decision, Method
+from ..reference.rules import Rule
+from .base import GAMMA, Decision, StreamMethod, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class DelayAdaptiveASGD(Method):
+class DelayAdaptiveASGD(StreamMethod):
     name = "delay_adaptive_asgd"
     hparams = {"gamma": GAMMA}
     paper = "arXiv 2206.07638; arXiv 2206.08307"
@@ -25,3 +27,12 @@ class DelayAdaptiveASGD(Method):
         n = jnp.asarray(a.n, a.x.dtype)
         step = hp["gamma"] * n / jnp.maximum(n, a.delay.astype(a.x.dtype))
         return state, Decision(direction=a.grad, step=step, update=jnp.asarray(True), used=jnp.asarray(True))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(DelayAdaptiveASGD)
+class DelayAdaptiveRule(Rule):
+    def arrival(self, srv, worker, delay, g):
+        srv.step(self.hp["gamma"] * self.n / max(self.n, delay), g)
+        return True

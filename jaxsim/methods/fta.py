@@ -14,17 +14,36 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from ._allocation import AllocationMethod, greedy_allocate, priorities
+import jax
+
+from ..reference.rules import AllocationRule, greedy_minmax
+from ._allocation import TASKS, greedy_allocate, priorities
+from .base import GAMMA, AllocationMethod, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
 class FTA(AllocationMethod):
     name = "fta"
+    hparams = {"gamma": GAMMA, "B": TASKS}
     paper = "arXiv 2502.00775 (FTA baseline, known means)"
 
-    def init_allocation(self, n, hp, ctx, key):
-        mu = ctx.mean
+    def init(self, x0, hp, ctx, timing):
+        mu, n = ctx.mean, ctx.tau.shape[0]
+        key = jax.random.fold_in(ctx.key, 0)
         return greedy_allocate(mu, jnp.zeros((n,), bool), hp["B"], priorities(key, n, mu.dtype))
 
     def allocate(self, state, k, key, hp, ctx):
         return state
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(FTA)
+class FTARule(AllocationRule):
+    def __init__(self, method, hp, n, mean, prio0):
+        super().__init__(method, hp, n, mean, prio0)
+        self.fixed = greedy_minmax([float(m) for m in mean], [False] * n, hp["B"], prio0)
+
+    def allocate(self, k, prio):
+        return list(self.fixed)

@@ -13,11 +13,13 @@ from typing import Optional
 import jax.numpy as jnp
 import numpy as np
 
-from .base import GAMMA, Decision, Method
+from ..reference.rules import Rule
+from .base import GAMMA, Decision, StreamMethod, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class HeroSGD(Method):
+class HeroSGD(StreamMethod):
     hero: Optional[int] = None
 
     name = "hero"
@@ -38,3 +40,18 @@ class HeroSGD(Method):
 
     def on_arrival(self, state, a, hp):
         return state, Decision(direction=a.grad, step=hp["gamma"], update=jnp.asarray(True), used=jnp.asarray(True))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(HeroSGD)
+class HeroRule(Rule):
+    """Only the fastest worker (by mean time, ties to the lowest index) ever computes."""
+
+    def active(self, mean_times):
+        hero = int(np.argmin(mean_times)) if self.method.hero is None else self.method.hero
+        return np.arange(self.n) == hero
+
+    def arrival(self, srv, worker, delay, g):
+        srv.step(self.hp["gamma"], g)
+        return True

@@ -20,13 +20,16 @@ from __future__ import annotations
 import dataclasses
 
 import jax.numpy as jnp
+import numpy as np
 
 from ._tables import add_gradient, empty_tables
-from .base import GAMMA, Decision, Method
+from ..reference.rules import Rule
+from .base import GAMMA, Decision, StreamMethod, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class IA2SGD(Method):
+class IA2SGD(StreamMethod):
     update_on_fill: bool = False
 
     name = "ia2sgd"
@@ -34,11 +37,27 @@ class IA2SGD(Method):
     paper = "arXiv 2405.16966"
     masks_invalid = True
 
-    def init(self, x0, n):
-        return empty_tables(x0, n, copies=1)  # entry i: worker i's latest gradient
+    def init(self, x0, hp, ctx, timing):
+        return empty_tables(x0, ctx.tau.shape[0], copies=1)  # entry i: worker i's latest gradient
 
     def on_arrival(self, state, a, hp):
         was_full = jnp.all(state.count[0] > 0)
         tab = add_gradient(state, 0, a.worker, a.grad, a.valid, latest=True)
         update = a.valid & (was_full | (self.update_on_fill & jnp.all(tab.count[0] > 0)))
         return tab, Decision(direction=tab.avg[0], step=hp["gamma"], update=update, used=jnp.asarray(True))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(IA2SGD)
+class IA2SGDRule(Rule):
+    def __init__(self, method, hp, n, dim):
+        super().__init__(method, hp, n, dim)
+        self.slots = [None] * n
+
+    def arrival(self, srv, worker, delay, g):
+        was_full = all(s is not None for s in self.slots)
+        self.slots[worker] = g
+        if was_full or (self.method.update_on_fill and all(s is not None for s in self.slots)):
+            srv.step(self.hp["gamma"], np.mean(self.slots, axis=0))
+        return True

@@ -24,9 +24,11 @@ from __future__ import annotations
 import dataclasses
 
 import jax.numpy as jnp
+import numpy as np
 
 from ._tables import add_gradient, clear_table, empty_tables
-from .base import GAMMA, Decision, HParam, Method
+from ..reference.rules import Rule
+from .base import GAMMA, Decision, HParam, Method, StreamMethod, reference_rule, register
 
 STOP_RULES = ("gt", "geq")
 S_PARAM = HParam(1, "count", "harmonic-mean batch size: a round ends once ((1/n) sum 1/B_i)^-1 > S/n")
@@ -49,12 +51,12 @@ def harmonic_stop(count, S, rule: str, dtype):
 
 
 @dataclasses.dataclass(frozen=True)
-class MaleniaSGD(Method):
+class MaleniaRounds(Method):
+    """Malenia's rounds (shared by the free-running and the restart-all forms)."""
+
     stop_rule: str = "gt"
 
-    name = "malenia"
     hparams = {"gamma": GAMMA, "S": S_PARAM}
-    paper = "arXiv 2305.12387 (Method 6); arXiv 2609.17483 (Alg. 1)"
     masks_invalid = True
 
     def __post_init__(self):
@@ -64,8 +66,8 @@ class MaleniaSGD(Method):
     def window(self, hp):
         return 1
 
-    def init(self, x0, n):
-        return empty_tables(x0, n, copies=1)
+    def init(self, x0, hp, ctx, timing):
+        return empty_tables(x0, ctx.tau.shape[0], copies=1)
 
     def collect(self, tab, a, hp, take):
         """Fold a gradient in; returns ``(new table, decision)``."""
@@ -75,5 +77,51 @@ class MaleniaSGD(Method):
         dec = Decision(direction=tab.avg[0], step=hp["gamma"], update=stop, used=take)
         return clear_table(tab, 0, stop), dec
 
+
+@register
+@dataclasses.dataclass(frozen=True)
+class MaleniaSGD(MaleniaRounds, StreamMethod):
+    name = "malenia"
+    paper = "arXiv 2305.12387 (Method 6); arXiv 2609.17483 (Alg. 1)"
+
     def on_arrival(self, state, a, hp):
         return self.collect(state, a, hp, a.delay == 0)  # older rounds' gradients are discarded
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+def malenia_round_ends(counts, S, rule) -> bool:
+    """``((1/n) sum 1/B_i)^-1 > S/n`` (``"gt"``) or ``>=`` (``"geq"``), every ``B_i >= 1``;
+    ties are judged with a few ulps of slack, as in :func:`jaxsim.methods.malenia.harmonic_stop`."""
+    if min(counts) == 0:
+        return False
+    n, inv = len(counts), sum(1.0 / b for b in counts)
+    eps = 8 * np.finfo(np.float64).eps
+    return inv < n * n / S * (1 - eps) if rule == "gt" else inv <= n * n / S * (1 + eps)
+
+
+@reference_rule(MaleniaSGD)
+class MaleniaRule(Rule):
+    def __init__(self, method, hp, n, dim):
+        super().__init__(method, hp, n, dim)
+        self.sums = [np.zeros(dim) for _ in range(n)]
+        self.counts = [0] * n
+
+    def needs_grad(self, delay):
+        return delay == 0
+
+    def collect(self, srv, worker, g):
+        self.sums[worker] = self.sums[worker] + g
+        self.counts[worker] += 1
+        if malenia_round_ends(self.counts, self.hp["S"], self.method.stop_rule):
+            srv.step(self.hp["gamma"], np.mean([s / b for s, b in zip(self.sums, self.counts)], axis=0))
+            self.sums = [np.zeros_like(s) for s in self.sums]
+            self.counts = [0] * self.n
+            return True
+        return False
+
+    def arrival(self, srv, worker, delay, g):
+        if delay != 0:
+            return False  # computed in an older round
+        self.collect(srv, worker, g)
+        return True

@@ -26,7 +26,11 @@ from typing import NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
-from .base import GAMMA, IDLE, NEW, Control, Decision, HParam, Method
+import numpy as np
+
+from .. import theory
+from ..reference.rules import ControlledRule
+from .base import GAMMA, IDLE, NEW, Commands, ControlledMethod, Decision, HParam, reference_rule, register
 
 
 class MindFlayerState(NamedTuple):
@@ -52,8 +56,9 @@ def plan(tau, mean, p, clip, S):
     return B, jnp.sum(p * B)
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class MindFlayerSGD(Method):
+class MindFlayerSGD(ControlledMethod):
     trials: Optional[tuple] = None
 
     name = "mindflayer"
@@ -61,12 +66,11 @@ class MindFlayerSGD(Method):
                "t": HParam(float("inf"), "budget", "clip: an attempt is abandoned after tau_w + t"),
                "S": HParam(1, "count", "target batch size of the plan (sigma^2/eps in the theory)")}
     paper = "arXiv 2410.04285"
-    controlled = True
 
     def window(self, hp):
         return 1  # every gradient of a round is computed at the round's model
 
-    def init_controlled(self, x0, n, hp, ctx, timing):
+    def init(self, x0, hp, ctx, timing):
         if self.trials is not None:
             trials = jnp.asarray(self.trials, jnp.int32)
             batch = jnp.sum(timing.noise.cdf(hp["t"], ctx.tau) * trials)
@@ -86,12 +90,53 @@ class MindFlayerSGD(Method):
         again = left[a.worker] > 0
         new = MindFlayerState(acc=jnp.where(done, 0, acc), left=jnp.where(done, state.trials, left),
                               trials=state.trials, batch=state.batch)
-        dec = Decision(acc / jnp.maximum(state.batch, 1e-30).astype(acc.dtype), hp["gamma"], done, ok)
         reporter = jnp.where(done | again, NEW, IDLE)
-        return new, dec, Control(reporter=reporter, wake=done & (state.trials > 0))
+        return new, Decision(acc / jnp.maximum(state.batch, 1e-30).astype(acc.dtype), hp["gamma"], done, ok,
+                             Commands(reporter=reporter, wake=done & (state.trials > 0)))
 
     def initial_workers(self, hp, ctx, state):
         return state.trials > 0
 
     def budget(self, hp, ctx):
         return jnp.full(ctx.tau.shape, hp["t"], ctx.tau.dtype)
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(MindFlayerSGD)
+class MindFlayerRule(ControlledRule):
+    """Rounds of clipped attempts; the plan comes from :func:`jaxsim.theory.mindflayer_plan`."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        clip = self.hp["t"]
+        p = np.asarray(self.noise.cdf(clip, self.tau), dtype=np.float64)
+        if self.method.trials is not None:
+            self.trials = np.asarray(self.method.trials, int)
+        elif np.isfinite(clip):  # no worker can succeed within the clip: nobody is planned
+            self.trials = theory.mindflayer_plan(self.tau, clip, p, self.hp["S"])["B"] if (p > 0).any() \
+                else np.zeros(self.n, int)
+        else:  # no clipping: costs are the mean durations, every attempt succeeds
+            p = np.isfinite(self.mean).astype(float)  # no finite mean: not planned
+            cost = np.where(p > 0, self.mean, 0.0)
+            self.trials = theory.mindflayer_plan(cost, 0.0, p, self.hp["S"])["B"] if p.any() else np.zeros(self.n, int)
+        self.batch = float(np.sum(p * self.trials))
+        self.left = self.trials.copy()
+        self.acc = 0.0
+
+    def initial(self):
+        return [w for w in range(self.n) if self.trials[w] > 0]
+
+    def budget(self):
+        return np.full(self.n, self.hp["t"])
+
+    def arrival(self, srv, w, delay, g, timed_out, s, busy):
+        if not timed_out:
+            self.acc = self.acc + g
+        self.left[w] -= 1
+        if self.left.sum() > 0:
+            return not timed_out, NEW if self.left[w] > 0 else IDLE, [], []
+        srv.step(self.hp["gamma"], self.acc / self.batch)  # a new round
+        self.acc = 0.0
+        self.left = self.trials.copy()
+        return not timed_out, NEW, [], [j for j in range(self.n) if j != w and self.trials[j] > 0]

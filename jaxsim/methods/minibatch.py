@@ -11,24 +11,43 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from .base import GAMMA, IDLE, NEW, Control, Decision, Method
+from ..reference.rules import ControlledRule
+from .base import GAMMA, IDLE, NEW, Commands, ControlledMethod, Decision, reference_rule, register
 from .rennala import add_to_batch, empty_batch
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class MinibatchSGD(Method):
+class MinibatchSGD(ControlledMethod):
     name = "minibatch"
     hparams = {"gamma": GAMMA}
     paper = "classical; as used in arXiv 2305.12387"
-    controlled = True
 
     def window(self, hp):
         return 1
 
-    def init(self, x0, n):
+    def init(self, x0, hp, ctx, timing):
         return empty_batch(x0)
 
     def on_arrival(self, state, a, hp):
         new, mean, full = add_to_batch(state, a.grad, True, a.n)
-        dec = Decision(mean, hp["gamma"], full, jnp.asarray(True))
-        return new, dec, Control(reporter=jnp.where(full, NEW, IDLE), wake=full & ~a.workers.busy)
+        return new, Decision(mean, hp["gamma"], full, jnp.asarray(True),
+                             Commands(reporter=jnp.where(full, NEW, IDLE), wake=full & ~a.workers.busy))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(MinibatchSGD)
+class MinibatchRule(ControlledRule):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.acc, self.count = 0.0, 0
+
+    def arrival(self, srv, w, delay, g, timed_out, s, busy):
+        self.acc = self.acc + g
+        self.count += 1
+        if self.count < self.n:
+            return True, IDLE, [], []  # wait at the barrier
+        srv.step(self.hp["gamma"], self.acc / self.n)
+        self.acc, self.count = 0.0, 0
+        return True, NEW, [], [j for j in range(self.n) if j != w]

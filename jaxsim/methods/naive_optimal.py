@@ -13,13 +13,16 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
-from .base import GAMMA, Decision, HParam, Method
+from ..reference.rules import Rule
+from .base import GAMMA, Decision, HParam, StreamMethod, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class NaiveOptimalASGD(Method):
+class NaiveOptimalASGD(StreamMethod):
     name = "naive_optimal_asgd"
-    hparams = {"gamma": GAMMA, "m": HParam(1, "count", "number of (fastest) workers used")}
+    hparams = {"gamma": GAMMA, "m": HParam(1, "count", "number of (fastest) workers used",
+                                               draw=lambda n: (1, n))}
     paper = "arXiv 2501.16168 (Alg. 3)"
 
     def check_grid(self, hp, n):
@@ -31,3 +34,19 @@ class NaiveOptimalASGD(Method):
 
     def on_arrival(self, state, a, hp):
         return state, Decision(direction=a.grad, step=hp["gamma"], update=jnp.asarray(True), used=jnp.asarray(True))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(NaiveOptimalASGD)
+class NaiveOptimalRule(Rule):
+    """Vanilla ASGD on the ``m`` workers with the smallest mean times (ties: lower index)."""
+
+    def active(self, mean_times):
+        rank = np.empty(self.n, int)
+        rank[np.argsort(mean_times, kind="stable")] = np.arange(self.n)
+        return rank < self.hp["m"]
+
+    def arrival(self, srv, worker, delay, g):
+        srv.step(self.hp["gamma"], g)
+        return True

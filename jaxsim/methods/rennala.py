@@ -13,8 +13,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from .base import GAMMA, Decision, HParam, Method
+from ..reference.rules import Rule
+from .base import GAMMA, Decision, HParam, StreamMethod, reference_rule, register
 
 
 class RennalaState(NamedTuple):
@@ -39,8 +41,9 @@ def empty_batch(x0) -> RennalaState:
     return RennalaState(acc=jnp.zeros_like(x0), count=jnp.zeros((), jnp.int32))
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class RennalaSGD(Method):
+class RennalaSGD(StreamMethod):
     name = "rennala"
     hparams = {"gamma": GAMMA, "B": HParam(1, "count", "batch size (S in the Rennala paper)")}
     paper = "arXiv 2305.12387; arXiv 2501.16168 (Alg. 2)"
@@ -48,10 +51,34 @@ class RennalaSGD(Method):
     def window(self, hp):
         return 1
 
-    def init(self, x0, n):
+    def init(self, x0, hp, ctx, timing):
         return empty_batch(x0)
 
     def on_arrival(self, state, a, hp):
         fresh = a.delay == 0
         new, mean, full = add_to_batch(state, a.grad, fresh, hp["B"])
         return new, Decision(direction=mean, step=hp["gamma"], update=full, used=fresh)
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(RennalaSGD)
+class RennalaRule(Rule):
+    def __init__(self, method, hp, n, dim):
+        super().__init__(method, hp, n, dim)
+        self.acc = np.zeros(dim)
+        self.count = 0
+
+    def needs_grad(self, delay):
+        return delay == 0
+
+    def arrival(self, srv, worker, delay, g):
+        if delay != 0:
+            return False  # computed at an older model
+        self.acc = self.acc + g
+        self.count += 1
+        if self.count == self.hp["B"]:
+            srv.step(self.hp["gamma"], self.acc / self.hp["B"])
+            self.acc = np.zeros_like(self.acc)
+            self.count = 0
+        return True

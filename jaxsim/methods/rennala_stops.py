@@ -12,24 +12,44 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from .base import GAMMA, NEW, Control, Decision, HParam, Method
+from ..reference.rules import ControlledRule
+from .base import GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, reference_rule, register
 from .rennala import add_to_batch, empty_batch
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class RennalaStops(Method):
+class RennalaStops(ControlledMethod):
     name = "rennala_stops"
     hparams = {"gamma": GAMMA, "B": HParam(1, "count", "batch size")}
     paper = "arXiv 2305.12387; variant B of the authors' simulator"
-    controlled = True
 
     def window(self, hp):
         return 1
 
-    def init(self, x0, n):
+    def init(self, x0, hp, ctx, timing):
         return empty_batch(x0)
 
     def on_arrival(self, state, a, hp):  # every arrival is fresh: everyone restarted at x^k
         new, mean, full = add_to_batch(state, a.grad, True, hp["B"])
-        dec = Decision(mean, hp["gamma"], full, jnp.asarray(True))
-        return new, dec, Control(reporter=NEW, cancel=full & a.workers.busy)
+        return new, Decision(mean, hp["gamma"], full, jnp.asarray(True),
+                             Commands(reporter=NEW, cancel=full & a.workers.busy))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(RennalaStops)
+class RennalaStopsRule(ControlledRule):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.acc, self.count = 0.0, 0
+
+    def arrival(self, srv, w, delay, g, timed_out, s, busy):
+        assert delay == 0
+        self.acc = self.acc + g
+        self.count += 1
+        if self.count < self.hp["B"]:
+            return True, NEW, [], []
+        srv.step(self.hp["gamma"], self.acc / self.hp["B"])
+        self.acc, self.count = 0.0, 0
+        return True, NEW, [j for j in range(self.n) if j != w and busy[j]], []  # everyone restarts

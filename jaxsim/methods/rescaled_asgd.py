@@ -25,7 +25,8 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
-from .base import GAMMA, Decision, Method
+from ..reference.rules import Rule
+from .base import GAMMA, Decision, StreamMethod, reference_rule, register
 
 TIMES = ("mean", "base")
 REFS = ("harmonic", "fastest", "slowest", "mean")
@@ -38,8 +39,9 @@ def reference_time(tau, ref: str):
     return {"fastest": jnp.min, "slowest": jnp.max, "mean": jnp.mean}[ref](tau)
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class RescaledASGD(Method):
+class RescaledASGD(StreamMethod):
     times: str = "mean"
     ref: str = "harmonic"
 
@@ -62,3 +64,15 @@ class RescaledASGD(Method):
         tau = a.ctx.mean if self.times == "mean" else a.ctx.tau
         step = hp["gamma"] * tau[a.worker] / reference_time(tau, self.ref)
         return state, Decision(direction=a.grad, step=step, update=jnp.asarray(True), used=jnp.asarray(True))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(RescaledASGD)
+class RescaledRule(Rule):
+    def arrival(self, srv, worker, delay, g):
+        tau = self.mean if self.method.times == "mean" else self.tau
+        ref = {"harmonic": self.n / np.sum(1.0 / tau), "fastest": np.min(tau), "slowest": np.max(tau),
+               "mean": np.mean(tau)}[self.method.ref]
+        srv.step(self.hp["gamma"] * tau[worker] / ref, g)
+        return True

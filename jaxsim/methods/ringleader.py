@@ -34,9 +34,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._tables import Tables, add_gradient, clear_table, empty_tables
-from .base import GAMMA, Decision, Method
+from ..reference.rules import Rule
+from .base import GAMMA, NEW, OWN, Commands, Decision, StreamMethod, reference_rule, register
 
 REDISPATCH = ("own", "current")
 
@@ -48,8 +50,9 @@ class RingleaderState(NamedTuple):
     pending: jax.Array  # bool[n]: workers still owed their update in this round
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class RingleaderASGD(Method):
+class RingleaderASGD(StreamMethod):
     redispatch: str = "own"
 
     name = "ringleader"
@@ -65,7 +68,8 @@ class RingleaderASGD(Method):
     def keeps_points(self):
         return self.redispatch == "own"
 
-    def init(self, x0, n):
+    def init(self, x0, hp, ctx, timing):
+        n = ctx.tau.shape[0]
         return RingleaderState(tables=empty_tables(x0, n), cur=jnp.zeros((), jnp.int32),
                                updating=jnp.zeros((), bool), pending=jnp.zeros((n,), bool))
 
@@ -83,6 +87,39 @@ class RingleaderASGD(Method):
         tab = clear_table(tab, cur, done)
         new = RingleaderState(tables=tab, cur=jnp.where(done, 1 - cur, cur),
                               updating=(state.updating | start) & ~done, pending=pending)
-        own = ~update if self.redispatch == "own" else None
+        # "own": a worker gets a new point only at its own update
+        reporter = jnp.where(update, NEW, OWN) if self.redispatch == "own" else NEW
         return new, Decision(direction=direction, step=hp["gamma"], update=update,
-                             used=jnp.asarray(True), own=own)
+                             used=jnp.asarray(True), commands=Commands(reporter=reporter))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(RingleaderASGD)
+class RingleaderRule(Rule):
+    """Rounds of collect (fill the table) and update (one update per worker); arrivals of
+    workers already updated this round wait in a second table. Tables hold the gradients
+    themselves; the direction is recomputed from scratch at every update."""
+
+    def __init__(self, method, hp, n, dim):
+        super().__init__(method, hp, n, dim)
+        self.table = [[] for _ in range(n)]
+        self.later = [[] for _ in range(n)]
+        self.updating = False
+        self.pending = set()
+
+    def arrival(self, srv, worker, delay, g):
+        if not self.updating or worker in self.pending:
+            self.table[worker].append(g)
+        else:
+            self.later[worker].append(g)
+        if not self.updating and all(self.table):
+            self.updating, self.pending = True, set(range(self.n))
+        if not (self.updating and worker in self.pending):
+            return True, (OWN if self.method.redispatch == "own" else NEW)
+        srv.step(self.hp["gamma"], np.mean([np.mean(gs, axis=0) for gs in self.table], axis=0))
+        self.pending.discard(worker)
+        if not self.pending:  # n updates done: the waiting gradients form the next table
+            self.table, self.later = self.later, [[] for _ in range(self.n)]
+            self.updating = False
+        return True, NEW

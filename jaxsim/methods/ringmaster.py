@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from .base import GAMMA, Decision, HParam, Method, max_count
+from ..reference.rules import Rule
+from .base import GAMMA, Decision, HParam, StreamMethod, max_count, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class RingmasterASGD(Method):
+class RingmasterASGD(StreamMethod):
     name = "ringmaster"
     hparams = {"gamma": GAMMA, "R": HParam(1, "count", "delay threshold: delays >= R are discarded")}
     paper = "arXiv 2501.16168 (Alg. 4)"
@@ -28,3 +30,17 @@ class RingmasterASGD(Method):
     def on_arrival(self, state, a, hp):
         ok = a.delay < hp["R"]
         return state, Decision(direction=a.grad, step=hp["gamma"], update=ok, used=ok)
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(RingmasterASGD)
+class RingmasterRule(Rule):
+    def needs_grad(self, delay):
+        return delay < self.hp["R"]
+
+    def arrival(self, srv, worker, delay, g):
+        if delay >= self.hp["R"]:
+            return False  # too stale: discard; the worker restarts from x^k
+        srv.step(self.hp["gamma"], g)
+        return True

@@ -15,15 +15,16 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from .base import GAMMA, NEW, Control, Decision, HParam, Method, max_count
+from ..reference.rules import ControlledRule
+from .base import GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, max_count, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
-class RingmasterStops(Method):
+class RingmasterStops(ControlledMethod):
     name = "ringmaster_stops"
     hparams = {"gamma": GAMMA, "R": HParam(1, "count", "delay threshold: jobs R updates stale are restarted")}
     paper = "arXiv 2501.16168 (Alg. 5)"
-    controlled = True
 
     def window(self, hp):
         return max_count(hp, "R")
@@ -35,4 +36,15 @@ class RingmasterStops(Method):
         ok = a.delay < hp["R"]  # always true: stale jobs never get to report
         k_new = a.workers.k + ok.astype(jnp.int32)
         cancel = a.workers.busy & (k_new - a.workers.s >= hp["R"])
-        return state, Decision(a.grad, hp["gamma"], ok, ok), Control(reporter=NEW, cancel=cancel)
+        return state, Decision(a.grad, hp["gamma"], ok, ok, Commands(reporter=NEW, cancel=cancel))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(RingmasterStops)
+class RingmasterStopsRule(ControlledRule):
+    def arrival(self, srv, w, delay, g, timed_out, s, busy):
+        assert delay < self.hp["R"], "a job this stale should have been stopped"
+        srv.step(self.hp["gamma"], g)
+        stale = [j for j in range(self.n) if j != w and busy[j] and srv.k - s[j] >= self.hp["R"]]
+        return True, NEW, stale, []

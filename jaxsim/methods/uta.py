@@ -13,14 +13,28 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from ._allocation import AllocationMethod, priorities, spread
+from ..reference.rules import AllocationRule
+from ._allocation import TASKS, priorities, spread
+from .base import GAMMA, AllocationMethod, reference_rule, register
 
 
+@register
 @dataclasses.dataclass(frozen=True)
 class UTA(AllocationMethod):
     name = "uta"
+    hparams = {"gamma": GAMMA, "B": TASKS}
     paper = "arXiv 2502.00775 (UTA baseline)"
 
     def allocate(self, state, k, key, hp, ctx):
         n = ctx.mean.shape[0]
         return spread(jnp.ones((n,), bool), jnp.asarray(hp["B"], jnp.int32), priorities(key, n, ctx.mean.dtype))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(UTA)
+class UTARule(AllocationRule):
+    def allocate(self, k, prio):
+        q, r = divmod(self.hp["B"], self.n)
+        extra = set(sorted(range(self.n), key=lambda i: (prio[i], i))[:r])
+        return [q + (1 if i in extra else 0) for i in range(self.n)]

@@ -1,6 +1,8 @@
 """The problem interface shared by the engine and the reference oracle.
 
-A problem works on a flat parameter vector ``x[d]`` and offers:
+A problem works on a flat parameter vector ``x[d]`` (the fast path; :meth:`Problem.params`
+and :meth:`Problem.flat` convert exactly to and from the model's parameter pytree) and
+offers:
 
 * ``init()`` — the starting point ``x^0``;
 * ``loss(x)`` — the objective ``f(x)``; ``f_star`` its minimum when known;
@@ -27,6 +29,7 @@ from typing import Callable, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 
 @jax.jit
@@ -64,6 +67,16 @@ class Problem:
 
     def stoch_grad(self, x, key, worker) -> jax.Array:
         return self.grad_from_noise(x, self.sample_noise(key, worker), worker)
+
+    def params(self, x):
+        """The parameters of the flat vector ``x`` as the model's pytree (flat problems: ``x``).
+
+        Methods that act per weight matrix map over this (``Arrival.params``)."""
+        return x
+
+    def flat(self, params) -> jax.Array:
+        """The inverse of :meth:`params`, exact: ``flat(params(x))`` equals ``x`` bit for bit."""
+        return ravel_pytree(params)[0]
 
     @property
     def f_star(self) -> Optional[float]:

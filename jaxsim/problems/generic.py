@@ -40,6 +40,9 @@ class LossProblem(Problem):
     def init(self):
         return self.x0
 
+    def params(self, x):
+        return self.unravel(x)
+
     def loss(self, x):
         return self.objective(self.unravel(x), self.data)
 

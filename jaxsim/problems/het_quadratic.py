@@ -21,7 +21,7 @@ import numpy as np
 
 from .._pytree import pytree_dataclass, static_field
 from .base import Problem
-from .quadratic import NOISE_KINDS, _scalar_noise_table
+from .quadratic import NOISE_KINDS, scalar_noise_table
 
 
 @pytree_dataclass
@@ -83,7 +83,7 @@ class HeterogeneousQuadratic(Problem):
     def numpy_oracle(self, root, n, num_jobs):
         if self.noise != "scalar":
             return super().numpy_oracle(root, n, num_jobs)
-        z = np.asarray(_scalar_noise_table(root, n, num_jobs, self.x0.dtype), dtype=np.float64)
+        z = np.asarray(scalar_noise_table(root, n, num_jobs, self.x0.dtype), dtype=np.float64)
         h, a, s = np.asarray(self.h, np.float64), np.asarray(self.a, np.float64), float(self.noise_scale)
         return lambda x, w, j: h[w] * (x - a[w]) + s * z[w, j]
 

@@ -191,11 +191,11 @@ def _conjugate_gradient(hv, rhs, max_iter, rtol=1e-10):
     return x
 
 
-def _default_dtype(dtype):
+def default_dtype(dtype):
     return dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
 
 
-def _check_batch(batch, m):
+def check_batch(batch, m):
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or not 1 <= batch <= m:
         raise ValueError(f"batch must be an integer in [1, {m}] (samples per worker), got {batch!r}")
     return int(batch)
@@ -223,9 +223,9 @@ def logistic_regression(X, y, parts, batch: int = 1, l2: float = 0.0, dtype=None
     if not np.all(np.isin(y, (-1.0, 1.0))):
         raise ValueError("y (labels) must be -1 or +1 (map them with jaxsim.data.binary_labels)")
     parts = _data.check_parts(parts, X.shape[0])
-    batch = _check_batch(batch, parts.shape[1])
+    batch = check_batch(batch, parts.shape[1])
     l2 = _check_l2(l2)
-    dtype = _default_dtype(dtype)
+    dtype = default_dtype(dtype)
     prob = LogisticRegression(X=jnp.asarray(X, dtype), y=jnp.asarray(y, dtype),
                               parts=jnp.asarray(parts, jnp.int32), l2=jnp.asarray(l2, dtype),
                               batch=batch)

@@ -33,7 +33,7 @@ from jax.flatten_util import ravel_pytree
 from .. import data as _data
 from .._pytree import pytree_dataclass, static_field
 from .base import Problem
-from .logistic import _check_batch, _default_dtype, minibatch_positions
+from .logistic import check_batch, default_dtype, minibatch_positions
 
 
 def torch_uniform(fan_in: int):
@@ -180,9 +180,9 @@ def mlp_classifier(X, y, parts, hidden: int = 128, classes: int = 10, batch: int
     if y.max() >= classes:
         raise ValueError(f"y (labels): found class {int(y.max())} but classes = {classes}")
     parts = _data.check_parts(parts, X.shape[0])
-    batch = _check_batch(batch, parts.shape[1])
+    batch = check_batch(batch, parts.shape[1])
     init_seed = _data._check_seed("init_seed", init_seed)
-    dtype = _default_dtype(dtype)
+    dtype = default_dtype(dtype)
     in_dim = X.shape[1]
     variables = MLP(int(hidden), int(classes), param_dtype=dtype).init(
         jax.random.key(init_seed), jnp.zeros((1, in_dim), dtype))

@@ -89,7 +89,7 @@ class WorstCaseQuadratic(Problem):
             return super().numpy_oracle(root, n, num_jobs)
         # One batched draw of every (worker, job) scalar, then pure NumPy per event.
         dtype = jnp.asarray(self.noise_scale).dtype
-        z = np.asarray(_scalar_noise_table(root, n, num_jobs, dtype), dtype=np.float64)
+        z = np.asarray(scalar_noise_table(root, n, num_jobs, dtype), dtype=np.float64)
         s, L = float(self.noise_scale), float(self.L)
 
         def oracle(x, w, j):
@@ -104,7 +104,7 @@ class WorstCaseQuadratic(Problem):
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _scalar_noise_table(root, n, num_jobs, dtype):
+def scalar_noise_table(root, n, num_jobs, dtype):
     """``z[w, j]``: the scalar noise of every (worker, job), drawn as ``stoch_grad`` draws it."""
     one = lambda w, j: jax.random.normal(grad_key(root, w, j), (), dtype)  # as sample_noise  # noqa: E731
     return jax.vmap(jax.vmap(one, (None, 0)), (0, None))(jnp.arange(n), jnp.arange(num_jobs))

@@ -1,0 +1,368 @@
+"""The reference loops: plain Python heap simulations, one per clock, sharing one server.
+
+Written to be read, not to be fast. They consume the same durations ``D[n, J]``, the same
+communication times and the same job randomness (keyed by ``(seed, worker, job)``) as
+the clocks, and share no simulation code with them: each worker keeps a full copy of the
+point(s) its job started from, the event order comes from a ``heapq`` of
+``(finish time, worker, job)``, and each method's rule is the plain class registered
+beside it (``method.rule``, see :func:`jaxsim.methods.reference_rule`).
+
+The clocks must agree with these loops at every recorded point (``tests/test_oracle.py``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..events import as_horizon
+from ..jobs import Job
+from ..rng import grad_key, grad_root, method_key, time_key
+from .rules import NEW
+from .server import Server
+
+
+def rule_of(method):
+    """The method's own reference rule (a subclass inheriting its parent's does not count)."""
+    rule = type(method).__dict__.get("rule")
+    if rule is None:
+        raise ValueError(f"method {method.name!r} has no reference rule: decorate one with "
+                         f"@reference_rule({type(method).__name__}) in its file")
+    return rule
+
+
+@jax.jit
+def _grad_at(problem, key, x, w):
+    return problem.stoch_grad(x, key, w)
+
+
+@jax.jit
+def _metrics(problem, x):
+    return problem.loss_gap(x), jnp.sum(problem.full_grad(x) ** 2)
+
+
+class JobRunner:
+    """What a worker computes (``method.job``), one job at a time, in float64 NumPy."""
+
+    def __init__(self, job: Job, problem, root, hp: dict, steps, oracle):
+        self.job, self.problem, self.root, self.hp, self.steps, self.oracle = job, problem, root, hp, steps, oracle
+
+    def grad(self, x, w, key):
+        return np.asarray(_grad_at(self.problem, key, jnp.asarray(x), w), dtype=np.float64)
+
+    def __call__(self, points, w: int, j: int):
+        key = grad_key(self.root, w, j)
+        if self.job.pair:  # one sample, two points
+            return (self.grad(points[0], w, key), self.grad(points[1], w, key))
+        if self.job.scales_time:  # local SGD steps on the worker's own copy
+            lr = self.hp[self.job.lr]
+            y, total = np.array(points[0], dtype=np.float64), 0.0
+            for h in range(int(self.steps[w])):
+                g = self.grad(y, w, key if h == 0 else jax.random.fold_in(key, h))
+                y, total = y - lr * g, total + g
+            return total
+        if self.oracle is not None:
+            return self.oracle(points[0], w, j)
+        return self.grad(points[0], w, key)
+
+
+def _snapshot_model(problem, srv):
+    gap, gns = _metrics(problem, jnp.asarray(srv.x))
+    return dict(loss_gap=float(gap), grad_norm_sq=float(gns), updates=srv.k,
+                diverged=not bool(np.all(np.isfinite(srv.x))))
+
+
+def _hp(hparams):
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in hparams.items()}
+
+
+def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, horizon,
+        num_points: int = 100, mean_times: Optional[np.ndarray] = None,
+        base_times: Optional[np.ndarray] = None, optimizer=None, comm=None) -> dict:
+    """Simulate a free-running method on ``durations[n, J]``; metrics at ``num_points + 1`` points.
+
+    ``mean_times`` and ``base_times`` (per worker) are only used by rules that depend on
+    worker speeds (Hero SGD, Rescaled ASGD) and by jobs whose step count does; both
+    default to the sample means of ``durations``. ``comm``: optional ``(down, up)`` tables
+    ``[n, J]`` of communication times (a job's cycle is download, compute, upload).
+    Returns a dict of metric arrays (the clocks' names) plus ``time``.
+    """
+    D = np.asarray(durations, dtype=np.float64)
+    n, J = D.shape
+    x0 = np.asarray(problem.init(), dtype=np.float64)
+    hp = _hp(hparams)
+    rule = rule_of(method)(method, hp, n, x0.shape[0])
+    rule.mean = D.mean(axis=1) if mean_times is None else np.asarray(mean_times, dtype=np.float64)
+    rule.tau = rule.mean if base_times is None else np.asarray(base_times, dtype=np.float64)
+    active = rule.active(rule.mean)
+    steps = method.job.steps(rule.mean)
+    if steps is not None:  # a job of H local steps takes H times its drawn duration
+        D = D * steps[:, None]
+    if comm is not None:
+        down, up = (np.asarray(c, dtype=np.float64) for c in comm)
+        D = down + D + up
+    root = grad_root(seed)
+    plain = type(method.job) is Job  # one gradient per job: the problem's NumPy oracle
+    compute = JobRunner(method.job, problem, root, hp, steps, problem.numpy_oracle(root, n, J) if plain else None)
+
+    horizon = as_horizon(horizon)
+    srv = Server(x0, optimizer)
+    start_k = np.zeros(n, dtype=np.int64)  # k when each worker's current job got its point
+    point = {w: (x0.copy(), x0.copy()) for w in range(n) if active[w]}  # (x^s, x^{s-1})
+    heap = [(D[w, 0], w, 0) for w in range(n) if active[w]]
+    heapq.heapify(heap)
+    received = used = max_delay = 0
+    sum_delay = 0.0
+
+    def snapshot(t):
+        return dict(time=t, received=received, used=used, discarded=received - used, max_delay=max_delay,
+                    mean_delay=sum_delay / used if used else 0.0, **_snapshot_model(problem, srv))
+
+    # Recording times: a fixed grid of seconds, or every K/G events.
+    if horizon.time is not None:
+        grid = list(np.linspace(0.0, horizon.time, num_points + 1))
+        marks = None
+    else:
+        K = horizon.events
+        marks = [int(np.ceil(g * K / num_points)) for g in range(1, num_points + 1)]
+    records = [snapshot(0.0)]
+
+    while heap:
+        t, w, j = heap[0]
+        if horizon.time is not None:
+            while len(records) <= num_points and grid[len(records)] < t:
+                records.append(snapshot(grid[len(records)]))  # model in force at that grid time
+            if t > horizon.time:
+                break
+        elif received == horizon.events:
+            break
+        if j >= J:
+            raise ValueError(f"durations: worker {w} needs more than {J} jobs for this horizon")
+        heapq.heappop(heap)
+        delay = srv.k - start_k[w]
+        g = compute(point[w], w, j) if rule.needs_grad(delay) else None
+        received += 1
+        out = rule.arrival(srv, w, delay, g)
+        was_used, command = out if isinstance(out, tuple) else (out, NEW)
+        if was_used:
+            used += 1
+            max_delay = max(max_delay, delay)
+            sum_delay += delay
+        if command == NEW:  # the reporter's next job starts at the current model
+            start_k[w] = srv.k
+            point[w] = (srv.x.copy(), srv.x_prev.copy())
+        # Past the sampled jobs: an unknown finish time, an error only if it is ever needed.
+        heapq.heappush(heap, (t + D[w, j + 1] if j + 1 < J else np.inf, w, j + 1))
+        if marks is not None:
+            while len(records) <= num_points and marks[len(records) - 1] == received:
+                records.append(snapshot(t))
+    while len(records) <= num_points:
+        records.append(snapshot(grid[len(records)] if marks is None else records[-1]["time"]))
+    return {k: np.array([r[k] for r in records]) for k in records[0]}
+
+
+class Durations:
+    """``D[w, j]`` of one seed, drawn in growing tables (the draws are counter-based, so a
+    longer table extends a shorter one); with communication, ``(down, up)`` likewise."""
+
+    def __init__(self, timing, key, ckey=None):
+        self.timing, self.key, self.ckey = timing, key, ckey
+        self.size = 0
+        self._grow(64)
+
+    def _grow(self, J):
+        self.table = self.timing.sample(self.key, J).astype(np.float64)
+        if self.timing.comm is not None:
+            down, up = self.timing.comm_sample(self.ckey, J)
+            self.down, self.up = down.astype(np.float64), up.astype(np.float64)
+        self.size = J
+
+    def __call__(self, w, j):
+        while j >= self.size:
+            self._grow(2 * self.size)
+        return self.table[w, j]
+
+    def comm(self, w, j):
+        """``(download, upload)`` seconds of job ``j`` of worker ``w`` (zeros without communication)."""
+        if self.timing.comm is None:
+            return 0.0, 0.0
+        self(w, j)
+        return self.down[w, j], self.up[w, j]
+
+
+def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon: float,
+                   num_points: int = 100, optimizer=None) -> dict:
+    """Simulate a controlled method (cancels, idles, barriers, attempt budgets).
+
+    A heap of ``(finish, worker, job, version)``; cancelling a job bumps the worker's
+    version so its stale heap entry is skipped. Every start draws the job's full
+    duration ``D[w, j]`` (and its communication times) up front. Returns the clocks'
+    metric names plus ``time``.
+    """
+    from ..rng import comm_key
+
+    tkey = time_key(seed)
+    tau = timing.base_for(tkey)
+    mean = tau + timing.noise.mean(tau)
+    n = timing.n
+    x0 = np.asarray(problem.init(), dtype=np.float64)
+    hp = _hp(hparams)
+    rule = rule_of(method)(method, hp, n, x0.shape[0], tau, mean, timing.noise)
+    budget = rule.budget()
+    D = Durations(timing, tkey, comm_key(seed))
+    steps = method.job.steps(tau)
+    root = grad_root(seed)
+    compute = JobRunner(method.job, problem, root, hp, steps, None)
+
+    srv = Server(x0, optimizer)
+    s = np.zeros(n, dtype=np.int64)
+    job = np.full(n, -1, dtype=np.int64)
+    start = np.zeros(n)
+    busy = np.zeros(n, bool)
+    timed = np.zeros(n, bool)  # the current attempt will hit its budget
+    version = np.zeros(n, dtype=np.int64)
+    point = [None] * n
+    heap = []
+    counts = dict(received=0, used=0, max_delay=0, sum_delay=0.0, cancelled=0, timeouts=0, busy_acc=0.0)
+
+    def start_job(w, t):
+        job[w] += 1
+        version[w] += 1
+        d = D(w, job[w]) * (1 if steps is None else steps[w])
+        limit = tau[w] + budget[w]
+        timed[w] = d > limit
+        start[w], busy[w], s[w] = t, True, srv.k
+        point[w] = (srv.x.copy(), srv.x_prev.copy())
+        down, up = D.comm(w, job[w])
+        end = float(timing.finish_np(w, t + down, min(d, limit))) + up if timing.comm is not None \
+            else float(timing.finish_np(w, t, min(d, limit)))
+        heapq.heappush(heap, (end, w, int(job[w]), int(version[w])))
+
+    def snapshot(t):
+        used = counts["used"]
+        in_progress = sum(t - start[w] for w in range(n) if busy[w])
+        return dict(time=t, received=counts["received"], used=used, discarded=counts["received"] - used,
+                    max_delay=counts["max_delay"], mean_delay=counts["sum_delay"] / used if used else 0.0,
+                    busy_time=counts["busy_acc"] + in_progress, cancelled=counts["cancelled"],
+                    timeouts=counts["timeouts"], **_snapshot_model(problem, srv))
+
+    for w in rule.initial():
+        start_job(w, 0.0)
+    grid = np.linspace(0.0, horizon, num_points + 1)
+    records = [snapshot(0.0)]
+    while True:
+        while heap and heap[0][3] != version[heap[0][1]]:
+            heapq.heappop(heap)  # a cancelled job
+        t = heap[0][0] if heap else np.inf
+        while len(records) <= num_points and grid[len(records)] < t:
+            records.append(snapshot(grid[len(records)]))
+        if t > horizon:
+            break
+        _, w, j, _ = heapq.heappop(heap)
+        busy[w] = False
+        counts["busy_acc"] += t - start[w]
+        delay = srv.k - s[w]
+        if timed[w]:
+            counts["timeouts"] += 1
+            g = None
+        else:
+            counts["received"] += 1
+            g = compute(point[w], w, j)
+        used, command, cancel, wake = rule.arrival(srv, w, delay, g, timed[w], s, busy | (np.arange(n) == w))
+        if used:
+            counts["used"] += 1
+            counts["max_delay"] = max(counts["max_delay"], delay)
+            counts["sum_delay"] += delay
+        if command == NEW:
+            start_job(w, t)
+        for j2 in cancel:
+            counts["cancelled"] += 1
+            counts["busy_acc"] += t - start[j2]
+            start_job(j2, t)
+        for j2 in wake:
+            if not busy[j2]:
+                start_job(j2, t)
+    return {k: np.array([r[k] for r in records]) for k in records[0]}
+
+
+def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon: float,
+                   num_points: int = 100, optimizer=None) -> dict:
+    """Simulate an allocation method: iteration after iteration, each worker's tasks in turn.
+
+    Worker ``i``'s tasks take its next durations ``D[i, j]``; the iteration ends at the
+    latest worker finish. Returns the clocks' metric names plus ``proxy_regret`` and
+    ``time``.
+    """
+    tkey, akey, groot = time_key(seed), method_key(seed), grad_root(seed)
+    tau = timing.base_for(tkey)
+    mean = tau + timing.noise.mean(tau)
+    n = timing.n
+    x0 = np.asarray(problem.init(), dtype=np.float64)
+    dtype = jnp.asarray(problem.init()).dtype
+    hp = _hp(hparams)
+    B = int(hp["B"])
+
+    def prio(k):  # the engine's priority vector of iteration k
+        return [float(p) for p in np.asarray(jax.random.uniform(jax.random.fold_in(akey, k), (n,), dtype))]
+
+    rule = rule_of(method)(method, hp, n, mean, prio(0))
+    D = Durations(timing, tkey)
+    v_opt = sorted(float(j) * float(m) for m in mean for j in range(1, B + 1))[B - 1]  # B-th smallest j mu_i
+    job = [0] * n
+
+    def launch(a, start):
+        T, ends = [0.0] * n, []
+        for i in range(n):
+            if a[i] == 0:
+                continue
+            tsum, e = 0.0, start
+            for u in range(a[i]):
+                d = float(D(i, job[i] + u))
+                tsum += d
+                if timing.speed is not None:
+                    e = float(timing.finish_np(i, e, d))
+            job[i] += a[i]
+            T[i] = tsum if timing.speed is None else e - start
+            ends.append(start + tsum if timing.speed is None else e)
+        return T, max(ends)
+
+    srv = Server(x0, optimizer)
+    acc = {"busy": 0.0, "regret": 0.0}
+
+    def snapshot(t):
+        used = B * srv.k
+        return {"time": t, "received": used, "used": used, "discarded": 0, "max_delay": 0, "mean_delay": 0.0,
+                "busy_time": acc["busy"] + sum(min(t - start, T[i]) for i in range(n)),
+                "cancelled": 0, "timeouts": 0, "proxy_regret": acc["regret"], **_snapshot_model(problem, srv)}
+
+    a = rule.allocate(1, prio(1))
+    start = 0.0
+    T, end = launch(a, start)
+    grid = np.linspace(0.0, horizon, num_points + 1)
+    records = [snapshot(0.0)]
+    while True:
+        while len(records) <= num_points and grid[len(records)] < end:
+            records.append(snapshot(grid[len(records)]))
+        if end > horizon:
+            break
+        g, slot = 0.0, 0  # the mean of the B gradients at x^k, slots ordered by worker
+        for i in range(n):
+            for _ in range(a[i]):
+                key = grad_key(groot, slot, srv.k)
+                g = g + np.asarray(_grad_at(problem, key, jnp.asarray(srv.x), i), np.float64)
+                slot += 1
+        srv.step(hp["gamma"], g / B)
+        rule.observe(a, T)
+        acc["regret"] += max(float(a[i]) * float(mean[i]) for i in range(n) if a[i] > 0) - v_opt
+        acc["busy"] += sum(T)
+        a = rule.allocate(srv.k + 1, prio(srv.k + 1))
+        start = end
+        T, end = launch(a, start)
+    return {k: np.array([r[k] for r in records]) for k in records[0]}
+
+
+__all__ = ["Durations", "JobRunner", "rule_of", "run", "run_allocation", "run_controlled"]

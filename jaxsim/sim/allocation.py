@@ -1,0 +1,212 @@
+"""The allocation clock: methods that assign ``B`` tasks per iteration (the ATA family).
+
+An iteration of an :class:`~jaxsim.methods._allocation.AllocationMethod` gives worker
+``i`` ``a_i`` tasks (``sum(a) = B``), all gradients at the current model ``x^k``. Worker
+``i`` runs its tasks one after the other; task ``u`` consumes the worker's next job
+index, so its nominal duration is ``timing.draw(tkey, tau, i, j_i + u)`` (the same
+counter-based draws as the other engines: every method meets the same worker speeds)
+and its finish time comes from ``timing.finish`` applied task after task (speed
+profiles work). The iteration ends when the last assigned task is done:
+``T_{k+1} = T_k + max_{a_i > 0} (finish of worker i)``. No event loop is needed.
+
+At the end of an iteration the server steps with the mean of the ``B`` gradients,
+``x <- x - gamma * optimizer(g)``; slot ``b`` (slots are ordered by worker) draws its
+noise from ``grad_key(grad_root(seed), b, k)``, so on a homogeneous problem the
+trajectory ``x^k`` is the same for every allocation policy. Then the
+method observes each worker's total time ``T_i`` (semi-bandit feedback), allocates the
+next iteration (randomness keyed by ``(seed, k)``, :func:`jaxsim.rng.alloc_key`) and its
+``B`` durations are drawn.
+
+State per run: the model, optimizer state, ``k``, and ``O(n)`` numbers (allocation,
+per-worker times and job counters of the iteration in progress, the method's
+statistics); no past iterates. Memory per run is ``O(d + n)`` plus, transiently, the
+``B`` gradients of one iteration (a ``vmap`` over ``B_max`` slots) and ``O(B_max)``
+durations.
+
+Runs are batched like :mod:`jaxsim.sim.controlled`: ``vmap`` over seeds x settings; per
+recording interval a ``while_loop`` whose condition is one boolean for the batch
+completes one iteration of every run whose iteration in progress ends by the
+interval's end, until none does.
+
+Metrics (all of :data:`jaxsim.sweep.METRICS`, plus ``proxy_regret``): ``received =
+used = B k``, delays 0, ``cancelled = timeouts = 0``; ``busy_time`` is the total worker
+time ``sum_k sum_i T_{i,k}`` of completed iterations plus ``sum_i min(t - start, T_i)``
+of the iteration in progress (idle workers cost nothing); ``proxy_regret`` is
+``sum_k [l(a^k, mu) - v_B(mu)]`` over completed iterations, ``l(a, mu) = max_{a_i > 0}
+a_i mu_i`` with the true means ``mu`` and ``v_B`` its minimum over allocations
+(``nan`` when the means are infinite); divide by ``k`` for the paper's average.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..methods.base import AllocationMethod, SeedContext
+from ..rng import grad_key, grad_root, time_key
+from .driver import Setup, batched, stack_contexts
+from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics
+
+
+def proxy_loss(a, mean) -> jax.Array:
+    """``l(a, mu) = max_{a_i > 0} a_i mu_i`` (traceable)."""
+    return jnp.max(jnp.where(a > 0, a.astype(mean.dtype) * mean, -jnp.inf))
+
+
+class AllocSeed(NamedTuple):
+    ctx: SeedContext
+    tkey: jax.Array
+    root: jax.Array
+
+
+class AllocRun(NamedTuple):
+    srv: ServerState  # no point store: every task starts from x^k
+    job: jax.Array  # int32[n] next job index of each worker
+    a: jax.Array  # int32[n] allocation of the iteration in progress
+    T: jax.Array  # [n] each worker's time on its tasks of the iteration in progress
+    start: jax.Array  # start of the iteration in progress
+    end: jax.Array  # its end
+    busy_acc: jax.Array  # worker time of completed iterations
+    regret: jax.Array  # cumulative proxy regret
+    v_opt: jax.Array  # v_B(mu), the optimal proxy loss
+    started: jax.Array  # the first iteration has been allocated
+
+
+def slots(a, Bmax: int):
+    """``(worker, first, valid)`` per slot ``b < Bmax``: slots are ordered by worker,
+    worker ``i`` holds slots ``[first_i, first_i + a_i)``."""
+    n = a.shape[0]
+    cs = jnp.cumsum(a)
+    b = jnp.arange(Bmax, dtype=cs.dtype)
+    w = jnp.minimum(jnp.searchsorted(cs, b, side="right"), n - 1).astype(jnp.int32)
+    return w, b - (cs[w] - a[w]), b < cs[-1]
+
+
+def launch(timing, tkey, ctx, a, job, start, Bmax: int, dtype):
+    """Draw an iteration with allocation ``a`` starting at ``start``: ``(T[n], end, job')``.
+
+    Per worker, times are accumulated task after task (a scan over the slots), so the
+    sums are the same floating-point operations as a sequential loop."""
+    w, u, valid = slots(a, Bmax)
+    d = jax.vmap(lambda wi, j: timing.draw(tkey, ctx.tau, wi, j, dtype))(w, job[w] + u)
+    d = jnp.where(valid, d, 0).astype(dtype)
+    speed = timing.speed is not None
+
+    def seq(carry, xs):
+        tsum, tend = carry
+        wi, di, first, ok = xs
+        tsum = jnp.where(first, jnp.zeros((), dtype), tsum) + di
+        if speed:
+            tend = jnp.where(ok, timing.finish(wi, jnp.where(first, start, tend), di), tend)
+        return (tsum, tend), (tsum, tend)
+
+    zero = jnp.zeros((), dtype)
+    _, (sums, ends) = jax.lax.scan(seq, (zero, jnp.asarray(start, dtype)), (w, d, u == 0, valid))
+    last = jnp.maximum(jnp.cumsum(a) - 1, 0)
+    busy = a > 0
+    if speed:
+        fin = jnp.where(busy, ends[last], -jnp.inf)
+        T = jnp.where(busy, fin - start, 0)
+    else:
+        T = jnp.where(busy, sums[last], 0)
+        fin = jnp.where(busy, start + T, -jnp.inf)
+    return T.astype(dtype), jnp.max(fin), job + a
+
+
+@dataclasses.dataclass(frozen=True)
+class AllocationClock:
+    method: AllocationMethod
+    optimizer: Any
+    timing: Any
+    n: int
+    Bmax: int  # gradient slots per iteration (>= every B of the batch)
+
+    def init(self, problem, seed: AllocSeed, hp):
+        """A run before its first iteration: an empty allocation ending at time 0, so the first
+        loop step allocates and draws iteration 1 (one copy of the step in the compiled code)."""
+        srv = init_server(self.method, problem, self.optimizer, Layout(0), self.n, hp, seed.ctx, self.timing)
+        dt = srv.x.dtype
+        # v_B(mu): the B-th smallest of {j mu_i} (the products the solver forms, bit for bit).
+        prods = jnp.arange(1, self.Bmax + 1, dtype=jnp.int32).astype(dt)[:, None] * seed.ctx.mean.astype(dt)[None, :]
+        v_opt = jnp.sort(prods.ravel())[hp["B"] - 1]
+        zero = jnp.zeros((), dt)
+        n = self.n
+        return AllocRun(srv=srv, job=jnp.zeros((n,), jnp.int32), a=jnp.zeros((n,), jnp.int32), T=jnp.zeros((n,), dt),
+                        start=zero, end=zero, busy_acc=zero, regret=zero, v_opt=v_opt, started=jnp.zeros((), bool))
+
+    def step(self, problem, seed: AllocSeed, hp, t_end, c: AllocRun):
+        """Complete the iteration in progress and start the next one (a no-op if it ends after
+        ``t_end``; before the first iteration, only start it)."""
+        done = c.end <= t_end
+        upd = c.started
+        srv = c.srv
+        dt = srv.x.dtype
+        w, _, valid = slots(c.a, self.Bmax)
+        grads = jax.vmap(lambda b, wi: problem.stoch_grad(srv.x, grad_key(seed.root, b, srv.k), wi))(
+            jnp.arange(self.Bmax, dtype=jnp.int32), w)
+        g = jnp.sum(jnp.where(valid[:, None], grads, 0), axis=0) / hp["B"].astype(dt)
+        srv = apply_update(self.optimizer, srv, g, hp["gamma"], upd)
+        ms = jax.tree.map(lambda p, q: jnp.where(upd, p, q), self.method.observe(srv.method_state, c.a, c.T),
+                          srv.method_state)
+        k = srv.k
+        key = jax.random.fold_in(seed.ctx.key, k + 1)
+        a = self.method.allocate(ms, k + 1, key, hp, seed.ctx).astype(jnp.int32)
+        T, end, job = launch(self.timing, seed.tkey, seed.ctx, a, c.job, c.end, self.Bmax, dt)
+        regret = jnp.where(upd, c.regret + (proxy_loss(c.a, seed.ctx.mean) - c.v_opt), c.regret)
+        used = hp["B"] * k
+        srv = srv._replace(method_state=ms, counters=Counters(used, used, srv.counters.max_delay,
+                                                              srv.counters.sum_delay))
+        new = AllocRun(srv=srv, job=job, a=a, T=T, start=c.end, end=end, busy_acc=c.busy_acc + jnp.sum(c.T),
+                       regret=regret, v_opt=c.v_opt, started=jnp.ones((), bool))
+        return jax.tree.map(lambda p, q: jnp.where(done, p, q), new, c)
+
+    independent = False  # the batch advances together (one loop condition)
+
+    def prepare(self, problem, seeds, t_ends):
+        return t_ends
+
+    @staticmethod
+    def end_time(t_end):
+        return t_end
+
+    def advance(self, problem, seeds, hp, c, t_end):
+        step = batched(self.step, (None, 0, None, 0, 0), (None, None, 0, None, 0))
+
+        def pending(c):
+            return jnp.any(c.end <= t_end[:, None])
+
+        return jax.lax.while_loop(pending, lambda c: step(problem, seeds, hp, t_end, c), c)
+
+    def record(self, problem, seed, hp, c: AllocRun, t) -> dict:
+        zero = jnp.zeros((), jnp.int32)
+        return dict(busy_time=c.busy_acc + jnp.sum(jnp.minimum(t - c.start, c.T)), cancelled=zero, timeouts=zero,
+                    proxy_regret=c.regret, **model_metrics(problem, c.srv))
+
+
+
+
+def setup(method: AllocationMethod, problem, timing, seeds, settings, horizon_time: float, num_points: int, *,
+          optimizer) -> Setup:
+    """Batch inputs for task-allocation runs of ``seeds`` x ``settings`` over ``[0, horizon_time]``."""
+    if timing.comm is not None:
+        raise ValueError(f"timing.comm: {method.name} allocates tasks per iteration; communication times are "
+                         "not modelled on the allocation clock")
+    n, d = timing.n, problem.dim
+    dtype = jnp.asarray(problem.init()).dtype
+    Bmax = max(int(s["B"]) for s in settings)  # gradient slots per iteration
+    grid = np.linspace(0.0, horizon_time, num_points + 1)
+    S = len(seeds)
+    seed_data = AllocSeed(ctx=stack_contexts(timing, seeds, dtype), tkey=jnp.stack([time_key(s) for s in seeds]),
+                          root=jnp.stack([grad_root(s) for s in seeds]))
+    per_run = ((Bmax + 4) * d + 8 * n) * np.dtype(dtype).itemsize
+    times = np.tile(grid, (S, 1))
+    return Setup(clock=AllocationClock(method, optimizer, timing, n, Bmax), seeds=seed_data,
+                 intervals=jnp.asarray(times[:, 1:].T, dtype), t0=jnp.asarray(times[:, 0], dtype), time=times,
+                 per_run_bytes=per_run, info=dict(slots=Bmax, allocation=True))
+
+
+__all__ = ["AllocRun", "AllocSeed", "AllocationClock", "launch", "proxy_loss", "setup", "slots"]
