@@ -7,10 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-FIGURES = {"ringmaster-quadratic": "jaxsim.figures.ringmaster_quadratic"}
+from .figures import FIGURES
 
 
 def _cmd_list(args) -> int:
+    from .figures import describe
     from .methods import REGISTRY
     from .problems import PROBLEMS
     from .timing import BASE_PROFILES, NOISE_LAWS
@@ -22,6 +23,8 @@ def _cmd_list(args) -> int:
         print(f"{title}:")
         for name in names:
             print(f"  {name}")
+            if title == "figures":
+                print(f"      {describe(name)}")
     return 0
 
 
@@ -79,16 +82,9 @@ def _cmd_bench(args) -> int:
 
 
 def _cmd_figure(args) -> int:
-    import importlib
+    from .figures import load
 
-    mod = importlib.import_module(FIGURES[args.name])
-    cfg = mod.QUICK if args.quick else mod.FULL
-    summary = mod.run(cfg, out=args.out, progress=not args.no_progress)
-    for name, s in summary["methods"].items():
-        print(f"{name:22s} best {s['best']}  final f-f* {s['final_loss_gap_median']:.4g}  "
-              f"final |grad|^2 {s['final_grad_norm_sq_median']:.4g}  ({s['runs']} runs, {s['wall_s']:.1f} s)")
-    print(f"wrote {Path(args.out) / (args.name + '.png')} and {Path(args.out) / 'summary.json'}")
-    return 0
+    return load(args.name).main(args.options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,11 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print only the JSON line")
     b.add_argument("--events", type=int, default=20_000)
 
-    f = sub.add_parser("figure", help="reproduce a paper figure")
+    f = sub.add_parser("figure", help="reproduce a paper figure",
+                       description="Run a paper figure; `jaxsim figure NAME --help` lists its options.")
     f.add_argument("name", choices=sorted(FIGURES))
-    f.add_argument("--quick", action="store_true", help="CPU-minutes version (smoke test)")
-    f.add_argument("--out", default="out")
-    f.add_argument("--no-progress", action="store_true")
+    f.add_argument("options", nargs=argparse.REMAINDER, help="the figure's own options")
     return p
 
 

@@ -1,11 +1,13 @@
 """The command line and the figure pipeline, at tiny sizes."""
 
+import importlib
 import json
 
 import numpy as np
 import pytest
 
 from jaxsim import REGISTRY, cli
+from jaxsim.figures import FIGURES, describe
 from jaxsim.figures import ringmaster_quadratic as rq
 from jaxsim.sweep import SweepResult
 
@@ -77,3 +79,18 @@ def test_figure_pipeline_tiny(tmp_path):
 @pytest.mark.parametrize("n, expected", [(6174, [6174, 1543, 385, 96, 24, 6, 1]), (1, [1]), (4, [4, 1])])
 def test_thresholds_follow_the_paper(n, expected):
     assert rq.Config(n=n).thresholds == expected
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_every_figure_imports_documents_and_parses(name, capsys):
+    """Each registered figure: a docstring whose first line `jaxsim list` shows, a `main`, and `--help`."""
+    mod = importlib.import_module(FIGURES[name])
+    assert mod.__doc__ and mod.__doc__.strip() and callable(mod.main)
+    assert describe(name) == mod.__doc__.strip().splitlines()[0]
+    assert cli.main(["list"]) == 0
+    lines = [ln.strip() for ln in capsys.readouterr().out.splitlines()]
+    assert name in lines and describe(name) in lines
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["figure", name, "--help"])
+    assert exc.value.code == 0
+    assert f"jaxsim figure {name}" in capsys.readouterr().out

@@ -326,8 +326,15 @@ def test_padding_arrivals_leave_state_unchanged(name):
     hp = {k: jnp.asarray(v.item()) for k, v in method.check_hparams({}).items()}
     state = method.init(jnp.zeros(d), hp, ctx, jaxsim.make_timing(n, "constant"))
 
+    problem = jaxsim.worst_case_quadratic(d=d, noise_scale=0.1)
+
+    def job_output(w):  # what the method's job computes, at random points
+        points = tuple(jnp.asarray(rng.normal(size=d), jnp.float32) for _ in range(2))
+        key = jax.random.key(int(rng.integers(1 << 30)))
+        return method.job.compute(problem, points, method.job.sample_noise(problem, key, w), w, hp, 2)
+
     def arrive(state, w, valid):
-        a = Arrival(jnp.int32(w), jnp.int32(0), 0.0, jnp.int32(0), jnp.asarray(rng.normal(size=d), jnp.float32),
+        a = Arrival(jnp.int32(w), jnp.int32(0), 0.0, jnp.int32(0), job_output(w),
                     jnp.zeros(d), n, timed_out=jnp.asarray(False), ctx=ctx, valid=jnp.asarray(valid),
                     workers=Workers(s=jnp.zeros(n, jnp.int32), busy=jnp.ones(n, bool), k=jnp.int32(0)),
                     params=lambda x: x, flat=lambda x: x)

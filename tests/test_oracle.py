@@ -19,7 +19,7 @@ import pytest
 
 import jaxsim
 from jaxsim import reference
-from jaxsim.events import Horizon, free_running
+from jaxsim.events import Horizon, cycle_times, free_running
 from jaxsim.methods import REGISTRY, AllocationMethod, ControlledMethod, StreamMethod
 from jaxsim.problems import heterogeneous_quadratic
 from jaxsim.sweep import run_streams
@@ -83,12 +83,13 @@ def _bucket(method, n, d, kind, rng):
         D = timing.sample(key, 600)
         mean, tau = timing.mean(key), timing.base_for(key)
         active = method.active_workers(mean)
+        cycles = cycle_times(D, method.job.steps(mean))  # a job of H local steps takes H draws' time
         try:
             horizon = Horizon(events=int(rng.integers(200, 320)))
-            stream = free_running(D, horizon, NUM_POINTS, active)
+            stream = free_running(cycles, horizon, NUM_POINTS, active)
             if kind == "time" or method.selects_workers:  # the same events, on a grid of seconds
                 horizon = Horizon(time=float(stream.grid_time[-1]))
-                stream = free_running(D, horizon, NUM_POINTS, active)
+                stream = free_running(cycles, horizon, NUM_POINTS, active)
         except ValueError:  # heavy tails: a hung or very slow worker leaves too few events
             continue
         configs.append(dict(D=D, stream=stream, hp=_random_hp(method, rng, n), seed=seed, timing=timing,

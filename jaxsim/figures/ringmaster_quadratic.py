@@ -12,6 +12,7 @@ smoke test of the pipeline, not a reproduction.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import time
@@ -86,6 +87,21 @@ def run(cfg: Config = FULL, out: Path | str = "out", progress: bool = True) -> d
     _plot(results, cfg, out / f"{NAME}.png")
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     return summary
+
+
+def main(argv=None) -> int:
+    """``jaxsim figure ringmaster-quadratic [--quick] [--out DIR] [--no-progress]``: run, print the summary."""
+    p = argparse.ArgumentParser(prog=f"jaxsim figure {NAME}", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="CPU-minutes version (smoke test)")
+    p.add_argument("--out", default="out")
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    summary = run(QUICK if args.quick else FULL, out=args.out, progress=not args.no_progress)
+    for name, s in summary["methods"].items():
+        print(f"{name:22s} best {s['best']}  final f-f* {s['final_loss_gap_median']:.4g}  "
+              f"final |grad|^2 {s['final_grad_norm_sq_median']:.4g}  ({s['runs']} runs, {s['wall_s']:.1f} s)")
+    print(f"wrote {Path(args.out) / (NAME + '.png')} and {Path(args.out) / 'summary.json'}")
+    return 0
 
 
 def _plot(results: dict, cfg: Config, path: Path) -> None:

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..methods.base import AllocationMethod, SeedContext
 from ..rng import grad_key, grad_root, time_key
-from .driver import Setup, batched, stack_contexts
+from .driver import LoopClock, Setup, batched, stack_contexts
 from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics
 
 
@@ -118,7 +118,7 @@ def launch(timing, tkey, ctx, a, job, start, Bmax: int, dtype):
 
 
 @dataclasses.dataclass(frozen=True)
-class AllocationClock:
+class AllocationClock(LoopClock):
     method: AllocationMethod
     optimizer: Any
     timing: Any
@@ -163,15 +163,6 @@ class AllocationClock:
         new = AllocRun(srv=srv, job=job, a=a, T=T, start=c.end, end=end, busy_acc=c.busy_acc + jnp.sum(c.T),
                        regret=regret, v_opt=c.v_opt, started=jnp.ones((), bool))
         return jax.tree.map(lambda p, q: jnp.where(done, p, q), new, c)
-
-    independent = False  # the batch advances together (one loop condition)
-
-    def prepare(self, problem, seeds, t_ends):
-        return t_ends
-
-    @staticmethod
-    def end_time(t_end):
-        return t_end
 
     def advance(self, problem, seeds, hp, c, t_end):
         step = batched(self.step, (None, 0, None, 0, 0), (None, None, 0, None, 0))

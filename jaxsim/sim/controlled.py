@@ -36,7 +36,7 @@ from ..methods.base import IDLE, Arrival, ControlledMethod, SeedContext, Workers
 from ..noise import NoNoise
 from ..rng import comm_key, grad_key, grad_root, time_key
 from ..timing import TimingModel
-from .driver import Setup, batched, hp_arrays, job_steps, stack_contexts, state_bytes
+from .driver import LoopClock, Setup, batched, hp_arrays, job_steps, stack_contexts, state_bytes
 from .server import Layout, ServerState, init_server, job_points, model_metrics, serve
 
 
@@ -70,7 +70,7 @@ class Bulk(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class ControlledClock:
+class ControlledClock(LoopClock):
     method: ControlledMethod
     optimizer: Any
     timing: TimingModel
@@ -174,15 +174,6 @@ class ControlledClock:
         c = c._replace(busy_acc=c.busy_acc + jnp.sum(jnp.where(b.cancel, b.t - c.start, 0)),
                        cancelled=c.cancelled + jnp.sum(b.cancel, dtype=jnp.int32))
         return self._start_jobs(seed, c, b.cancel | b.wake, b.t, exact=not self.lazy)
-
-    independent = False  # the batch advances together (one loop condition)
-
-    def prepare(self, problem, seeds, t_ends):
-        return t_ends
-
-    @staticmethod
-    def end_time(t_end):
-        return t_end
 
     def advance(self, problem, seeds, hp, c, t_end):
         event = batched(self.step, (None, 0, None, 0, 0), (None, None, 0, None, 0))

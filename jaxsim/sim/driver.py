@@ -65,6 +65,20 @@ def run_batch(clock, problem, seeds, hp, intervals, t0):
     return jax.tree.map(lambda a, b: jnp.concatenate([a[..., None], jnp.moveaxis(b, 0, -1)], axis=-1), first, recs)
 
 
+class LoopClock:
+    """Base of the clocks whose batch advances together: a ``while_loop`` per recording
+    interval, whose inputs are just the intervals' end times ``[G, S]``."""
+
+    independent = False
+
+    def prepare(self, problem, seeds, t_ends):
+        return t_ends
+
+    @staticmethod
+    def end_time(t_end):
+        return t_end
+
+
 class Setup(NamedTuple):
     """A clock's batch inputs, prepared on the host (see :func:`run_setup`)."""
 
@@ -156,5 +170,5 @@ def progress_bar(items, desc: str, enabled: bool):
     return items
 
 
-__all__ = ["Setup", "batched", "batches", "hp_arrays", "job_steps", "progress_bar", "run_batch", "run_setup",
-           "seed_context", "stack_contexts", "state_bytes"]
+__all__ = ["LoopClock", "Setup", "batched", "batches", "hp_arrays", "job_steps", "progress_bar", "run_batch",
+           "run_setup", "seed_context", "stack_contexts", "state_bytes"]
