@@ -14,7 +14,7 @@ import jaxsim
 
 PROBLEM = jaxsim.worst_case_quadratic(d=4, noise_scale=0.05)
 TIMING = jaxsim.make_timing(5, "sqrt", "halfnormal")
-USER_METHODS = ("smoothed_delay_asgd", "pair_momentum_asgd", "local_asgd")
+USER_METHODS = ("smoothed_delay_asgd", "pair_momentum_asgd", "local_asgd", "local_sgd_rounds")
 
 
 def _compiles(caplog, fn):
@@ -71,7 +71,7 @@ def test_user_methods_are_picked_up_by_every_registry_test():
 
     assert set(USER_METHODS) <= set(jaxsim.REGISTRY)
     for name in USER_METHODS:
-        assert name in test_oracle.FREE_RUNNING
+        assert name in test_oracle.FREE_RUNNING + test_oracle.CONTROLLED
         assert name in sorted(jaxsim.REGISTRY)  # this module's parametrization
         if getattr(jaxsim.REGISTRY[name], "masks_invalid", False):
             assert name in test_heterogeneous.MASKING
