@@ -59,7 +59,13 @@ class SweepResult:
 
     @property
     def diverged(self) -> np.ndarray:
-        return self.metrics["diverged"].any(axis=-1)
+        """``[seed, *grid]``: the run's model or a recorded metric was non-finite at some point
+        (the one definition used by :meth:`best` and the CLI summary)."""
+        bad = self.metrics["diverged"].any(axis=-1)
+        for k, v in self.metrics.items():
+            if np.issubdtype(v.dtype, np.floating):
+                bad = bad | ~np.isfinite(v).all(axis=-1)
+        return bad
 
     def final(self, metric: str = "loss_gap") -> np.ndarray:
         """The metric at the horizon, ``[seed, *grid]``."""
@@ -69,13 +75,13 @@ class SweepResult:
         """Best-of-grid (the papers' protocol): the setting whose final ``metric``,
         reduced over seeds (median by default), is smallest.
 
-        Settings with a diverged (NaN/inf) run on any seed are excluded. Returns a dict
+        Settings with a diverged run (:attr:`diverged`: a non-finite model or recorded metric)
+        on any seed are excluded. Returns a dict
         with the chosen ``hparams``, its grid ``index``, the reduced ``value`` and the
         number of settings ``excluded``; raises ``ValueError`` if every setting diverged.
         """
         final = self.final(metric).astype(np.float64)
-        bad = self.diverged | ~np.isfinite(final)
-        bad_setting = bad.any(axis=0)
+        bad_setting = self.diverged.any(axis=0)
         red = {"median": np.median, "mean": np.mean, "max": np.max}[reduce](final, axis=0)
         red = np.where(bad_setting, np.inf, red)
         if not np.isfinite(red).any():

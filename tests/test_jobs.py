@@ -183,8 +183,8 @@ def _code(src: str) -> str:
 
 
 def test_the_model_update_is_written_once():
-    """``x - step * u`` exists in one place (the server's ``descend``); everything calls it."""
-    pattern = re.compile(r"\bx\s*-\s*[\w.\[\]\"']*\s*\*")  # x - <step> * ...
+    """``x + step * updates`` exists in one place (the server's ``apply_step``); everything calls it."""
+    pattern = re.compile(r"\bx\s*[-+]\s*[\w.\[\]\"']*\s*\*")  # x -/+ <step> * ...
     hits = {f for f, src in _sources().items() if pattern.search(_code(src))}
     assert hits == {"sim/server.py"}, hits
 

@@ -73,7 +73,7 @@ class JobRunner:
 def _snapshot_model(problem, srv):
     gap, gns = _metrics(problem, jnp.asarray(srv.x))
     return dict(loss_gap=float(gap), grad_norm_sq=float(gns), updates=srv.k,
-                diverged=not bool(np.all(np.isfinite(srv.x))))
+                diverged=not (np.all(np.isfinite(srv.x)) and np.isfinite(gap) and np.isfinite(gns)))
 
 
 def _hp(hparams):

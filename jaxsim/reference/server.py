@@ -5,13 +5,13 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from ..sim.server import descend
+from ..sim.server import apply_step
 
 
 class Server:
     """The model ``x`` (float64 NumPy), the update counter ``k``, the model one update
-    earlier (``x_prev``; ``x^0`` before the first update) and the server optimizer
-    (plain SGD when ``None``)."""
+    earlier (``x_prev``; ``x^0`` before the first update) and the server optimizer (optax
+    descent updates; plain SGD, updates ``-direction``, when ``None``)."""
 
     def __init__(self, x0: np.ndarray, optimizer=None):
         self.x = np.array(x0, dtype=np.float64)
@@ -21,10 +21,12 @@ class Server:
         self.opt_state = None if optimizer is None else optimizer.init(jnp.asarray(x0))
 
     def step(self, stepsize: float, direction: np.ndarray) -> None:
-        """``x <- x - stepsize * optimizer(direction)``."""
-        if self.optimizer is not None:
+        """``x <- x + stepsize * optimizer(direction)`` (``x - stepsize * direction`` for SGD)."""
+        if self.optimizer is None:
+            updates = -np.asarray(direction, dtype=np.float64)
+        else:
             u, self.opt_state = self.optimizer.update(jnp.asarray(direction), self.opt_state, jnp.asarray(self.x))
-            direction = np.asarray(u, dtype=np.float64)
+            updates = np.asarray(u, dtype=np.float64)
         self.x_prev = self.x
-        self.x = descend(self.x, stepsize, direction)
+        self.x = apply_step(self.x, stepsize, updates)
         self.k += 1

@@ -22,9 +22,13 @@ the arrival counters. A late job must be evaluated at the point it started from,
 Each event costs O(d): one row read, the job, one step, one row write. Decisions are
 arithmetic masks (``jnp.where``), never ``lax.cond`` on batched data.
 
-The server optimizer follows optax's update signature: ``u, opt_state =
-optimizer.update(direction, opt_state, x)``, then ``x <- x - step * u`` (the default
-optimizer is the identity: plain SGD).
+The server optimizer follows optax's convention: ``updates, opt_state =
+optimizer.update(direction, opt_state, x)`` are descent updates, sign included (as every
+optax optimizer returns them), and the server adds them scaled by the method's step,
+``x <- x + step * updates``. The default optimizer is ``optax.sgd(1.0)``, whose updates are
+``-direction``: plain SGD, ``x <- x - step * direction``. A bare ``scale_by_*`` transform
+is a direction, not an update: end its chain with ``optax.scale_by_learning_rate(lr)``
+(as optax's optimizers do) to descend.
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ import optax
 
 from ..methods.base import NEW, Arrival, Decision
 
-#: The default server optimizer: the step direction is the method's direction itself (SGD).
-SGD = optax.identity()
+#: The default server optimizer: updates ``-direction`` (plain SGD; the step is the method's).
+SGD = optax.sgd(1.0)
 
 #: What every clock records at each grid point.
 METRICS = ("busy_time", "loss_gap", "grad_norm_sq", "updates", "received", "used", "discarded",
@@ -71,9 +75,9 @@ class ServerState(NamedTuple):
     counters: Counters
 
 
-def descend(x, step, u):
-    """``x - step * u``: the model update (the only one; the reference server calls it too)."""
-    return x - step * u
+def apply_step(x, step, updates):
+    """``x + step * updates``: the model update (the only one; the reference server calls it too)."""
+    return x + step * updates
 
 
 def init_server(method, problem, optimizer, layout: Layout, n: int, hp, ctx, timing) -> ServerState:
@@ -112,10 +116,11 @@ def job_points(layout: Layout, srv: ServerState, w) -> tuple[ServerState, tuple]
 
 
 def apply_update(optimizer, srv: ServerState, direction, step, update) -> ServerState:
-    """``x <- x - step * optimizer(direction)`` where ``update``; ``k`` counts updates."""
+    """``x <- x + step * optimizer(direction)`` where ``update`` (optax's descent updates;
+    ``x - step * direction`` for the default SGD); ``k`` counts updates."""
     u, opt_new = optimizer.update(direction, srv.opt_state, srv.x)
     return srv._replace(
-        x=jnp.where(update, descend(srv.x, step, u), srv.x),
+        x=jnp.where(update, apply_step(srv.x, step, u), srv.x),
         k=srv.k + update.astype(jnp.int32),
         opt_state=jax.tree.map(lambda a, b: jnp.where(update, a, b), opt_new, srv.opt_state))
 
@@ -160,18 +165,20 @@ def serve(method, optimizer, layout: Layout, srv: ServerState, a: Arrival, hp: d
 def model_metrics(problem, srv: ServerState) -> dict:
     """The metrics every clock records at a grid point (besides its own time metrics)."""
     cnt, x = srv.counters, srv.x
+    gap, gns = problem.loss_gap(x), jnp.sum(problem.full_grad(x) ** 2)
     return dict(
-        loss_gap=problem.loss_gap(x),
-        grad_norm_sq=jnp.sum(problem.full_grad(x) ** 2),
+        loss_gap=gap,
+        grad_norm_sq=gns,
         updates=srv.k,
         received=cnt.received,
         used=cnt.used,
         discarded=cnt.received - cnt.used,
         max_delay=cnt.max_delay,
         mean_delay=jnp.where(cnt.used > 0, cnt.sum_delay / jnp.maximum(cnt.used, 1), 0.0),
-        diverged=~jnp.all(jnp.isfinite(x)),
+        # one definition of divergence: a non-finite model or recorded metric
+        diverged=~(jnp.all(jnp.isfinite(x)) & jnp.isfinite(gap) & jnp.isfinite(gns)),
     )
 
 
-__all__ = ["Counters", "Layout", "METRICS", "SGD", "ServerState", "apply_update", "count", "descend",
+__all__ = ["Counters", "Layout", "METRICS", "SGD", "ServerState", "apply_update", "apply_step", "count",
            "init_server", "job_points", "model_metrics", "serve"]
