@@ -62,7 +62,7 @@ class SweepResult:
         """``[seed, *grid]``: the run's model or a recorded metric was non-finite at some point
         (the one definition used by :meth:`best` and the CLI summary)."""
         bad = self.metrics["diverged"].any(axis=-1)
-        for k, v in self.metrics.items():
+        for v in self.metrics.values():
             if np.issubdtype(v.dtype, np.floating):
                 bad = bad | ~np.isfinite(v).all(axis=-1)
         return bad
