@@ -3,64 +3,329 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .figures import FIGURES
 
+#: The top-level ``--help`` text (plain text: no reStructuredText markup in any ``--help``).
+DESCRIPTION = ("Simulate asynchronous SGD methods in simulated wall-clock time. 'jaxsim list' shows every "
+               "name you can use (methods and their hyperparameters, problems and their options, timing "
+               "models, speed profiles, metrics, figures); 'jaxsim run' simulates one method over a grid; "
+               "'jaxsim bench' measures throughput; 'jaxsim figure' reproduces a paper figure. "
+               "'jaxsim COMMAND --help' lists a command's options.")
+
+
+class UsageError(ValueError):
+    """A bad command line: printed as one ``jaxsim: error: ...`` line, exit code 2."""
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends each option's default to its help, except where it has none (``None``, a flag that is off)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with defaults in ``--help`` and one-line errors (exit code 2, no usage block)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return v
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+# ---- problems from the command line -------------------------------------------------------------
+
+#: Problem options of ``jaxsim run``: option (dest) -> the builder parameter(s) it fills. A problem
+#: takes the options whose parameter its builder's signature has (``--n`` also sets the workers).
+_PROBLEM_PARAMS = {
+    "d": ("d", "dim"), "noise_scale": ("noise_scale",), "data": ("path",), "data_part": ("train",),
+    "n": ("num_workers",), "split": ("split",), "alpha": ("alpha",), "heterogeneity": ("heterogeneity",),
+    "samples": ("samples_per_worker",), "data_seed": ("seed",), "batch": ("batch",), "l2": ("l2",),
+    "hidden": ("hidden",), "max_samples": ("max_samples",), "solve_f_star": ("solve_f_star",),
+}
+#: Defaults of the command line where they differ from the builders'.
+_PROBLEM_DEFAULTS = {"d": 100, "noise_scale": 0.01}
+_REQUIRED = {"mnist_mlp": {"data": "a folder with the MNIST IDX files, train-* or (--data-part test) t10k-*"}}
+_CONVERT = {"data_part": lambda v: v == "train"}
+#: logistic: with --data the file is split over the workers; without, synthetic data is generated.
+_LOGISTIC_WITH_DATA, _LOGISTIC_SYNTHETIC = ("split", "alpha"), ("d", "samples", "heterogeneity", "data_seed")
+
+
+def _het_quadratic_cli(num_workers: int, d: int = 100, heterogeneity: float = 1.0, seed: int = 0,
+                       noise_scale: float = 0.0):
+    """``het_quadratic`` from the command line: worker ``i``'s minimizer ``a_i ~ heterogeneity *
+    N(0, I_d)`` (seeded by ``seed``), unit curvatures, start at 0."""
+    import numpy as np
+
+    from .problems import heterogeneous_quadratic
+
+    if not (math.isfinite(heterogeneity) and heterogeneity >= 0):
+        raise UsageError(f"--heterogeneity: must be finite and >= 0, got {heterogeneity}")
+    a = heterogeneity * np.random.default_rng(seed).standard_normal((num_workers, d))
+    return heterogeneous_quadratic(a, noise_scale=noise_scale)
+
+
+def _builder(name: str):
+    from .problems import PROBLEMS
+
+    return {"het_quadratic": _het_quadratic_cli}.get(name, PROBLEMS[name])
+
+
+def problem_options(name: str) -> dict:
+    """``{option dest: builder parameter}`` of registered problem ``name`` on the command line."""
+    params = inspect.signature(_builder(name)).parameters
+    return {dest: next(p for p in names if p in params)
+            for dest, names in _PROBLEM_PARAMS.items() if any(p in params for p in names)}
+
+
+def _make_problem(args):
+    """Build ``--problem`` from the options it takes; a given option it does not take, or a missing
+    required one, is a one-line error."""
+    from .problems import PROBLEMS
+
+    name = args.problem
+    if name not in PROBLEMS:
+        raise UsageError(f"--problem: unknown name {name!r}; choose one of {sorted(PROBLEMS)} ('jaxsim list')")
+    opts = problem_options(name)
+    given = {d for d in _PROBLEM_PARAMS if d != "n" and getattr(args, d) is not None}
+    takes = ", ".join(_flag(d) for d in opts) or "no options"
+    for dest in sorted(given - set(opts)):
+        raise UsageError(f"{_flag(dest)}: problem {name!r} does not take it (it takes {takes})")
+    for dest, what in _REQUIRED.get(name, {}).items():
+        if getattr(args, dest) is None:
+            raise UsageError(f"{_flag(dest)}: problem {name!r} needs it: {what}")
+    if name == "logistic":
+        wrong = _LOGISTIC_SYNTHETIC if args.data is not None else _LOGISTIC_WITH_DATA
+        for dest in wrong:
+            if dest in given:
+                raise UsageError(f"{_flag(dest)}: problem 'logistic' uses it only "
+                                 f"{'without' if args.data is not None else 'with'} --data")
+    kwargs = {}
+    for dest, param in opts.items():
+        v = getattr(args, dest)
+        v = _PROBLEM_DEFAULTS.get(dest) if v is None else v
+        if v is not None and not (name == "logistic" and args.data is not None and dest == "d"):
+            kwargs[param] = _CONVERT.get(dest, lambda x: x)(v)
+    try:
+        return _builder(name)(**kwargs)
+    except FileNotFoundError as e:
+        raise UsageError(f"--data: {e}") from None
+
+
+def _check_writable(flag: str, path, *, directory: bool) -> None:
+    """Refuse, before anything is simulated, an output path that cannot be written: ``path`` must
+    be a directory (``directory=True``) or a file name, and its nearest existing ancestor a
+    writable directory (missing folders are created when writing)."""
+    path = Path(path)
+    try:
+        if path.exists():
+            if directory and not path.is_dir():
+                raise UsageError(f"{flag}: {path} is a file; give a directory (created if missing)")
+            if not directory and path.is_dir():
+                raise UsageError(f"{flag}: {path} is a directory; give a file name such as {path / 'results.npz'}")
+            if not os.access(path, os.W_OK):
+                raise UsageError(f"{flag}: {path} is not writable")
+            if directory:
+                return
+        folder = path if directory else path.parent
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UsageError(f"{flag}: cannot create {folder}: {existing} is a file, not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise UsageError(f"{flag}: cannot write under {existing} (permission denied)")
+    except OSError as e:
+        raise UsageError(f"{flag}: {path}: {e.strerror or e}") from None
+
+
+# ---- commands -----------------------------------------------------------------------------------
 
 def _cmd_list(args) -> int:
     from .figures import describe
     from .methods import REGISTRY
     from .problems import PROBLEMS
+    from .sim.server import METRICS
+    from .speed import SpeedProfile
     from .timing import BASE_PROFILES, NOISE_LAWS
 
-    groups = {"methods": sorted(REGISTRY), "problems": sorted(PROBLEMS),
-              "timing base profiles": sorted(BASE_PROFILES), "timing noise laws": sorted(NOISE_LAWS),
-              "figures": sorted(FIGURES)}
-    for title, names in groups.items():
+    def hparams(name):
+        specs = getattr(REGISTRY[name], "hparams", None) or {}
+        return "--hp " + ", ".join(f"{k}={getattr(s, 'default', '?')} ({getattr(s, 'doc', '')})"
+                                   for k, s in specs.items()) if specs else "no hyperparameters"
+
+    def options(name):
+        opts = [_flag(d) + (" (required)" if d in _REQUIRED.get(name, ()) else "") for d in problem_options(name)]
+        return "options: " + (", ".join(opts) or "none")
+
+    def speed(name):
+        sig = inspect.signature(getattr(SpeedProfile, name))
+        sig = sig.replace(parameters=[q.replace(annotation=q.empty) for q in sig.parameters.values()],
+                          return_annotation=sig.empty)
+        return f"SpeedProfile.{name}{sig}"
+
+    metric_doc = {
+        "busy_time": "total worker compute time so far", "loss": "f(x)",
+        "loss_gap": "f(x) - f*, only for problems with a known f* (quadratic, het_quadratic, "
+                     "logistic with --solve-f-star)",
+        "grad_norm_sq": "squared norm of the full gradient", "updates": "model updates",
+        "received": "gradients received", "used": "gradients applied", "discarded": "received - used",
+        "max_delay": "largest delay applied", "mean_delay": "mean delay applied",
+        "diverged": "a non-finite model or recorded metric", "cancelled": "jobs cancelled (controlled clock)",
+        "timeouts": "jobs abandoned (controlled clock)", "proxy_regret": "allocation methods only",
+    }
+    speeds = sorted(k for k, v in vars(SpeedProfile).items() if isinstance(v, classmethod))
+    groups = {  # title: (hint, [(name, detail)])
+        "methods": ("jaxsim run METHOD --hp NAME=VALUE,...; defaults shown",
+                    [(m, hparams(m)) for m in sorted(REGISTRY)]),
+        "problems": ("jaxsim run METHOD --problem NAME [its options]",
+                     [(q, options(q)) for q in sorted(PROBLEMS)]),
+        "timing base profiles": ("jaxsim run --base NAME", [(k, None) for k in sorted(BASE_PROFILES)]),
+        "timing noise laws": ("jaxsim run --noise NAME", [(k, None) for k in sorted(NOISE_LAWS)]),
+        "speed profiles": ("the universal computation model, Python only: TimingModel(speed=...)",
+                           [(k, speed(k)) for k in speeds]),
+        "metrics": ("jaxsim run --select NAME; SweepResult.metrics",
+                    [(k, metric_doc.get(k)) for k in METRICS + ("proxy_regret",)]),
+        "figures": ("jaxsim figure NAME [--help]", [(f, describe(f)) for f in sorted(FIGURES)]),
+    }
+    for title, (hint, entries) in groups.items():
         print(f"{title}:")
-        for name in names:
+        print(f"  ({hint})")
+        for name, detail in entries:
             print(f"  {name}")
-            if title == "figures":
-                print(f"      {describe(name)}")
+            if detail:
+                print(f"      {detail}")
     return 0
 
 
-def _parse_value(text: str):
-    vals = [float(v) for v in text.split(",")]
-    vals = [int(v) if v.is_integer() and "." not in t and "e" not in t.lower() else v
-            for v, t in zip(vals, text.split(","))]
-    return vals if len(vals) > 1 else vals[0]
+def _parse_number(name: str, text: str):
+    t = text.strip()
+    try:
+        return int(t)
+    except ValueError:
+        pass
+    try:
+        return float(t)
+    except ValueError:
+        raise UsageError(f"--hp {name}: could not parse {text!r} as a number") from None
+
+
+def _parse_hp(items) -> dict:
+    """``--hp name=value[,value...]`` items: a dict of numbers (a list is a grid axis)."""
+    hp = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--hp: expected name=value or name=v1,v2,..., got {item!r}")
+        if name in hp:
+            raise UsageError(f"--hp {name}: given twice; give each hyperparameter once "
+                             f"(a grid axis as {name}=v1,v2,...)")
+        if not text.strip():
+            raise UsageError(f"--hp {name}: no value (expected {name}=value or {name}=v1,v2,...)")
+        vals = [_parse_number(name, t) for t in text.split(",")]
+        hp[name] = vals if len(vals) > 1 else vals[0]
+    return hp
+
+
+def _plain(o):
+    """JSON-ready: NumPy scalars and arrays to Python, non-finite floats to ``None``."""
+    if isinstance(o, dict):
+        return {str(k): _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_plain(v) for v in o]
+    if hasattr(o, "tolist"):
+        return _plain(o.tolist())
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    return o
 
 
 def _cmd_run(args) -> int:
     import numpy as np
 
-    from . import make_problem, make_timing, sweep
+    from . import make_timing, sweep
+    from .sim.server import METRICS
 
-    hp = {}
-    for item in args.hp or []:
-        if "=" not in item:
-            raise ValueError(f"--hp expects name=value[,value...], got {item!r}")
-        k, v = item.split("=", 1)
-        hp[k] = _parse_value(v)
-    problem = make_problem(args.problem, d=args.d, noise_scale=args.noise_scale)
+    # every check on the command line runs before anything is simulated
+    hp = _parse_hp(args.hp)
+    problem = _make_problem(args)
+    metrics = METRICS + ("proxy_regret",)
+    select = args.select or ("loss_gap" if problem.f_star is not None else "loss")
+    if select not in metrics:
+        raise UsageError(f"--select: unknown metric {select!r}; choose one of {list(metrics)}")
+    if select == "loss_gap" and problem.f_star is None:
+        raise UsageError(f"--select loss_gap: problem {args.problem!r} has no known f*, so f - f* is not "
+                         "recorded; use --select loss (f, the same best setting)")
+    if args.out:
+        _check_writable("--out", args.out, directory=False)
+    if args.checkpoint_dir:
+        _check_writable("--checkpoint-dir", args.checkpoint_dir, directory=True)
     noise_kw = {"var": "i"} if args.noise == "halfnormal" else {}
     timing = make_timing(args.n, args.base, args.noise, **noise_kw)
     res = sweep(args.method, problem, timing, seeds=args.seeds, grid=hp, horizon=args.horizon,
-                num_points=args.points)
+                num_points=args.points, checkpoint_dir=args.checkpoint_dir)
+
     events = res.final("received")[0].max()  # arrivals of the seed's busiest setting
     sizes = {d: len(res.coords[d]) for d in res.grid_dims}
+    names = [m for m in ("loss_gap", "loss", "grad_norm_sq", "updates", "discarded") if m in res.metrics]
+    final = {m: res.final(m) for m in names}
+    best = None
+    if res.grid_dims:
+        if select not in res.metrics:
+            raise UsageError(f"--select {select}: not recorded by {res.method}; recorded: {sorted(res.metrics)}")
+        try:
+            b = res.best(select)
+            best = {"metric": select, "hparams": b["hparams"], "value": b["value"], "excluded": b["excluded"]}
+        except ValueError as e:  # every setting diverged: still report and save the runs
+            best = {"metric": select, "hparams": None, "error": str(e)}
+    summary = {
+        "method": res.method, "problem": args.problem, "n": args.n, "d": res.info.get("d"),
+        "seeds": list(args.seeds), "grid": {d: res.coords[d] for d in res.grid_dims}, "grid_sizes": sizes,
+        "fixed": res.fixed, "horizon": args.horizon, "points": args.points,
+        "gradients_received": int(events), "seconds": res.info["seconds_total"],
+        "final": {m: {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
+                  for m, v in final.items()},
+        "runs": int(res.diverged.size), "diverged": int(res.diverged.sum()), "best": best, "saved": None,
+    }
+    if args.json:  # one JSON object on stdout (non-finite numbers as null)
+        if args.out:
+            summary["saved"] = str(res.save(Path(args.out)))
+        print(json.dumps(_plain(summary), allow_nan=False))
+        return 0
     print(f"method {res.method}: {len(args.seeds)} seed(s), grid {sizes}, "
           f"{events} gradients received (seed {args.seeds[0]}), {res.info['seconds_total']:.2f} s")
-    final = {m: res.final(m) for m in ("loss_gap", "grad_norm_sq", "updates", "discarded")}
     for m, v in final.items():
         print(f"  final {m:13s} median {np.median(v):.6g}  min {np.min(v):.6g}  max {np.max(v):.6g}")
-    print(f"  diverged runs {int(res.diverged.sum())} of {res.diverged.size}")
-    if res.grid_dims:
-        print(f"  best (final {args.select}): {res.best(args.select)['hparams']}")
+    print(f"  diverged runs {summary['diverged']} of {summary['runs']}")
+    if best is not None:
+        print(f"  best (final {select}): {best['hparams'] if best['hparams'] is not None else best['error']}")
     if args.out:
         path = res.save(Path(args.out))
         print(f"  saved {path}")
@@ -81,39 +346,114 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+def _option_value(options, flag: str):
+    """The value of ``flag`` in a figure's own options (``--out X`` or ``--out=X``; the last wins)."""
+    value = None
+    for i, tok in enumerate(options):
+        if tok == flag and i + 1 < len(options):
+            value = options[i + 1]
+        elif tok.startswith(flag + "="):
+            value = tok.split("=", 1)[1]
+    return value
+
+
 def _cmd_figure(args) -> int:
     from .figures import load
 
+    out = _option_value(args.options, "--out")
+    if out is not None and not {"-h", "--help"} & set(args.options):
+        _check_writable("--out", out, directory=True)  # every figure writes into a directory
     return load(args.name).main(args.options)
 
 
+#: Help of the problem options of ``jaxsim run`` (also quoted by their errors).
+_HELP = {
+    "d": f"dimension: quadratic, het_quadratic; logistic: features of its synthetic data "
+         f"(default: {_PROBLEM_DEFAULTS['d']})",
+    "noise_scale": f"gradient noise scale: quadratic, het_quadratic (default: {_PROBLEM_DEFAULTS['noise_scale']})",
+    "data": "mnist_mlp: a folder with the MNIST IDX files (required); logistic: a binary LIBSVM file "
+            "(default: synthetic data). Nothing is downloaded",
+    "data_part": "mnist_mlp: which files of --data, train (train-*) or test (t10k-*) (default: train)",
+    "split": "how the data are split over the --n workers: mnist_mlp, logistic with --data "
+             "(default: the problem's, dirichlet for mnist_mlp, iid for logistic)",
+    "alpha": "Dirichlet concentration of --split dirichlet: mnist_mlp, logistic with --data (default: 0.1)",
+    "heterogeneity": "how different the workers' data are: logistic (synthetic); het_quadratic: the workers' "
+                     "minimizers are heterogeneity * N(0, I) (default: 1.0)",
+    "samples": "logistic (synthetic): samples per worker (default: 100)",
+    "data_seed": "seed of generated data: logistic (synthetic), het_quadratic's minimizers (default: 0)",
+    "batch": "samples per stochastic gradient: logistic (default: 1), mnist_mlp (default: 4)",
+    "l2": "logistic: L2 regularization (default: 0)",
+    "hidden": "mnist_mlp: hidden units (default: 128)",
+    "max_samples": "mnist_mlp: keep only the first samples of --data (default: all)",
+    "solve_f_star": "logistic: compute f* (float64 Newton-CG) so that loss_gap = f - f* is recorded",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jaxsim", description=__doc__)
-    sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("list", help="registered methods, problems, timing models and figures")
+    from .timing import BASE_PROFILES, NOISE_LAWS
 
-    r = sub.add_parser("run", help="simulate one method (optionally over a grid) and print a summary")
-    r.add_argument("method")
-    r.add_argument("--problem", default="quadratic")
-    r.add_argument("--d", type=int, default=100)
-    r.add_argument("--noise-scale", type=float, default=0.01)
-    r.add_argument("--n", type=int, default=100)
-    r.add_argument("--base", default="one_plus_sqrt")
-    r.add_argument("--noise", default="halfnormal")
+    p = _Parser(prog="jaxsim", description=DESCRIPTION)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
+                   help="print the version and exit")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", title="commands",
+                           help="'jaxsim COMMAND --help' lists its options")
+    sub.add_parser("list", help="every name you can use: methods (with hyperparameters), problems (with options), "
+                   "timing models, speed profiles, metrics, figures",
+                   description="List every name you can use: methods and their hyperparameters (--hp), problems "
+                   "and their options, timing base profiles and noise laws, speed profiles, metrics, figures.")
+
+    r = sub.add_parser("run", help="simulate one method (optionally over a grid) and print a summary",
+                       description="Simulate METHOD for every seed and every setting of the --hp grid, then print "
+                       "a summary (or, with --json, one JSON object). Each problem takes its own options "
+                       "('jaxsim list' shows which).")
+    r.add_argument("method", help="a registered method ('jaxsim list')")
+    r.add_argument("--problem", default="quadratic", help="a registered problem ('jaxsim list')")
+    g = r.add_argument_group("problem options", "each problem takes the options its builder has; "
+                             "'jaxsim list' shows which")
+    g.add_argument("--d", type=_positive_int, help=_HELP["d"])
+    g.add_argument("--noise-scale", type=float, help=_HELP["noise_scale"])
+    g.add_argument("--data", metavar="PATH", help=_HELP["data"])
+    g.add_argument("--data-part", choices=("train", "test"), help=_HELP["data_part"])
+    g.add_argument("--split", choices=("iid", "by_class", "dirichlet"), help=_HELP["split"])
+    g.add_argument("--alpha", type=float, help=_HELP["alpha"])
+    g.add_argument("--heterogeneity", type=float, help=_HELP["heterogeneity"])
+    g.add_argument("--samples", type=_positive_int, help=_HELP["samples"])
+    g.add_argument("--data-seed", type=int, help=_HELP["data_seed"])
+    g.add_argument("--batch", type=_positive_int, help=_HELP["batch"])
+    g.add_argument("--l2", type=float, help=_HELP["l2"])
+    g.add_argument("--hidden", type=_positive_int, help=_HELP["hidden"])
+    g.add_argument("--max-samples", type=_positive_int, help=_HELP["max_samples"])
+    g.add_argument("--solve-f-star", action="store_true", default=None, help=_HELP["solve_f_star"])
+    r.add_argument("--n", type=_positive_int, default=100, help="number of workers (also the problem's, "
+                   "for problems with per-worker data)")
+    r.add_argument("--base", default="one_plus_sqrt", choices=sorted(BASE_PROFILES), metavar="NAME",
+                   help=f"base compute time of each worker: {', '.join(sorted(BASE_PROFILES))}")
+    r.add_argument("--noise", default="halfnormal", choices=sorted(NOISE_LAWS), metavar="NAME",
+                   help="random part of each compute time, a noise law ('jaxsim list'; halfnormal: "
+                   "|N(0, w + 1)| for worker w)")
     r.add_argument("--horizon", type=float, default=200.0, help="simulated seconds")
-    r.add_argument("--points", type=int, default=50)
-    r.add_argument("--seeds", type=int, nargs="+", default=[0])
-    r.add_argument("--hp", nargs="*", help="name=value or name=v1,v2,... (a grid axis)")
-    r.add_argument("--select", default="loss_gap")
-    r.add_argument("--out", help="save the labeled results (.npz)")
+    r.add_argument("--points", type=_positive_int, default=50, help="recording intervals (metrics at points + 1 times)")
+    r.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (each gives its own durations and noise)")
+    r.add_argument("--hp", nargs="+", action="extend", metavar="NAME=VALUES",
+                   help="hyperparameters: name=value (fixed) or name=v1,v2,... (a grid axis); each name once; "
+                   "unset ones take the method's defaults ('jaxsim list')")
+    r.add_argument("--select", help="metric whose final value (median over seeds) picks the best setting "
+                   "(default: loss_gap when the problem knows f*, else loss)")
+    r.add_argument("--out", metavar="FILE", help="save the labeled results (.npz); checked before simulating")
+    r.add_argument("--checkpoint-dir", metavar="DIR", help="make the run resumable: save each finished batch "
+                   "in DIR (created if missing); re-running the same command skips finished batches, and a DIR "
+                   "holding another configuration is refused (default: no checkpoints)")
+    r.add_argument("--json", action="store_true", help="print one JSON object (method, grid, seeds, final "
+                   "medians, best setting, diverged count) instead of the text summary")
 
-    b = sub.add_parser("bench", help="engine vs reference vs floor throughput")
+    b = sub.add_parser("bench", help="engine vs reference vs floor throughput",
+                       description="Measure the engine's throughput against the reference loop and the floor kernel.")
     b.add_argument("--json", action="store_true", help="print only the JSON line")
-    b.add_argument("--events", type=int, default=20_000)
+    b.add_argument("--events", type=_positive_int, default=20_000, help="events per run")
 
     f = sub.add_parser("figure", help="reproduce a paper figure",
-                       description="Run a paper figure; `jaxsim figure NAME --help` lists its options.")
-    f.add_argument("name", choices=sorted(FIGURES))
+                       description="Run a paper figure; 'jaxsim figure NAME --help' lists its options.")
+    f.add_argument("name", choices=sorted(FIGURES), help="the figure ('jaxsim list' describes each)")
     f.add_argument("options", nargs=argparse.REMAINDER, help="the figure's own options")
     return p
 
@@ -123,8 +463,9 @@ def main(argv=None) -> int:
     handler = {"list": _cmd_list, "run": _cmd_run, "bench": _cmd_bench, "figure": _cmd_figure}[args.cmd]
     try:
         return handler(args)
-    except ValueError as e:
-        print(f"jaxsim: error: {e}", file=sys.stderr)
+    except (ValueError, OSError) as e:  # bad input (the command line's or the library's checks): one line
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"jaxsim: error: {message}", file=sys.stderr)
         return 2
 
 

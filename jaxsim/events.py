@@ -22,6 +22,7 @@ import dataclasses
 import math
 from typing import Optional
 
+import jax
 import numpy as np
 
 from .speed import chained_finish
@@ -230,21 +231,49 @@ def cycle_times(durations, steps=None, comm=None) -> np.ndarray:
     return D
 
 
+#: Host bytes per sampled job while a stream is built (the duration table, the noise draws,
+#: finish times, event indices and their sort; measured 60-80).
+SAMPLE_BYTES_PER_JOB = 96
+
+
+def check_sample_memory(timing: TimingModel, num_jobs: int, memory_budget=None, dtype=None, why: str = "") -> None:
+    """Raise ``ValueError`` (before anything is sampled) if building a stream of ``num_jobs``
+    jobs per worker would need more host memory than ``memory_budget`` (``None``: the
+    default; never more than :func:`jaxsim.memory.host_memory_budget`)."""
+    from .memory import default_memory_budget, fmt_bytes, host_memory_budget
+
+    limit = min(float(default_memory_budget() if memory_budget is None else memory_budget), host_memory_budget())
+    need = timing.n * num_jobs * SAMPLE_BYTES_PER_JOB
+    if need > limit:
+        item = np.dtype(dtype or (np.float64 if jax.config.jax_enable_x64 else np.float32)).itemsize
+        raise ValueError(
+            f"memory: the free-running stream needs {num_jobs} jobs per worker x n={timing.n} workers{why}: "
+            f"a duration table of {fmt_bytes(timing.n * num_jobs * item)} and about {fmt_bytes(need)} of host memory "
+            f"to build it, more than the budget of {fmt_bytes(limit)}; shorten the horizon or use larger base "
+            "times (base_scale)")
+
+
 def sample_stream(timing: TimingModel, key, horizon, num_points: int = 100, active=None,
-                  dtype=None, cycle=None) -> tuple[EventStream, np.ndarray]:
+                  dtype=None, cycle=None, memory_budget=None) -> tuple[EventStream, np.ndarray]:
     """Sample durations with ``timing`` and build the free-running stream for ``horizon``.
 
     ``cycle`` (optional) maps sampled durations ``D[n, J]`` to the jobs' full cycle times
     (see :func:`cycle_times`). Returns ``(stream, durations)``; the job count grows (by
-    whole blocks, keeping the jobs already drawn) until the horizon is covered.
+    whole blocks, keeping the jobs already drawn) until the horizon is covered. The host
+    memory of each draw is checked first (:func:`check_sample_memory`, ``memory_budget``).
     """
     horizon = as_horizon(horizon)
     act = None if active is None else np.asarray(active, bool)
     if horizon.time is not None:
         J = timing.jobs_to_cover(horizon.time, act)
+        tau = timing.tau if act is None else timing.tau[act]
+        why = (f" (the horizon of {horizon.time:g} s over the smallest base time {float(np.min(tau)):.3g} s)"
+               if tau.size else "")
     else:
         J = max(16, int(math.ceil(4 * horizon.events / max(1, int(np.sum(act)) if act is not None else timing.n))))
+        why = f" (horizon of {horizon.events} events)"
     while True:
+        check_sample_memory(timing, J, memory_budget, dtype, why)
         D = timing.sample(key, J, dtype=dtype)
         try:
             return free_running(D if cycle is None else cycle(D), horizon, num_points, act, timing=timing), D

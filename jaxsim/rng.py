@@ -5,6 +5,11 @@ randomness, a method's own randomness and communication times. A job's
 randomness is keyed by ``(seed, worker, job)``, so the clocks, the reference
 oracle and every method of a comparison draw the same noise for the same job,
 whatever order they process events in.
+
+Seeds are integers ``0 <= seed < 2**63`` (:data:`SEED_LIMIT`; Python or NumPy
+integers, not bools). Distinct seeds give distinct keys: a seed below ``2**32``
+is ``jax.random.key(seed)``; a larger one folds its high 32 bits into the key of
+its low 32 bits (``jax.random.key`` alone would wrap it onto a smaller seed).
 """
 
 from __future__ import annotations
@@ -15,11 +20,29 @@ import numpy as np
 _TIME, _GRAD, _METHOD, _COMM = 0, 1, 2, 3
 
 
-def seed_key(seed: int) -> jax.Array:
-    """The root key of one seed (raises ``ValueError`` for non-integers)."""
+#: Seeds are integers in ``[0, SEED_LIMIT)``.
+SEED_LIMIT = 2 ** 63
+
+
+def check_seed(seed) -> int:
+    """``seed`` as a Python ``int``; ``ValueError`` unless it is an integer in ``[0, 2**63)``."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    return jax.random.key(int(seed))
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    s = int(seed)
+    if not 0 <= s < SEED_LIMIT:
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {s}")
+    return s
+
+
+def seed_key(seed: int) -> jax.Array:
+    """The root key of one seed (``ValueError`` outside ``0 <= seed < 2**63``).
+
+    ``jax.random.key(seed)`` below ``2**32``; above, the high 32 bits are folded into
+    the key of the low 32 bits, so distinct seeds never share a key."""
+    s = check_seed(seed)
+    if s < 2 ** 32:
+        return jax.random.key(s)
+    return jax.random.fold_in(jax.random.key(s & 0xFFFFFFFF), s >> 32)
 
 
 def time_key(seed: int) -> jax.Array:

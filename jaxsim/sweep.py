@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
 import time as _time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -23,16 +24,19 @@ from typing import Optional, Sequence
 import jax.numpy as jnp
 import numpy as np
 
+from .checkpoint import Checkpoint, atomic_savez
 from .events import EventStream, as_horizon, cycle_times, free_running, sample_stream
 from .methods import AllocationMethod, ControlledMethod, Method, StreamMethod, make_method
 from .problems import Problem
-from .rng import comm_key, time_key
+from .rng import SEED_LIMIT, comm_key, time_key
 from .sim import allocation, controlled, stream
 from .sim.driver import run_setup
 from .sim.server import METRICS, SGD
 from .timing import TimingModel, validate_durations
 
-DEFAULT_MEMORY_BUDGET = 2 * 2 ** 30  # bytes of point storage per batch
+#: The default ``memory_budget``: ``None``, what the device has (a GPU's memory limit, half of the
+#: host's memory on CPU; :func:`jaxsim.memory.default_memory_budget`).
+DEFAULT_MEMORY_BUDGET = None
 
 
 
@@ -69,7 +73,16 @@ class SweepResult:
 
     def final(self, metric: str = "loss_gap") -> np.ndarray:
         """The metric at the horizon, ``[seed, *grid]``."""
-        return self.metrics[metric][..., -1]
+        return self._metric(metric)[..., -1]
+
+    def _metric(self, metric: str) -> np.ndarray:
+        """``metrics[metric]``, or a ``ValueError`` naming what was recorded. ``loss_gap``
+        (f - f*) is recorded only for problems with a known ``f*``; ``loss`` (f) always."""
+        if metric in self.metrics:
+            return self.metrics[metric]
+        hint = (" (the problem has no known f*, so f - f* was not recorded; 'loss' is f(x), "
+                "and its best setting is the same)") if metric == "loss_gap" and "loss" in self.metrics else ""
+        raise ValueError(f"metric {metric!r}: not recorded{hint}; recorded: {sorted(self.metrics)}")
 
     def best(self, metric: str = "loss_gap", reduce: str = "median") -> dict:
         """Best-of-grid (the papers' protocol): the setting whose final ``metric``,
@@ -78,7 +91,9 @@ class SweepResult:
         Settings with a diverged run (:attr:`diverged`: a non-finite model or recorded metric)
         on any seed are excluded. Returns a dict
         with the chosen ``hparams``, its grid ``index``, the reduced ``value`` and the
-        number of settings ``excluded``; raises ``ValueError`` if every setting diverged.
+        number of settings ``excluded``; raises ``ValueError`` if every setting diverged,
+        or if ``metric`` was not recorded: ``loss_gap`` (f - f*) exists only for problems with
+        a known ``f*``; otherwise select on ``loss`` (f), which picks the same setting.
         """
         final = self.final(metric).astype(np.float64)
         bad_setting = self.diverged.any(axis=0)
@@ -93,21 +108,29 @@ class SweepResult:
 
     def curve(self, index: tuple, metric: str = "grad_norm_sq") -> np.ndarray:
         """``metric[seed, point]`` of one grid setting."""
-        return self.metrics[metric][(slice(None),) + tuple(index)]
+        return self._metric(metric)[(slice(None),) + tuple(index)]
 
     def save(self, path) -> Path:
-        """Write ``path`` (``.npz``) holding arrays, coordinates and a JSON header."""
+        """Write the arrays, coordinates and a JSON header to ``path`` and return the path
+        written: ``.npz`` is appended when ``path`` does not end with it (as NumPy does), so
+        ``SweepResult.load(res.save("x"))`` works. The write is atomic (a temporary file in
+        the same directory, renamed over ``path``): a crash mid-save leaves the previous
+        file intact."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.name.endswith(".npz"):
+            path = path.with_name(path.name + ".npz")
         header = dict(method=self.method, dims=list(self.dims), fixed=self.fixed,
                       info=self.info, metrics=sorted(self.metrics), coords=sorted(self.coords))
         arrays = {f"metric/{k}": v for k, v in self.metrics.items()}
         arrays.update({f"coord/{k}": v for k, v in self.coords.items()})
-        np.savez_compressed(path, header=json.dumps(header, default=_jsonable), time=self.time, **arrays)
-        return path
+        return atomic_savez(path, header=np.array(json.dumps(header, default=_jsonable)), time=self.time, **arrays)
 
     @classmethod
     def load(cls, path) -> "SweepResult":
+        """Read a file written by :meth:`save` (``path`` with or without its ``.npz``)."""
+        path = Path(path)
+        if not path.exists() and not path.name.endswith(".npz") and path.with_name(path.name + ".npz").exists():
+            path = path.with_name(path.name + ".npz")
         with np.load(path) as z:
             h = json.loads(str(z["header"]))
             return cls(method=h["method"], dims=tuple(h["dims"]),
@@ -126,10 +149,13 @@ def _jsonable(o):
     return str(o)
 
 
-def _split_grid(method: Method, grid: Optional[dict]):
-    """Validated ``(axes, fixed)``: lists become grid axes, scalars fixed values."""
+def _split_grid(method: Method, grid: Optional[dict], dtype=None):
+    """Validated ``(axes, fixed)``: lists become grid axes, scalars fixed values. Float
+    values are checked against ``dtype``, the run's float type (see :meth:`HParam.check`)."""
+    if grid is not None and not hasattr(grid, "items"):
+        raise ValueError(f"grid: expected a dict of hyperparameter name -> value or list, got {type(grid).__name__}")
     grid = dict(grid or {})
-    checked = method.check_hparams(grid)
+    checked = method.check_hparams(grid, dtype)
     axes, fixed = {}, {}
     for name, vals in checked.items():
         if name in grid and np.ndim(grid[name]) > 0:
@@ -140,15 +166,40 @@ def _split_grid(method: Method, grid: Optional[dict]):
 
 
 def _check_seeds(seeds) -> list:
+    """Seeds as distinct Python ints in ``[0, 2**63)`` (:data:`jaxsim.rng.SEED_LIMIT`)."""
     if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
         seeds = [seeds]
+    if isinstance(seeds, (str, bytes, dict)) or not hasattr(seeds, "__iter__"):
+        raise ValueError(f"seeds: expected an integer or a list of integers, got {seeds!r}")
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds: empty list")
     for s in seeds:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
-            raise ValueError(f"seeds: must be integers, got {s!r}")
-    return [int(s) for s in seeds]
+            raise ValueError(f"seeds: must be integers in [0, 2**63), got {s!r}")
+        if not 0 <= int(s) < SEED_LIMIT:
+            raise ValueError(f"seeds: must be integers in [0, 2**63), got {int(s)}")
+    out = [int(s) for s in seeds]
+    dup = sorted({s for s in out if out.count(s) > 1})
+    if dup:
+        raise ValueError(f"seeds: duplicate seed(s) {dup} (each would be counted twice in the statistics)")
+    return out
+
+
+def _check_run_options(num_points, batch_size, memory_budget) -> None:
+    """Sizes of a sweep: ``num_points`` and ``batch_size`` positive integers (``batch_size``
+    may be ``None``), ``memory_budget`` a finite number of bytes > 0 (or ``None``)."""
+    def integer(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+    if not integer(num_points) or num_points < 1:
+        raise ValueError(f"num_points must be a positive integer, got {num_points!r}")
+    if batch_size is not None and (not integer(batch_size) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer (or None), got {batch_size!r}")
+    if memory_budget is not None:
+        real = isinstance(memory_budget, (int, float, np.integer, np.floating)) and not isinstance(
+            memory_budget, (bool, np.bool_))
+        if not real or not 0 < memory_budget < float("inf"):  # also rejects NaN
+            raise ValueError(f"memory_budget must be a finite number of bytes > 0, got {memory_budget!r}")
 
 
 def check_setup(method: Method, problem: Problem, timing: TimingModel) -> None:
@@ -166,12 +217,13 @@ def check_setup(method: Method, problem: Problem, timing: TimingModel) -> None:
 
 
 def build_streams(method: StreamMethod, timing: TimingModel, seeds: Sequence[int], horizon,
-                  num_points: int, durations=None) -> list[EventStream]:
+                  num_points: int, durations=None, memory_budget=None) -> list[EventStream]:
     """One free-running stream per seed, chunk lengths padded to a common size.
 
     ``durations`` (optional, one ``[n, J]`` array of compute times per seed) replaces
     sampling. A job's cycle adds its communication times (``timing.comm``) and scales
-    with its local steps (``method.job``).
+    with its local steps (``method.job``). ``memory_budget`` (bytes; ``None``: the default)
+    bounds the host memory of sampling each seed's durations (see :func:`sample_stream`).
     """
     if durations is not None and len(durations) != len(seeds):
         raise ValueError(f"durations: got {len(durations)} arrays for {len(seeds)} seeds")
@@ -190,7 +242,7 @@ def build_streams(method: StreamMethod, timing: TimingModel, seeds: Sequence[int
                 comm = None if timing.comm is None else timing.comm_sample(comm_key(s), D.shape[1])
                 return cycle_times(D, steps, comm)
         if durations is None:
-            st, _ = sample_stream(timing, k, horizon, num_points, active, cycle=cycle)
+            st, _ = sample_stream(timing, k, horizon, num_points, active, cycle=cycle, memory_budget=memory_budget)
         else:
             D = validate_durations(durations[i], timing.n)
             st = free_running(D if cycle is None else cycle(D), horizon, num_points, active, timing=timing)
@@ -201,7 +253,8 @@ def build_streams(method: StreamMethod, timing: TimingModel, seeds: Sequence[int
 
 def run_streams(method: StreamMethod, problem: Problem, timing, streams: Sequence[EventStream],
                 seeds: Sequence[int], settings: Sequence[dict], *, optimizer=None, batch_size: Optional[int] = None,
-                memory_budget: int = DEFAULT_MEMORY_BUDGET, window: Optional[int] = None, progress: bool = False):
+                memory_budget: int = DEFAULT_MEMORY_BUDGET, window: Optional[int] = None, progress: bool = False,
+                checkpoint=None):
     """Run every setting on every stream (``streams[i]`` belongs to ``seeds[i]``; ``timing``,
     one model or one per stream, gives the per-seed worker facts such as speed ranks).
 
@@ -211,31 +264,31 @@ def run_streams(method: StreamMethod, problem: Problem, timing, streams: Sequenc
     setup = stream.setup(method, problem, timing, streams, seeds, settings, optimizer=_optimizer(optimizer),
                          window=window)
     return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem))
+                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint)
 
 
 def run_controlled(method: ControlledMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
                    settings: Sequence[dict], horizon_time: float, num_points: int, *, optimizer=None,
                    batch_size: Optional[int] = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                   window: Optional[int] = None, progress: bool = False):
+                   window: Optional[int] = None, progress: bool = False, checkpoint=None):
     """Controlled-event runs (see :mod:`jaxsim.sim.controlled`): metrics ``[S, P, G + 1]`` and info."""
     setup = controlled.setup(method, problem, timing, seeds, settings, horizon_time, num_points,
                              optimizer=_optimizer(optimizer), window=window)
     return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem))
+                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint)
 
 
 def run_allocation(method: AllocationMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
                    settings: Sequence[dict], horizon_time: float, num_points: int, *, optimizer=None,
                    batch_size: int | None = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                   progress: bool = False):
+                   progress: bool = False, checkpoint=None):
     """Task-allocation runs (ATA family, see :mod:`jaxsim.sim.allocation`): metrics ``[S, P, G + 1]``
     (:data:`METRICS` plus ``proxy_regret``) and info. ``settings``: validated hyperparameters."""
     method.check_timing(timing)
     setup = allocation.setup(method, problem, timing, seeds, settings, horizon_time, num_points,
                              optimizer=_optimizer(optimizer))
     return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem))
+                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint)
 
 
 def _optimizer(optimizer):
@@ -249,7 +302,8 @@ def _dtype(problem):
 def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Optional[dict] = None,
           horizon=100.0, num_points: int = 100, optimizer=None, batch_size: Optional[int] = None,
           memory_budget: int = DEFAULT_MEMORY_BUDGET, method_options: Optional[dict] = None,
-          durations=None, window: Optional[int] = None, progress: bool = False) -> SweepResult:
+          durations=None, window: Optional[int] = None, progress: bool = False,
+          checkpoint_dir=None) -> SweepResult:
     """Simulate ``method`` for every seed and every point of ``grid``.
 
     The method's kind picks the clock: free-running methods run on pre-sampled streams
@@ -260,32 +314,48 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     Args:
       method: a registered name or a :class:`~jaxsim.methods.Method` instance.
       problem, timing: what to optimize and how long jobs take.
-      seeds: integer seeds (durations and gradient noise both derive from each).
+      seeds: distinct integer seeds, ``0 <= seed < 2**63`` (durations and gradient noise
+        both derive from each; distinct seeds give distinct streams, see :mod:`jaxsim.rng`).
       grid: hyperparameter name -> list of values (an axis) or a scalar (fixed).
-        Missing hyperparameters take the method's defaults.
+        Missing hyperparameters take the method's defaults. Counts must be at most
+        ``2**31 - 1``; floats must be finite and normal in the run's float type (the
+        problem's, ``float32`` unless x64 is enabled).
       horizon: simulated seconds, or a :class:`~jaxsim.events.Horizon`.
       num_points: recording intervals; metrics have ``num_points + 1`` points.
       optimizer: an optax ``GradientTransformation`` producing the step direction
         (default: the gradient itself, i.e. SGD); stepsizes stay the method's.
-      batch_size: settings per compiled call (default: from ``memory_budget``).
+      batch_size: settings per compiled call, a positive integer (default: from ``memory_budget``).
+      memory_budget: bytes a batch may use (default ``None``: what the device has). Batches are
+        estimated before compiling and shrunk to fit; a run that cannot fit raises ``ValueError``
+        naming the sizes (see :func:`jaxsim.sim.driver.run_setup`).
       durations: optional list (one per seed) of ``D[n, J]`` arrays to use instead of
         sampling from ``timing`` (the base times still pick Hero SGD's worker).
       window: pin the number of past iterates kept per run (see
         :func:`jaxsim.sim.stream.plan_store`); must exceed every delay the method applies.
+      checkpoint_dir: optional directory making the sweep resumable (see
+        :mod:`jaxsim.checkpoint`). A manifest with the hash of everything that determines
+        the numbers (method and its options, optimizer, problem and its data, timing model,
+        seeds, sampled streams, settings, horizon, points, float type, jaxsim / JAX versions
+        and device) is written first, then each finished batch, atomically, as its own file
+        keyed by that hash and the batch's settings. Re-running the same sweep with the same
+        directory loads the finished batches and computes only the rest, with results
+        identical to an uninterrupted run (``info["batches_loaded"]`` /
+        ``info["batches_computed"]`` list the batch indices); a directory holding another
+        configuration raises ``ValueError`` (results are never mixed). Use one directory per
+        sweep.
 
     All inputs are validated before anything is compiled.
     """
+    seeds = _check_seeds(seeds)
+    _check_run_options(num_points, batch_size, memory_budget)
     if isinstance(method, str):
         method = make_method(method, **(method_options or {}))
     elif not isinstance(method, (StreamMethod, ControlledMethod, AllocationMethod)):
         raise ValueError(f"method: expected a name or a Method, got {type(method).__name__}")
-    seeds = _check_seeds(seeds)
-    axes, fixed = _split_grid(method, grid)
+    axes, fixed = _split_grid(method, grid, _dtype(problem) if isinstance(problem, Problem) else None)
     check_setup(method, problem, timing)
     method.check_grid({**axes, **{k: np.atleast_1d(v) for k, v in fixed.items()}}, timing.n)
     horizon = as_horizon(horizon)
-    if not isinstance(num_points, (int, np.integer)) or num_points < 1:
-        raise ValueError(f"num_points must be a positive integer, got {num_points!r}")
 
     t0 = _time.perf_counter()
     names = list(axes)
@@ -293,9 +363,19 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
         if names else [dict(fixed)]
     if isinstance(method, StreamMethod) and method.selects_workers and horizon.time is None:
         raise ValueError(f"horizon: {method.name} picks its workers per setting; give the horizon in seconds")
-    kw = dict(optimizer=optimizer, batch_size=batch_size, memory_budget=memory_budget, progress=progress)
+    ckpt = None
+    if checkpoint_dir is not None:
+        if not isinstance(checkpoint_dir, (str, os.PathLike)):
+            raise ValueError(f"checkpoint_dir: expected a directory path, got {type(checkpoint_dir).__name__}")
+        ckpt = Checkpoint(checkpoint_dir, describe=dict(
+            method=method.name, problem=type(problem).__name__, timing=repr(timing), seeds=seeds,
+            grid={k: np.asarray(v).tolist() for k, v in axes.items()}, fixed=fixed,
+            horizon=dataclasses.asdict(horizon), num_points=int(num_points), window=window,
+            durations=durations is not None))
+    kw = dict(optimizer=optimizer, batch_size=batch_size, memory_budget=memory_budget, progress=progress,
+              checkpoint=ckpt)
     if isinstance(method, StreamMethod):
-        streams = build_streams(method, timing, seeds, horizon, num_points, durations)
+        streams = build_streams(method, timing, seeds, horizon, num_points, durations, memory_budget)
         time = np.stack([st.grid_time for st in streams])
         t_prep = _time.perf_counter() - t0
         raw, info = run_streams(method, problem, timing, streams, seeds, settings, window=window, **kw)
@@ -320,6 +400,8 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
                 n=timing.n, d=problem.dim, horizon=dataclasses.asdict(horizon))
     shape = (S,) + tuple(len(v) for v in axes.values()) + (num_points + 1,)
     metrics = {k: v.reshape(shape) for k, v in raw.items()}
+    if problem.f_star is None:  # f - f* is unknown: the kernel's loss_gap would be f itself, kept as `loss`
+        metrics.pop("loss_gap", None)
     return SweepResult(
         method=method.name, dims=("seed", *names, "point"),
         coords={"seed": np.array(seeds), **axes}, metrics=metrics,

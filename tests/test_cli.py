@@ -9,6 +9,7 @@ import pytest
 from jaxsim import REGISTRY, cli
 from jaxsim.figures import FIGURES, describe
 from jaxsim.figures import ringmaster_quadratic as rq
+from jaxsim.problems import PROBLEMS
 from jaxsim.sweep import SweepResult
 
 
@@ -94,3 +95,273 @@ def test_every_figure_imports_documents_and_parses(name, capsys):
         cli.main(["figure", name, "--help"])
     assert exc.value.code == 0
     assert f"jaxsim figure {name}" in capsys.readouterr().out
+
+
+# ---- issue 9, defect 10: every user error is one line naming the field, exit code 2, no traceback --------
+
+def _one_line_error(capsys, *fields):
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("jaxsim") and "error:" in lines[0] and "Traceback" not in err, err
+    for field in fields:
+        assert field in lines[0], (field, err)
+    return lines[0]
+
+
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """Fail the test if the CLI starts simulating (input errors must be caught before)."""
+    import jaxsim
+
+    def boom(*a, **k):
+        raise AssertionError("simulated before checking the command line")
+
+    monkeypatch.setattr(jaxsim, "sweep", boom)
+
+
+@pytest.mark.parametrize("hp, fields", [
+    (["gamma=abc"], ["--hp gamma", "could not parse 'abc' as a number"]),
+    (["gamma=0.1,,0.2"], ["--hp gamma", "could not parse"]),
+    (["gamma="], ["--hp gamma", "no value"]),
+    (["gamma=0.1", "gamma=0.2"], ["--hp gamma", "given twice"]),
+    (["gamma=0.1", "--hp", "gamma=0.2"], ["--hp gamma", "given twice"]),  # repeated --hp accumulate
+    (["gamma"], ["--hp", "name=value"]),
+    (["=0.1"], ["--hp", "name=value"]),
+])
+def test_hp_errors_name_the_field(hp, fields, capsys, no_simulation):
+    assert cli.main(["run", "ringmaster", "--hp", *hp]) == 2
+    _one_line_error(capsys, *fields)
+
+
+def test_hp_values_parse_exactly():
+    assert cli._parse_hp(["gamma=0.5,1e-2,3", "R=4294967297"]) == {"gamma": [0.5, 0.01, 3], "R": 4294967297}
+    assert isinstance(cli._parse_hp(["R=2"])["R"], int) and isinstance(cli._parse_hp(["g=2.0"])["g"], float)
+
+
+def test_out_unwritable_is_refused_before_simulating(tmp_path, capsys, no_simulation):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert cli.main(["run", "ringmaster", "--out", str(a_file / "sub" / "rm.npz")]) == 2
+    _one_line_error(capsys, "--out", "not a directory")
+    assert cli.main(["run", "ringmaster", "--out", str(tmp_path)]) == 2  # a directory where a file is expected
+    _one_line_error(capsys, "--out", "is a directory")
+
+
+def test_figure_out_existing_file_is_one_line_error(tmp_path, capsys, monkeypatch):
+    from jaxsim import figures
+
+    monkeypatch.setattr(figures, "load", lambda name: pytest.fail("ran the figure"))
+    a_file = tmp_path / "summary.txt"
+    a_file.write_text("x")
+    for opts in (["--out", str(a_file)], [f"--out={a_file}"], ["--out", str(a_file / "deeper")]):
+        assert cli.main(["figure", "rescaled-bias", *opts]) == 2
+        _one_line_error(capsys, "--out")
+
+
+def test_parse_errors_and_library_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "ringmaster", "--d", "-3"])
+    assert exc.value.code == 2
+    _one_line_error(capsys, "--d", "positive integer")
+    assert cli.main(["run", "ringmaster", "--n", "3", "--d", "2", "--hp", "gamma=-1"]) == 2  # the library's check
+    _one_line_error(capsys, "gamma")
+    assert cli.main(["run", "ringmaster", "--select", "nonsense"]) == 2
+    _one_line_error(capsys, "--select")
+
+
+# ---- defect 11: every problem `jaxsim list` shows runs from the CLI with its own options -----------------
+
+TINY_RUN = ["--n", "2", "--horizon", "6", "--points", "2", "--hp", "gamma=0.01,0.05"]
+
+
+@pytest.fixture
+def mnist_folder(shared_dir, tmp_path):
+    """``(folder, options)``: the shared MNIST test files when present, else tiny IDX files written here."""
+    folder = shared_dir / "data" / "mnist" if shared_dir is not None else None
+    if folder is not None and (folder / "t10k-images-idx3-ubyte.gz").is_file():
+        return folder, ["--data-part", "test", "--max-samples", "40"]
+    import gzip
+    import struct
+
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (40, 4, 4)).astype(np.uint8), (np.arange(40) % 10).astype(np.uint8)
+    for name, arr in (("train-images-idx3-ubyte.gz", images), ("train-labels-idx1-ubyte.gz", labels)):
+        head = bytes([0, 0, 0x08, arr.ndim]) + b"".join(struct.pack(">I", s) for s in arr.shape)
+        (tmp_path / name).write_bytes(gzip.compress(head + arr.tobytes()))
+    return tmp_path, []
+
+
+def _problem_args(name, mnist_folder):
+    return {
+        "quadratic": ["--d", "3"],
+        "het_quadratic": ["--d", "2", "--heterogeneity", "0.5", "--noise-scale", "0.1"],
+        "logistic": ["--d", "3", "--samples", "6", "--batch", "2"],
+        "mnist_mlp": ["--data", str(mnist_folder[0]), *mnist_folder[1], "--hidden", "3", "--split", "iid"],
+    }[name]  # a KeyError here: a newly listed problem needs its CLI options in this test
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_every_listed_problem_runs_from_the_cli(name, mnist_folder, capsys):
+    assert cli.main(["list"]) == 0
+    assert name in [ln.strip() for ln in capsys.readouterr().out.splitlines()]
+    assert cli.main(["run", "asgd", "--problem", name, *_problem_args(name, mnist_folder), *TINY_RUN]) == 0
+    out = capsys.readouterr().out
+    assert "gradients received" in out and "diverged runs 0 of 2" in out
+    selected = "loss_gap" if name in ("quadratic", "het_quadratic") else "loss"  # f* known or not
+    assert f"best (final {selected})" in out
+
+
+def test_problem_options_are_checked(capsys, no_simulation, tmp_path):
+    assert cli.main(["run", "asgd", "--problem", "mnist_mlp"]) == 2
+    _one_line_error(capsys, "--data", "mnist_mlp")
+    assert cli.main(["run", "asgd", "--problem", "mnist_mlp", "--data", str(tmp_path / "none")]) == 2
+    _one_line_error(capsys, "--data")
+    assert cli.main(["run", "asgd", "--problem", "quadratic", "--alpha", "0.5"]) == 2
+    _one_line_error(capsys, "--alpha", "'quadratic' does not take it")
+    assert cli.main(["run", "asgd", "--problem", "logistic", "--split", "iid"]) == 2  # only with --data
+    _one_line_error(capsys, "--split", "--data")
+    assert cli.main(["run", "asgd", "--problem", "logistic", "--select", "loss_gap"]) == 2
+    _one_line_error(capsys, "--select", "f*")
+    assert cli.main(["run", "asgd", "--problem", "no_such_problem"]) == 2
+    _one_line_error(capsys, "--problem")
+
+
+def test_problem_options_follow_the_builders():
+    """Only options whose parameter the builder's signature has are passed."""
+    import inspect
+
+    from jaxsim.problems import PROBLEMS
+
+    for name in PROBLEMS:
+        opts = cli.problem_options(name)
+        params = inspect.signature(cli._builder(name)).parameters
+        assert all(p in params for p in opts.values()), name
+        required = [p for p, v in params.items() if v.default is inspect.Parameter.empty]
+        assert set(required) <= set(opts.values()), (name, required)
+    assert cli.problem_options("mnist_mlp")["n"] == "num_workers"
+    assert "d" not in cli.problem_options("mnist_mlp")
+
+
+# ---- defect 13: honest metric names ---------------------------------------------------------------------
+
+def _ls_problem(f_star=None):
+    import jax
+    import jax.numpy as jnp
+
+    from jaxsim.problems import from_loss
+
+    X = jnp.asarray(np.random.default_rng(0).normal(size=(8, 2)), jnp.float32)
+
+    def loss_fn(w, batch):
+        return 0.5 * jnp.sum(w ** 2) + 0.0 * jnp.sum(batch)
+
+    return from_loss(loss_fn, lambda key, w, data: data[jax.random.randint(key, (2,), 0, 8)],
+                     lambda w, data: 0.5 * jnp.sum(w ** 2) + 1.0, jnp.ones(2), data=X, f_star=f_star)
+
+
+def test_loss_is_recorded_and_loss_gap_only_with_f_star():
+    import jaxsim
+
+    timing = jaxsim.make_timing(2, "one_plus_sqrt")
+    plain = jaxsim.sweep("asgd", _ls_problem(), timing, grid={"gamma": [0.1, 1e6]}, horizon=20.0, num_points=3)
+    assert "loss" in plain.metrics and "loss_gap" not in plain.metrics  # f(x) is not labelled a gap
+    np.testing.assert_allclose(plain.metrics["loss"][0, 0, 0], 2.0, rtol=1e-6)  # f(x0) = 1/2 |x0|^2 + 1
+    with pytest.raises(ValueError, match="'loss'"):
+        plain.best("loss_gap")
+    assert plain.best("loss")["hparams"] == {"gamma": 0.1}
+    # gamma = 1e6 blows f up: the server's flag counts a non-finite loss as divergence
+    assert not np.isfinite(plain.metrics["loss"][0, 1, -1]) and plain.metrics["diverged"][0, 1, -1]
+    known = jaxsim.sweep("asgd", _ls_problem(f_star=1.0), timing, grid={"gamma": [0.1]}, horizon=20.0,
+                         num_points=3)
+    np.testing.assert_allclose(known.metrics["loss"] - known.metrics["loss_gap"], 1.0, rtol=1e-6)
+    assert known.best("loss_gap")["index"] == known.best("loss")["index"]
+
+
+# ---- defect 14: CLI conventions -------------------------------------------------------------------------
+
+RST = ("``", "`", ":func:", ":class:", ":meth:", ":mod:", ":data:", ":attr:")
+
+
+@pytest.mark.parametrize("argv", [[], ["list"], ["run"], ["bench"], ["figure"]])
+def test_help_is_plain_text_with_defaults(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*argv, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert not [m for m in RST if m in out], out
+    if argv == ["run"]:
+        flat = " ".join(out.split())  # help text is wrapped to the terminal width
+        assert "(default: 200.0)" in flat and "(default: 100)" in flat and "(default: quadratic)" in flat
+
+
+def test_every_option_of_every_subcommand_has_help():
+    parser = cli.build_parser()
+    subs = parser._subparsers._group_actions[0].choices
+    assert set(subs) == {"list", "run", "bench", "figure"}
+    for name, p in [("jaxsim", parser), *subs.items()]:
+        for action in p._actions:
+            assert action.help and action.help.strip(), (name, action.dest)
+
+
+def test_version(capsys):
+    import importlib.metadata
+
+    import jaxsim
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"jaxsim {jaxsim.__version__}"
+    assert jaxsim.__version__ == importlib.metadata.version("jaxsim-asgd")
+
+
+def test_run_json_is_one_object(tmp_path, capsys):
+    out_file = tmp_path / "rm.npz"
+    rc = cli.main(["run", "ringmaster", "--n", "4", "--d", "3", "--horizon", "20", "--points", "4",
+                   "--seeds", "0", "1", "--hp", "gamma=0.05,0.1", "R=1,2", "--json", "--out", str(out_file)])
+    assert rc == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["method"] == "ringmaster" and s["grid_sizes"] == {"gamma": 2, "R": 2} and s["seeds"] == [0, 1]
+    assert s["runs"] == 8 and s["diverged"] == 0
+    assert s["best"]["metric"] == "loss_gap" and set(s["best"]["hparams"]) == {"gamma", "R"}
+    for m in ("loss_gap", "loss", "grad_norm_sq", "updates"):
+        assert np.isfinite(s["final"][m]["median"])
+    assert SweepResult.load(s["saved"]).dims == ("seed", "gamma", "R", "point")
+
+
+def test_list_shows_every_nameable_thing(capsys):
+    from jaxsim.speed import SpeedProfile
+    from jaxsim.sweep import METRICS
+
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    lines = [ln.strip() for ln in out.splitlines()]
+    for header in ("speed profiles:", "metrics:"):
+        assert header in lines
+    for name in ("constant", "periodic", "outages", "trend", "trace"):
+        assert callable(getattr(SpeedProfile, name)) and f"SpeedProfile.{name}(" in out
+    for name in (*METRICS, "loss"):
+        assert name in lines
+    assert any(ln.startswith("--hp gamma=0.01") and "R=1" in ln for ln in lines)  # ringmaster's hyperparameters
+    assert any(ln.startswith("options:") and "--data (required)" in ln for ln in lines)  # mnist_mlp
+
+
+# ---- defect 15: two commands on a fresh clone -----------------------------------------------------------
+
+def test_make_targets_create_the_environment_and_ci_calls_make_test():
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    first_block = readme.split("```bash", 1)[1].split("```", 1)[0]
+    assert "make figure" in first_block and "make test" in first_block
+    assert "make test" in (root / ".ci" / "run").read_text()
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry = subprocess.run(["make", "-n", "-B", "test", "figure"], cwd=root, capture_output=True, text=True,
+                         check=True).stdout
+    assert "-m venv .venv" in dry and 'pip install -e ".[test]"' in dry
+    assert "-m pytest -q" in dry and "jaxsim figure ringmaster-quadratic --quick --out out/" in dry

@@ -121,9 +121,23 @@ class HParam:
     doc: str = ""
     draw: Union[None, tuple, Callable[[int], tuple]] = None
 
-    def check(self, name: str, values) -> np.ndarray:
-        """Validate ``values`` (scalar or 1-D) and return them as a NumPy array."""
-        arr = np.atleast_1d(np.asarray(values))
+    def check(self, name: str, values, dtype=None) -> np.ndarray:
+        """Validate ``values`` (scalar or 1-D) and return them as a NumPy array.
+
+        Counts must fit the engine's ``int32`` (at most :data:`COUNT_MAX`). Floats are
+        checked against ``dtype``, the run's float type (default ``float32``, or ``float64``
+        with x64 enabled): a finite value that overflows to ``inf`` or falls below the
+        smallest normal number of that type (so that it would run as ``0`` or a subnormal)
+        is rejected, naming the field.
+        """
+        try:
+            arr = np.atleast_1d(np.asarray(values))
+        except (ValueError, TypeError) as e:  # ragged nested lists
+            raise ValueError(f"hyperparameter {name}: expected a number or a 1-D list of numbers, "
+                             f"got {values!r}") from e
+        if arr.ndim > 1:
+            raise ValueError(f"hyperparameter {name}: expected a number or a 1-D list of numbers, "
+                             f"got an array of shape {arr.shape}")
         if arr.size == 0:
             raise ValueError(f"hyperparameter {name}: empty grid")
         if (arr.dtype == object or not np.issubdtype(arr.dtype, np.number)
@@ -133,15 +147,21 @@ class HParam:
         if self.kind == "positive":
             if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
                 raise ValueError(f"hyperparameter {name} must be positive and finite, got {arr.tolist()}")
+            _check_float_range(name, arr, dtype)
             return arr
         if self.kind == "budget":  # a time budget: > 0, +inf allowed ("none")
             if np.any(np.isnan(arr)) or np.any(arr <= 0):
                 raise ValueError(f"hyperparameter {name} (a time budget) must be > 0 (inf allowed), "
                                  f"got {arr.tolist()}")
+            _check_float_range(name, arr, dtype, inf_hint=" (use inf for no budget)")
             return arr
         if self.kind == "count":
             if not np.all(np.isfinite(arr)) or np.any(arr < 1) or np.any(arr != np.round(arr)):
                 raise ValueError(f"hyperparameter {name} must be an integer >= 1, got {arr.tolist()}")
+            if np.any(arr > COUNT_MAX):
+                big = [int(v) for v in np.asarray(values).reshape(-1) if v > COUNT_MAX]
+                raise ValueError(f"hyperparameter {name} must be at most 2**31 - 1 = {COUNT_MAX} "
+                                 f"(counts run as int32), got {big}")
             return arr.astype(np.int64)
         raise AssertionError(self.kind)
 
@@ -155,6 +175,30 @@ class HParam:
             return float("inf") if rng.random() < 0.2 else float(rng.uniform(0.05, 3.0))
         lo, hi = rng_range or (0.01, 0.25)
         return float(np.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
+#: The largest count hyperparameter: counts run as ``int32``.
+COUNT_MAX = 2 ** 31 - 1
+
+
+def _check_float_range(name: str, arr: np.ndarray, dtype, inf_hint: str = "") -> None:
+    """Raise if a finite positive value of ``arr`` becomes ``inf``, ``0`` or a subnormal
+    in ``dtype`` (``None``: the default float type, ``float32`` unless x64 is enabled)."""
+    dtype = jnp.dtype(jax.dtypes.canonicalize_dtype(np.float64) if dtype is None else dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        return
+    fin = jnp.finfo(dtype)
+    finite = arr[np.isfinite(arr)]
+    with np.errstate(over="ignore", under="ignore"):
+        cast = finite.astype(dtype).astype(np.float64)
+    over = finite[~np.isfinite(cast)]
+    if over.size:
+        raise ValueError(f"hyperparameter {name}: {over.tolist()} overflows {dtype.name} (the run's float type; "
+                         f"largest {float(fin.max):.4g}){inf_hint}")
+    under = finite[np.abs(cast) < float(fin.tiny)]
+    if under.size:
+        raise ValueError(f"hyperparameter {name}: {under.tolist()} is below the smallest normal {dtype.name} "
+                         f"({float(fin.tiny):.4g}; the run's float type) and would run as 0 or a subnormal")
 
 
 GAMMA = HParam(0.01, "positive", "stepsize")
@@ -194,13 +238,14 @@ class Method:
         (an in-scan loop runs as many steps as its busiest run needs)."""
         return 0.0
 
-    def check_hparams(self, hp: dict) -> dict[str, np.ndarray]:
-        """Validate a dict of hyperparameter values/grids, fill defaults; names the bad field."""
+    def check_hparams(self, hp: dict, dtype=None) -> dict[str, np.ndarray]:
+        """Validate a dict of hyperparameter values/grids, fill defaults; names the bad field.
+        ``dtype``: the run's float type (see :meth:`HParam.check`)."""
         unknown = set(hp) - set(self.hparams)
         if unknown:
             raise ValueError(f"{self.name}: unknown hyperparameter(s) {sorted(unknown)}; "
                              f"expected {sorted(self.hparams)}")
-        return {k: spec.check(k, hp.get(k, spec.default)) for k, spec in self.hparams.items()}
+        return {k: spec.check(k, hp.get(k, spec.default), dtype) for k, spec in self.hparams.items()}
 
     def check_workers(self, n: int) -> None:
         """Raise if the method cannot run on ``n`` workers."""

@@ -42,7 +42,7 @@ def _grad_at(problem, key, x, w):
 
 @jax.jit
 def _metrics(problem, x):
-    return problem.loss_gap(x), jnp.sum(problem.full_grad(x) ** 2)
+    return problem.loss(x), problem.loss_gap(x), jnp.sum(problem.full_grad(x) ** 2)
 
 
 class JobRunner:
@@ -71,9 +71,10 @@ class JobRunner:
 
 
 def _snapshot_model(problem, srv):
-    gap, gns = _metrics(problem, jnp.asarray(srv.x))
-    return dict(loss_gap=float(gap), grad_norm_sq=float(gns), updates=srv.k,
-                diverged=not (np.all(np.isfinite(srv.x)) and np.isfinite(gap) and np.isfinite(gns)))
+    f, gap, gns = _metrics(problem, jnp.asarray(srv.x))
+    return dict(loss=float(f), loss_gap=float(gap), grad_norm_sq=float(gns), updates=srv.k,
+                diverged=not (np.all(np.isfinite(srv.x)) and np.isfinite(f) and np.isfinite(gap)
+                              and np.isfinite(gns)))
 
 
 def _hp(hparams):

@@ -125,10 +125,10 @@ class AllocationClock(LoopClock):
     n: int
     Bmax: int  # gradient slots per iteration (>= every B of the batch)
 
-    def init(self, problem, seed: AllocSeed, hp):
+    def init(self, problem, seed: AllocSeed, hp, x0=None):
         """A run before its first iteration: an empty allocation ending at time 0, so the first
         loop step allocates and draws iteration 1 (one copy of the step in the compiled code)."""
-        srv = init_server(self.method, problem, self.optimizer, Layout(0), self.n, hp, seed.ctx, self.timing)
+        srv = init_server(self.method, problem, self.optimizer, Layout(0), self.n, hp, seed.ctx, self.timing, x0)
         dt = srv.x.dtype
         # v_B(mu): the B-th smallest of {j mu_i} (the products the solver forms, bit for bit).
         prods = jnp.arange(1, self.Bmax + 1, dtype=jnp.int32).astype(dt)[:, None] * seed.ctx.mean.astype(dt)[None, :]
@@ -193,7 +193,7 @@ def setup(method: AllocationMethod, problem, timing, seeds, settings, horizon_ti
     S = len(seeds)
     seed_data = AllocSeed(ctx=stack_contexts(timing, seeds, dtype), tkey=jnp.stack([time_key(s) for s in seeds]),
                           root=jnp.stack([grad_root(s) for s in seeds]))
-    per_run = ((Bmax + 4) * d + 8 * n) * np.dtype(dtype).itemsize
+    per_run = (Bmax + 4) * d * np.dtype(dtype).itemsize  # the B gradients of an iteration, besides the state
     times = np.tile(grid, (S, 1))
     return Setup(clock=AllocationClock(method, optimizer, timing, n, Bmax), seeds=seed_data,
                  intervals=jnp.asarray(times[:, 1:].T, dtype), t0=jnp.asarray(times[:, 0], dtype), time=times,

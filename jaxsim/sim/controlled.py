@@ -36,7 +36,7 @@ from ..methods.base import IDLE, Arrival, ControlledMethod, SeedContext, Workers
 from ..noise import NoNoise
 from ..rng import comm_key, grad_key, grad_root, time_key
 from ..timing import TimingModel
-from .driver import LoopClock, Setup, batched, hp_arrays, job_steps, stack_contexts, state_bytes
+from .driver import LoopClock, Setup, batched, job_steps, stack_contexts
 from .server import Layout, ServerState, init_server, job_points, model_metrics, serve
 
 
@@ -116,8 +116,8 @@ class ControlledClock(LoopClock):
         return c._replace(job=upd(c.job, j), start=upd(c.start, t), finish=upd(c.finish, fin),
                           drawn=upd(c.drawn, True), busy=upd(c.busy, True))
 
-    def init(self, problem, seed: ControlledSeed, hp):
-        srv = init_server(self.method, problem, self.optimizer, self.layout, self.n, hp, seed.ctx, self.timing)
+    def init(self, problem, seed: ControlledSeed, hp, x0=None):
+        srv = init_server(self.method, problem, self.optimizer, self.layout, self.n, hp, seed.ctx, self.timing, x0)
         dt = srv.x.dtype
         zero = jnp.zeros((), jnp.int32)
         c = CTRun(srv=srv, job=jnp.full((self.n,), -1, jnp.int32), start=jnp.zeros((self.n,), dt),
@@ -206,6 +206,12 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
     if w is None:
         raise ValueError(f"{method.name}: a controlled method must bound the delays it applies (window)")
     need = max(int(w), 1) + int(method.job.pair)
+    # No delay can exceed the number of updates in the horizon: at most one per arrival, and a
+    # worker completes at most ``timing.jobs_to_cover(horizon)`` jobs (each lasts at least its
+    # base time), so a larger ring (Ringmaster with a huge R) would never be used. Twice that
+    # bound leaves room for the float rounding of finish times.
+    if np.min(timing.tau) > 0:
+        need = min(need, 2 * n * timing.jobs_to_cover(horizon_time) + 1 + int(method.job.pair))
     W = int(window) if window is not None else 1 << (need - 1).bit_length()
     if W < need:
         raise ValueError(f"window={window} is smaller than the {need} past iterates {method.name} can need")
@@ -215,8 +221,8 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
     seed_data = ControlledSeed(ctx=ctx, tkey=jnp.stack([time_key(s) for s in seeds]),
                                ckey=jnp.stack([comm_key(s) for s in seeds]),
                                root=jnp.stack([grad_root(s) for s in seeds]), steps=job_steps(method, ctx))
-    hp = hp_arrays(method, list(settings)[:1], dtype)
-    per_run = (W * d + 4 * d + 8 * n) * np.dtype(dtype).itemsize + state_bytes(method, problem, hp, ctx, timing)
+    # transients of one step (the job's result, the new model) besides the state the driver sizes
+    per_run = 4 * d * np.dtype(dtype).itemsize
     clock = ControlledClock(method, optimizer, timing, Layout(W, pair=method.job.pair), n,
                             lazy=not isinstance(timing.noise, NoNoise))
     times = np.tile(grid, (S, 1))

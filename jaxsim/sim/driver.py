@@ -13,14 +13,29 @@ from __future__ import annotations
 import functools
 import math
 import time
+import warnings
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..checkpoint import as_checkpoint, config_components
+from ..memory import default_memory_budget, fmt_bytes
 from ..methods.base import SeedContext
 from ..rng import method_key, time_key
+
+#: A compiled batch never has an axis (seeds, settings) of size 1: with a size-1 axis XLA
+#: fuses differently (broadcasting one seed's shared work over the settings becomes free, so
+#: it fuses into each run's loop, where LLVM contracts ``a * b + c`` into one FMA, and
+#: reductions are emitted another way), which changes a run's results by rounding. Batches
+#: are padded with copies to at least this many seeds and settings, so a run's numbers do not
+#: depend on what else shares its batch (the copies are dropped before their metrics leave
+#: the device). Only a memory budget too small for that batch runs size-1 axes (with a warning).
+MIN_AXIS = 2
+
+#: Bytes per run and recorded point (the metrics, with room for a clock's extra ones).
+METRIC_BYTES_PER_POINT = 16 * 8
 
 
 def batched(f, seed_axes, hp_axes):
@@ -29,11 +44,15 @@ def batched(f, seed_axes, hp_axes):
 
 
 @functools.partial(jax.jit, static_argnames=("clock",))
-def run_batch(clock, problem, seeds, hp, intervals, t0):
+def run_batch(clock, problem, seeds, hp, intervals, t0, x0=None):
     """Simulate a batch: ``seeds`` (leaves with leading axis ``S``), ``hp`` (leaves with
     leading axis ``P``), ``intervals`` (the clock's per-interval inputs: leading axes ``[S, G]`` for a clock of
     independent runs, ``[G]`` then ``S`` otherwise),
     ``t0[S]`` the first recording time. Returns metrics ``[S, P, G + 1]``.
+
+    ``x0``: the starting point, ``problem.init()`` computed outside the kernel (:func:`run_setup`
+    passes it), so the point store built from it is a run-time value: as a literal, XLA would
+    constant-fold ``d``-sized scatters at compile time (minutes at ``d = 10**7``).
 
     A clock whose runs advance independently (``clock.independent``: pre-sampled events)
     is vmapped whole, one scan per run; the others advance the batch together (their
@@ -41,7 +60,7 @@ def run_batch(clock, problem, seeds, hp, intervals, t0):
     intervals = clock.prepare(problem, seeds, intervals)
     if clock.independent:
         def one(seed, hp, iv, t0):
-            c0 = clock.init(problem, seed, hp)
+            c0 = clock.init(problem, seed, hp, x0)
 
             def interval(c, xs):
                 c = clock.advance(problem, seed, hp, c, xs)
@@ -53,7 +72,7 @@ def run_batch(clock, problem, seeds, hp, intervals, t0):
 
         return batched(one, (0, None, 0, 0), (None, 0, None, None))(seeds, hp, intervals, t0)
 
-    c0 = batched(clock.init, (None, 0, None), (None, None, 0))(problem, seeds, hp)
+    c0 = batched(clock.init, (None, 0, None, None), (None, None, 0, None))(problem, seeds, hp, x0)
     record = batched(clock.record, (None, 0, None, 0, 0), (None, None, 0, 0, None))
 
     def interval(c, xs):
@@ -87,8 +106,9 @@ class Setup(NamedTuple):
     intervals: Any  # per-interval inputs (leading axis G)
     t0: Any  # [S] first recording time
     time: np.ndarray  # [S, G + 1] recording times
-    per_run_bytes: int  # memory of one run (state, store, method tables)
+    per_run_bytes: int  # a run's transient memory besides its state (job results, gradients of a step)
     info: dict
+    per_seed_bytes: int = 0  # a seed's memory besides its inputs (e.g. the events' pre-drawn noise)
 
 
 def seed_context(timing, seed: int, dtype) -> SeedContext:
@@ -133,34 +153,229 @@ def hp_arrays(method, settings: list[dict], dtype) -> dict:
     return out
 
 
-def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budget):
-    """Equal-size batches of settings (the last padded with copies): one compilation."""
+def _itemsize(dtype) -> int:
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):  # a typed key: its words of uint32
+        try:
+            return 4 * math.prod(dtype._impl.key_shape)
+        except AttributeError:
+            return 16
+    return np.dtype(dtype).itemsize
+
+
+def tree_bytes(tree) -> int:
+    """Bytes of the arrays (or shape structs) of a pytree (typed PRNG keys included)."""
+    return int(sum(math.prod(np.shape(a)) * _itemsize(a.dtype) for a in jax.tree.leaves(tree)))
+
+
+class Memory(NamedTuple):
+    """Estimated bytes of a batch: ``fixed + s * per_seed + s * p * per_run`` for ``s`` seeds x
+    ``p`` settings (see :func:`memory_estimate`)."""
+
+    per_run: int  # two copies of a run's state (a loop's carry in and out), its metrics, transients
+    per_seed: int  # a seed's inputs: event tensors, pre-drawn noise, worker facts, keys
+    fixed: int  # shared by every run: the problem's arrays and x^0
+    state: int  # one run's state: model, point store, optimizer and method state, per-worker vectors
+
+    def batch(self, s: int, p: int) -> int:
+        return self.fixed + s * self.per_seed + s * p * self.per_run
+
+
+def memory_estimate(setup: Setup, problem, x0, hp: dict) -> Memory:
+    """The memory of ``setup``'s batches, from the exact shapes of one run's state
+    (``jax.eval_shape`` of the clock's ``init``: nothing is allocated or compiled)."""
+    S = setup.time.shape[0]
+    G = setup.time.shape[1] - 1
+    seed0 = jax.tree.map(lambda a: a[0], setup.seeds)
+    hp0 = {k: v[0] for k, v in hp.items()}
+    state = tree_bytes(jax.eval_shape(lambda s, h, x: setup.clock.init(problem, s, h, x), seed0, hp0, x0))
+    per_run = 2 * state + (G + 1) * METRIC_BYTES_PER_POINT + int(setup.per_run_bytes)
+    per_seed = -(-tree_bytes((setup.seeds, setup.intervals, setup.t0)) // S) + int(setup.per_seed_bytes)
+    return Memory(per_run=per_run, per_seed=per_seed, fixed=tree_bytes(problem) + tree_bytes(x0), state=state)
+
+
+class BatchPlan(NamedTuple):
+    """How ``S`` seeds x ``P`` settings run: ``len(seed_groups) x len(chunks)`` calls of one
+    compiled kernel of ``seeds_per_batch x settings_per_batch`` runs."""
+
+    chunks: list  # settings of each batch, padded with copies of its last setting
+    real: list  # real settings in each chunk (the rest is padding)
+    seed_groups: list  # seed indices of each batch, padded with copies of the group's last seed
+    seeds_real: list  # real seeds in each group
+    settings_per_batch: int
+    seeds_per_batch: int
+    bytes_per_batch: int  # the estimate of one batch
+
+    @property
+    def num_batches(self) -> int:
+        return len(self.chunks) * len(self.seed_groups)
+
+    @property
+    def padding(self) -> float:
+        """Fraction of the computed runs that are padding."""
+        real = sum(self.real) * sum(self.seeds_real)
+        return 1.0 - real / (self.num_batches * self.settings_per_batch * self.seeds_per_batch)
+
+
+def _split(items: list, n: int, size: int):
+    """``items`` in ``n`` contiguous parts of balanced lengths, each padded to ``size`` with
+    copies of its last item; returns ``(parts, real lengths)``."""
+    base, extra = divmod(len(items), n)
+    parts, real, i = [], [], 0
+    for g in range(n):
+        k = base + (g < extra)
+        part = list(items[i:i + k])
+        i += k
+        parts.append(part + [part[-1]] * (size - k))
+        real.append(k)
+    return parts, real
+
+
+def _count(total: int, cap: int, q: int) -> int:
+    """How many batches of at most ``cap`` items (at least ``q`` each, padding included) carry
+    ``total`` items with the least padding (ties: fewer batches). Balanced batches of
+    ``ceil(total / k)`` pad fewer than ``k`` items; trying up to twice the fewest batches
+    keeps the padding small whatever the cap."""
+    k_min = math.ceil(total / cap)
+    return min(range(k_min, max(k_min, min(2 * k_min, total)) + 1),
+               key=lambda k: (k * max(math.ceil(total / k), q) - total, k))
+
+
+def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budget, *, per_seed_bytes: int = 0,
+            fixed_bytes: int = 0, describe: str = "") -> BatchPlan:
+    """Plan the batches of ``S`` seeds x ``settings`` under ``memory_budget`` bytes (a batch of
+    ``s`` seeds x ``p`` settings is estimated at ``fixed + s * per_seed + s * p * per_run``).
+
+    Every batch has the same shape (one compilation) and at least :data:`MIN_AXIS` seeds and
+    settings (padded with copies). All seeds share a batch unless ``MIN_AXIS`` settings of all
+    of them do not fit (then the seeds are split too); the number of batches is the fewest
+    that fit (and at most ``batch_size`` settings each), adjusted to pad as little as
+    possible; the settings are then split evenly, so the padding is less than one run per
+    batch. Raises ``ValueError`` before anything is allocated or compiled when a single run
+    does not fit (``describe`` names the sizes)."""
     P = len(settings)
-    if batch_size is None:
-        batch_size = max(1, int(memory_budget // (per_run_bytes * S)))
-    batch_size = int(min(batch_size, P))
-    n_batches = math.ceil(P / batch_size)
-    padded = list(settings) + [settings[-1]] * (n_batches * batch_size - P)
-    return [padded[b * batch_size:(b + 1) * batch_size] for b in range(n_batches)], batch_size
+    budget = float(default_memory_budget() if memory_budget is None else memory_budget)
+
+    def need(s, p):
+        return fixed_bytes + s * per_seed_bytes + s * p * per_run_bytes
+
+    for q in (MIN_AXIS, 1):
+        if need(q, q) <= budget:
+            break
+    else:
+        raise ValueError(
+            f"memory: one run needs an estimated {fmt_bytes(need(1, 1))} (per run {fmt_bytes(per_run_bytes)}, "
+            f"per seed {fmt_bytes(per_seed_bytes)}, shared {fmt_bytes(fixed_bytes)}"
+            f"{'; ' + describe if describe else ''}), more than the memory budget of {fmt_bytes(budget)}: "
+            "reduce the sizes (or raise memory_budget if the device has more)")
+    if q < MIN_AXIS:
+        warnings.warn(f"memory: a batch of {MIN_AXIS} seeds x {MIN_AXIS} settings ({fmt_bytes(need(q + 1, q + 1))}) "
+                      f"exceeds the memory budget of {fmt_bytes(budget)}; running one run per batch, whose results "
+                      "may differ by rounding from the same run in a larger batch", stacklevel=3)
+    s_fit = int((budget - fixed_bytes) // (per_seed_bytes + q * per_run_bytes))
+    n_groups = _count(S, min(S, s_fit), q) if S > s_fit else 1
+    S_b = max(math.ceil(S / n_groups), q)
+    p_fit = int((budget - fixed_bytes - S_b * per_seed_bytes) // (S_b * per_run_bytes))
+    cap = max(1, min(P, p_fit, P if batch_size is None else int(batch_size)))
+    n_chunks = _count(P, cap, q)
+    P_b = max(math.ceil(P / n_chunks), q)
+    chunks, real = _split(list(settings), n_chunks, P_b)
+    groups, seeds_real = _split(list(range(S)), n_groups, S_b)
+    return BatchPlan(chunks=chunks, real=real, seed_groups=groups, seeds_real=seeds_real, settings_per_batch=P_b,
+                     seeds_per_batch=S_b, bytes_per_batch=int(need(S_b, P_b)))
 
 
-def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memory_budget: int, progress=False,
-              dtype=None):
+def seed_inputs(setup: Setup, idx):
+    """``(seeds, intervals, t0)`` of ``setup`` for the seeds ``idx`` (indices, repeats allowed)."""
+    idx = np.asarray(idx)
+    seeds = jax.tree.map(lambda a: a[idx], setup.seeds)
+    if setup.clock.independent:  # intervals [S, G, ...]
+        intervals = jax.tree.map(lambda a: a[idx], setup.intervals)
+    else:  # intervals [G, S]
+        intervals = jax.tree.map(lambda a: a[:, idx], setup.intervals)
+    return seeds, intervals, setup.t0[idx]
+
+
+def describe_sizes(setup: Setup, method, problem, mem: Memory) -> str:
+    """The sizes behind a memory estimate, for error messages."""
+    info = setup.info
+    n = int(np.shape(setup.seeds.ctx.tau)[-1])
+    parts = [f"{method.name}: n={n} workers, d={problem.dim}"]
+    if "window" in info:
+        parts.append(f"point store W={info['window']} x d ({info.get('store', 'ring')})")
+    if "events_per_seed" in info:
+        parts.append(f"up to {max(info['events_per_seed'])} events per seed in {setup.time.shape[1] - 1} "
+                     f"chunks of {info.get('chunk')}")
+    if "slots" in info:
+        parts.append(f"{info['slots']} gradient slots per iteration")
+    parts.append(f"state {fmt_bytes(mem.state)} per run")
+    return ", ".join(parts)
+
+
+def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memory_budget=None, progress=False,
+              dtype=None, checkpoint=None):
     """The one batch runner: every clock's settings in equal-size batches, grouped by the
     method's cost key (an in-scan loop runs as many steps as its busiest run needs).
-    Returns ``(metrics [S, P, G + 1] in the caller's order, info)``."""
+    Returns ``(metrics [S, P, G + 1] in the caller's order, info)``.
+
+    Batches are planned by :func:`batches` from :func:`memory_estimate` before anything is
+    compiled: they fit ``memory_budget`` bytes (``None``: what the device has,
+    :func:`jaxsim.memory.default_memory_budget`), and a run that cannot fit raises
+    ``ValueError`` naming the sizes. ``info`` reports the plan (``batch_size`` settings x
+    ``seeds_per_batch`` seeds per call, ``batches`` calls, ``padded_runs``) and the estimate
+    in bytes (``memory_per_batch``, ``memory_budget`` and the parts ``memory_per_run``,
+    ``memory_per_seed``, ``memory_shared``: see :class:`Memory`).
+
+    ``checkpoint`` (a directory or a :class:`~jaxsim.checkpoint.Checkpoint`): each finished
+    batch is saved there atomically under a hash of its configuration, and batches already
+    there are loaded instead of computed (``info["batches_loaded"]`` /
+    ``info["batches_computed"]``: batch indices); another configuration's directory is refused."""
     order = sorted(range(len(settings)), key=lambda i: method.cost_key(settings[i]))  # stable
     S = setup.time.shape[0]
-    chunks, batch_size = batches([settings[i] for i in order], setup.per_run_bytes, S, batch_size, memory_budget)
-    outs, t_first = [], None
-    for chunk in progress_bar(chunks, method.name, progress):
+    budget = default_memory_budget() if memory_budget is None else memory_budget
+    x0 = jnp.asarray(problem.init())  # a run-time input of the kernel, never a foldable literal
+    mem = memory_estimate(setup, problem, x0, hp_arrays(method, list(settings)[:1], dtype))
+    plan = batches([settings[i] for i in order], mem.per_run, S, batch_size, budget, per_seed_bytes=mem.per_seed,
+                   fixed_bytes=mem.fixed, describe=describe_sizes(setup, method, problem, mem))
+    ckpt = as_checkpoint(checkpoint)
+    if ckpt is not None:
+        ckpt.open(config_components(setup, problem, settings, dtype))
+    work = [(g, c) for g in range(len(plan.seed_groups)) for c in range(len(plan.chunks))]
+    outs, t_first, loaded, computed = {}, None, [], []
+    inputs = None
+    for b, (g, c) in enumerate(progress_bar(work, method.name, progress)):
         tb = time.perf_counter()
-        out = run_batch(setup.clock, problem, setup.seeds, hp_arrays(method, chunk, dtype), setup.intervals, setup.t0)
-        outs.append(jax.tree.map(np.asarray, out))
+        hp = hp_arrays(method, plan.chunks[c], dtype)
+        rs, rp = plan.seeds_real[g], plan.real[c]
+        key = None if ckpt is None else ckpt.key(hp if len(plan.seed_groups) == 1 else
+                                                 dict(hp, seed_group=np.asarray(plan.seed_groups[g])))
+        out = None if ckpt is None else ckpt.load(key)
+        if out is not None:
+            outs[g, c] = out
+            loaded.append(b)
+            continue
+        if inputs is None or inputs[0] != g:
+            whole = plan.seed_groups[g] == list(range(S))
+            inputs = (g, (setup.seeds, setup.intervals, setup.t0) if whole else seed_inputs(setup, plan.seed_groups[g]))
+        out = run_batch(setup.clock, problem, inputs[1][0], hp, inputs[1][1], inputs[1][2], x0)
+        # padded runs are dropped on the device: their metrics are never transferred or kept
+        outs[g, c] = {k: np.asarray(v[:rs, :rp]) for k, v in out.items()}
+        if ckpt is not None:
+            ckpt.save(key, b, outs[g, c])
+        computed.append(b)
         t_first = t_first or (time.perf_counter() - tb)
     back = np.argsort(order)
-    metrics = {k: np.concatenate([o[k] for o in outs], axis=1)[:, :len(settings)][:, back] for k in outs[0]}
-    return metrics, dict(setup.info, batch_size=batch_size, batches=len(chunks), seconds_first_batch=t_first)
+    keys = outs[0, 0].keys()
+    metrics = {k: np.concatenate([np.concatenate([outs[g, c][k] for c in range(len(plan.chunks))], axis=1)
+                                  for g in range(len(plan.seed_groups))], axis=0)[:, back] for k in keys}
+    info = dict(setup.info, batch_size=plan.settings_per_batch, seeds_per_batch=plan.seeds_per_batch,
+                batches=plan.num_batches, padded_runs=plan.num_batches * plan.settings_per_batch * plan.seeds_per_batch
+                - S * len(settings), memory_per_batch=plan.bytes_per_batch, memory_budget=int(budget),
+                memory_per_run=mem.per_run, memory_per_seed=mem.per_seed, memory_shared=mem.fixed,
+                seconds_first_batch=t_first)
+    if ckpt is not None:
+        info.update(checkpoint_dir=str(ckpt.dir), config_hash=ckpt.config_hash, batches_loaded=loaded,
+                    batches_computed=computed)
+    return metrics, info
 
 
 def progress_bar(items, desc: str, enabled: bool):
@@ -170,5 +385,6 @@ def progress_bar(items, desc: str, enabled: bool):
     return items
 
 
-__all__ = ["LoopClock", "Setup", "batched", "batches", "hp_arrays", "job_steps", "progress_bar", "run_batch",
-           "run_setup", "seed_context", "stack_contexts", "state_bytes"]
+__all__ = ["MIN_AXIS", "BatchPlan", "LoopClock", "Memory", "Setup", "batched", "batches", "describe_sizes", "hp_arrays",
+           "job_steps", "memory_estimate", "progress_bar", "run_batch", "run_setup", "seed_context", "seed_inputs",
+           "stack_contexts", "state_bytes", "tree_bytes"]

@@ -44,8 +44,9 @@ from ..methods.base import NEW, Arrival, Decision
 #: The default server optimizer: updates ``-direction`` (plain SGD; the step is the method's).
 SGD = optax.sgd(1.0)
 
-#: What every clock records at each grid point.
-METRICS = ("busy_time", "loss_gap", "grad_norm_sq", "updates", "received", "used", "discarded",
+#: What every clock records at each grid point (``loss`` is f(x); ``loss_gap`` is f(x) - f*, which
+#: :func:`jaxsim.sweep.sweep` drops from its results when the problem has no known f*).
+METRICS = ("busy_time", "loss", "loss_gap", "grad_norm_sq", "updates", "received", "used", "discarded",
            "max_delay", "mean_delay", "diverged", "cancelled", "timeouts")
 
 
@@ -80,9 +81,13 @@ def apply_step(x, step, updates):
     return x + step * updates
 
 
-def init_server(method, problem, optimizer, layout: Layout, n: int, hp, ctx, timing) -> ServerState:
-    """A run at time 0: every worker's job starts from ``x^0``."""
-    x0 = problem.init()
+def init_server(method, problem, optimizer, layout: Layout, n: int, hp, ctx, timing, x0=None) -> ServerState:
+    """A run at time 0: every worker's job starts from ``x^0``.
+
+    ``x0``: the starting point as a run-time input (the driver passes ``problem.init()``
+    computed outside the kernel); ``None`` evaluates ``problem.init()`` here, where XLA may
+    constant-fold it and the store built from it (slow to compile at large ``d``)."""
+    x0 = problem.init() if x0 is None else x0
     d = x0.shape[0]
     if layout.W == 0:
         store = ()
@@ -165,8 +170,11 @@ def serve(method, optimizer, layout: Layout, srv: ServerState, a: Arrival, hp: d
 def model_metrics(problem, srv: ServerState) -> dict:
     """The metrics every clock records at a grid point (besides its own time metrics)."""
     cnt, x = srv.counters, srv.x
-    gap, gns = problem.loss_gap(x), jnp.sum(problem.full_grad(x) ** 2)
+    f, f_star = problem.loss(x), problem.f_star
+    gap = f - f_star if f_star is not None else f  # as Problem.loss_gap, without evaluating f twice
+    gns = jnp.sum(problem.full_grad(x) ** 2)
     return dict(
+        loss=f,
         loss_gap=gap,
         grad_norm_sq=gns,
         updates=srv.k,
@@ -176,7 +184,7 @@ def model_metrics(problem, srv: ServerState) -> dict:
         max_delay=cnt.max_delay,
         mean_delay=jnp.where(cnt.used > 0, cnt.sum_delay / jnp.maximum(cnt.used, 1), 0.0),
         # one definition of divergence: a non-finite model or recorded metric
-        diverged=~(jnp.all(jnp.isfinite(x)) & jnp.isfinite(gap) & jnp.isfinite(gns)),
+        diverged=~(jnp.all(jnp.isfinite(x)) & jnp.isfinite(f) & jnp.isfinite(gap) & jnp.isfinite(gns)),
     )
 
 

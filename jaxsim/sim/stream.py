@@ -18,7 +18,7 @@ import numpy as np
 
 from ..methods.base import Arrival, SeedContext, StreamMethod, Workers
 from ..rng import grad_key, grad_root
-from .driver import Setup, hp_arrays, job_steps, stack_contexts, state_bytes
+from .driver import Setup, job_steps, stack_contexts, tree_bytes
 from .server import Layout, ServerState, init_server, job_points, model_metrics, serve
 
 
@@ -87,8 +87,8 @@ class StreamClock:
     layout: Layout
     n: int
 
-    def init(self, problem, seed: StreamSeed, hp):
-        srv = init_server(self.method, problem, self.optimizer, self.layout, self.n, hp, seed.ctx, None)
+    def init(self, problem, seed: StreamSeed, hp, x0=None):
+        srv = init_server(self.method, problem, self.optimizer, self.layout, self.n, hp, seed.ctx, None, x0)
         part = self.method.participates(hp, seed.ctx)
         return StreamRun(srv=srv, busy=seed.active if part is None else part & seed.active)
 
@@ -152,12 +152,17 @@ def setup(method: StreamMethod, problem, timing, streams, seeds, settings, *, op
     intervals = Interval(worker=per_event(lambda s: s.worker, jnp.int32), job=per_event(lambda s: s.job, jnp.int32),
                          time=per_event(lambda s: np.where(s.valid, s.time, 0.0), dtype),
                          valid=per_event(lambda s: s.valid, bool), t_end=jnp.asarray(grids[:, 1:], dtype))
-    hp = hp_arrays(method, list(settings)[:1], dtype)
-    per_run = (layout.W * d + 4 * d) * np.dtype(dtype).itemsize + state_bytes(method, problem, hp, ctx, None)
+    # Transients of one event (the job's result and points, the new model) besides the run's
+    # state, which the driver sizes from the clock's init; per seed, each event's job
+    # randomness drawn before the scan (:meth:`StreamClock.prepare`).
+    per_run = 4 * d * np.dtype(dtype).itemsize
+    noise = jax.eval_shape(lambda r: method.job.sample_noise(problem, grad_key(r, 0, 0), 0), seed_data.root[0])
+    per_seed = tree_bytes(noise) * (grids.shape[1] - 1) * C
     info = dict(window=layout.W, store="worker" if layout.per_worker else "ring",
                 events_per_seed=[s.num_events for s in streams], chunk=C)
     return Setup(clock=StreamClock(method, optimizer, layout, n), seeds=seed_data, intervals=intervals,
-                 t0=jnp.asarray(grids[:, 0], dtype), time=grids, per_run_bytes=per_run, info=info)
+                 t0=jnp.asarray(grids[:, 0], dtype), time=grids, per_run_bytes=per_run, info=info,
+                 per_seed_bytes=per_seed)
 
 
 __all__ = ["Interval", "StreamClock", "StreamRun", "StreamSeed", "plan_store", "setup"]

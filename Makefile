@@ -1,0 +1,31 @@
+# Two commands, each working on a fresh clone with nothing installed: each creates the
+# environment (.venv) when it is missing and installs the package only when pyproject.toml
+# changed since the last install, then runs its job.
+#
+#   make figure   the main job: the Ringmaster ASGD quadratic figure (--quick) into out/
+#   make test     the test suite (extra pytest options: make test PYTEST_ARGS="-x tests/test_cli.py")
+
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: test figure install
+
+test: $(STAMP)
+	@$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$rc
+
+figure: $(STAMP)
+	$(VENV)/bin/jaxsim figure ringmaster-quadratic --quick --out out/
+
+install: $(STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# (re)install when the stamp is missing or older than pyproject.toml
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	-$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install -e ".[test]"
+	touch $@

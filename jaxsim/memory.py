@@ -1,0 +1,49 @@
+"""Memory budgets: what a batch (device) or a sampled duration table (host) may use.
+
+The default budget is what the device has: a GPU's ``memory_stats()["bytes_limit"]``
+when the backend reports it, else (CPU) half of the host's physical memory. Sweeps
+estimate each batch before compiling and shrink batches to fit (see
+:func:`jaxsim.sim.driver.batches`); the host-side duration table of a free-running
+stream is checked before it is sampled (:func:`jaxsim.events.sample_stream`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+
+#: Fraction of the host's physical memory a CPU run may use by default.
+HOST_FRACTION = 0.5
+
+
+def host_memory_budget() -> int:
+    """Half of the host's physical memory (``SC_PAGE_SIZE * SC_PHYS_PAGES``); 8 GiB if unknown."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * HOST_FRACTION)
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2 ** 30
+
+
+def default_memory_budget() -> int:
+    """What the device has: ``jax.devices()[0].memory_stats()["bytes_limit"]`` when the
+    backend reports it (GPUs), else :func:`host_memory_budget` (CPU)."""
+    try:
+        stats = jax.devices()[0].memory_stats() or {}
+    except Exception:  # noqa: BLE001  backends without memory statistics
+        stats = {}
+    limit = stats.get("bytes_limit")
+    return int(limit) if limit else host_memory_budget()
+
+
+def fmt_bytes(b) -> str:
+    """``1.5 GB``-style sizes (powers of 1000)."""
+    b = float(b)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(b) < 1000 or unit == "TB":
+            return f"{b:.0f} {unit}" if unit == "B" else f"{b:.3g} {unit}"
+        b /= 1000
+    return f"{b:.3g} TB"
+
+
+__all__ = ["HOST_FRACTION", "default_memory_budget", "fmt_bytes", "host_memory_budget"]

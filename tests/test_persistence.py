@@ -1,0 +1,230 @@
+"""Results that survive crashes (issue 9, defects 4 and 5): atomic saves and resumable sweeps."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import optax
+import pytest
+
+import jaxsim
+from jaxsim import SweepResult
+from jaxsim.checkpoint import digest
+from jaxsim.cli import main
+
+PROB = jaxsim.worst_case_quadratic(d=4, noise_scale=0.1)
+TIMING = jaxsim.make_timing(4, "sqrt", "halfnormal")
+KW = dict(seeds=[0, 1], grid={"gamma": [0.05, 0.1, 0.2, 0.4], "R": 2}, horizon=10.0, num_points=4, batch_size=1)
+
+
+def assert_same(a: SweepResult, b: SweepResult):
+    assert a.dims == b.dims and a.method == b.method and set(a.metrics) == set(b.metrics)
+    for k in a.metrics:
+        assert a.metrics[k].dtype == b.metrics[k].dtype, k
+        np.testing.assert_array_equal(a.metrics[k], b.metrics[k], err_msg=k, strict=True)
+    np.testing.assert_array_equal(a.time, b.time, strict=True)
+    for k in a.coords:
+        np.testing.assert_array_equal(a.coords[k], b.coords[k])
+
+
+@pytest.fixture(scope="module")
+def plain():
+    """The uninterrupted run without checkpoints (4 batches of one setting)."""
+    return jaxsim.sweep("ringmaster", PROB, TIMING, **KW)
+
+
+# ---------------------------------------------------------------- defect 4: atomic saves
+
+def test_save_returns_the_path_written_and_round_trips(plain, tmp_path):
+    p = plain.save(tmp_path / "x")
+    assert p == tmp_path / "x.npz" and p.is_file()
+    assert_same(SweepResult.load(p), plain)
+    assert_same(SweepResult.load(tmp_path / "x"), plain)  # the name given to save works too
+    assert plain.save(str(tmp_path / "sub" / "y.npz")) == tmp_path / "sub" / "y.npz"  # no second suffix
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["sub", "x.npz"]  # no temporary files left
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask  # a normal file, not mkstemp's 0600
+
+
+def test_failed_save_keeps_the_previous_file(plain, tmp_path, monkeypatch):
+    p = plain.save(tmp_path / "r.npz")
+    before = p.read_bytes()
+    os.chmod(p, 0o640)
+
+    def dies_mid_write(file, *args, **kwargs):
+        file.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+
+    other = jaxsim.SweepResult(**{**plain.__dict__, "method": "other"})
+    monkeypatch.setattr(np, "savez_compressed", dies_mid_write)
+    with pytest.raises(OSError, match="disk full"):
+        other.save(p)
+    monkeypatch.undo()
+    assert p.read_bytes() == before
+    assert_same(SweepResult.load(p), plain)
+    assert [f.name for f in tmp_path.iterdir()] == ["r.npz"]  # the temporary file is gone
+    other.save(p)  # a successful overwrite replaces the file and keeps its permissions
+    assert SweepResult.load(p).method == "other" and p.stat().st_mode & 0o777 == 0o640
+
+
+# ---------------------------------------------------------------- defect 5: resumable sweeps
+
+def test_checkpoint_resumes_only_missing_batches(plain, tmp_path):
+    ck = tmp_path / "ck"
+    first = jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=ck, **KW)
+    assert first.info["batches_computed"] == [0, 1, 2, 3] and first.info["batches_loaded"] == []
+    files = sorted(ck.glob("batch-*.npz"))
+    assert len(files) == 4 and (ck / "manifest.json").is_file()
+    assert_same(first, plain)
+
+    files[1].unlink()  # as if the run had died before this batch
+    again = jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=ck, **KW)
+    assert len(again.info["batches_computed"]) == 1 and len(again.info["batches_loaded"]) == 3
+    assert_same(again, plain)
+
+    full = jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=ck, **KW)
+    assert full.info["batches_computed"] == [] and full.info["batches_loaded"] == [0, 1, 2, 3]
+    assert_same(full, plain)
+
+
+def test_checkpoint_refuses_another_configuration(tmp_path):
+    ck = tmp_path / "ck"
+    kw = dict(KW, grid={"gamma": [0.05, 0.1], "R": 2})
+    jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=ck, **kw)
+    manifest = (ck / "manifest.json").read_bytes()
+    with pytest.raises(ValueError, match=r"different sweep configuration \(differs in: .*settings"):
+        jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=ck, **dict(kw, grid={"gamma": [0.05, 0.3], "R": 2}))
+    other_data = jaxsim.worst_case_quadratic(d=4, noise_scale=0.2)  # same static fields, other array data
+    with pytest.raises(ValueError, match=r"differs in: .*problem"):
+        jaxsim.sweep("ringmaster", other_data, TIMING, checkpoint_dir=ck, **kw)
+    with pytest.raises(ValueError, match=r"differs in: .*inputs"):  # other sampled streams
+        jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=ck, **dict(kw, seeds=[0, 2]))
+    with pytest.raises(ValueError, match=r"differs in: .*clock.optimizer"):
+        jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=ck, optimizer=optax.sgd(1.0, momentum=0.5), **kw)
+    assert (ck / "manifest.json").read_bytes() == manifest and len(list(ck.glob("batch-*.npz"))) == 2
+
+    (ck / "manifest.json").unlink()  # batch files without a manifest: not trusted either
+    with pytest.raises(ValueError, match="no manifest.json"):
+        jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=ck, **kw)
+    (tmp_path / "f").write_text("")
+    with pytest.raises(ValueError, match="not a directory"):
+        jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=tmp_path / "f", **kw)
+    with pytest.raises(ValueError, match="checkpoint_dir: expected a directory path"):
+        jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=3, **kw)
+
+
+def test_digest_is_content_based():
+    assert digest(optax.adam(1e-3)) == digest(optax.adam(1e-3))
+    assert digest(optax.adam(1e-3)) != digest(optax.adam(1e-2))
+    assert digest(optax.sgd(0.1, momentum=0.9)) != digest(optax.sgd(0.1, momentum=0.8))
+    assert digest(PROB) == digest(jaxsim.worst_case_quadratic(d=4, noise_scale=0.1))
+    assert digest(PROB) != digest(jaxsim.worst_case_quadratic(d=5, noise_scale=0.1))
+    assert digest(TIMING) != digest(jaxsim.make_timing(4, "sqrt", "exponential"))
+    assert digest({"a": 1, "b": 2.0}) == digest({"b": 2.0, "a": 1}) != digest({"a": 1, "b": 2})
+    assert digest(np.float32(0.1)) != digest(np.float64(0.1))
+
+    class Opaque:
+        __slots__ = ()
+
+    with pytest.raises(ValueError, match="cannot hash the configuration deterministically"):
+        digest([Opaque()])
+
+
+def test_cli_checkpoint_dir(tmp_path, capsys):
+    ck, out = tmp_path / "ck", tmp_path / "r.npz"
+    argv = ["run", "ringmaster", "--d", "4", "--n", "4", "--base", "sqrt", "--horizon", "10", "--points", "3",
+            "--hp", "gamma=0.1,0.2", "--checkpoint-dir", str(ck), "--out", str(out)]
+    assert main(argv) == 0
+    first = SweepResult.load(out)
+    assert first.info["batches_computed"] and not first.info["batches_loaded"]
+    assert main(argv) == 0
+    second = SweepResult.load(out)
+    assert second.info["batches_loaded"] == first.info["batches_computed"] and not second.info["batches_computed"]
+    assert_same(first, second)
+    capsys.readouterr()
+    assert main([*argv[:-5], "gamma=0.1,0.3", *argv[-4:]]) == 2
+    err = capsys.readouterr().err
+    assert "different sweep configuration" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- acceptance: kill -9 and resume
+
+SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    import jax
+    import jaxsim
+    import jaxsim.sim.driver as driver
+
+    ckdir, out, slow = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    run_batch, calls = driver.run_batch, []
+
+    def logged(*args, **kwargs):  # each computed batch: logged, and slow enough to be killed between batches
+        res = jax.block_until_ready(run_batch(*args, **kwargs))
+        calls.append(1)
+        time.sleep(slow)
+        return res
+
+    driver.run_batch = logged
+    res = jaxsim.sweep("ringmaster", jaxsim.worst_case_quadratic(d=4, noise_scale=0.1),
+                       jaxsim.make_timing(4, "sqrt", "halfnormal"), seeds=[0, 1],
+                       grid={"gamma": [0.05, 0.1, 0.2, 0.4], "R": 2}, horizon=200.0, num_points=8,
+                       batch_size=1, checkpoint_dir=None if ckdir == "-" else ckdir)
+    res.save(out)
+    print(json.dumps(dict(calls=len(calls), loaded=res.info.get("batches_loaded"),
+                          computed=res.info.get("batches_computed"))))
+""")
+
+
+def test_sigkill_mid_sweep_then_resume_is_bit_identical(tmp_path):
+    script = tmp_path / "run_sweep.py"
+    script.write_text(SCRIPT)
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    ck = tmp_path / "ck"
+
+    def start(ckdir, out, slow):
+        return subprocess.Popen([sys.executable, str(script), str(ckdir), str(out), str(slow)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    t0 = time.monotonic()
+    reference = start("-", tmp_path / "ref.npz", 0.0)  # uninterrupted, no checkpoints (runs alongside)
+    victim = start(ck, tmp_path / "victim.npz", 1.5)
+    while not list(ck.glob("batch-*.npz")):
+        assert victim.poll() is None, victim.communicate()
+        assert time.monotonic() - t0 < 120, "no batch file appeared"
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    t_kill = time.monotonic() - t0
+    assert victim.returncode == -signal.SIGKILL
+    done = {}
+    for f in ck.glob("batch-*.npz"):
+        with np.load(f) as z:
+            done[int(z["index"])] = f.name
+    assert 1 <= len(done) < 4, done  # killed between batches: some finished, some not
+    assert not (tmp_path / "victim.npz").exists()
+
+    resumed = subprocess.run([sys.executable, str(script), str(ck), str(tmp_path / "resumed.npz"), "0"], env=env,
+                             capture_output=True, text=True, timeout=180)
+    assert resumed.returncode == 0, resumed.stderr
+    log = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert sorted(log["loaded"]) == sorted(done)  # every finished batch was loaded ...
+    assert sorted(log["computed"]) == sorted(set(range(4)) - set(done))  # ... and only the others computed
+    assert log["calls"] == 4 - len(done)
+
+    out, err = reference.communicate(timeout=180)
+    assert reference.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["calls"] == 4
+    assert_same(SweepResult.load(tmp_path / "resumed.npz"), SweepResult.load(tmp_path / "ref.npz"))
+    print(f"killed after {t_kill:.1f} s with {len(done)} of 4 batches; total {time.monotonic() - t0:.1f} s")
+
+    with pytest.raises(ValueError, match="different sweep configuration"):  # another gamma: refused
+        jaxsim.sweep("ringmaster", jaxsim.worst_case_quadratic(d=4, noise_scale=0.1),
+                     jaxsim.make_timing(4, "sqrt", "halfnormal"), seeds=[0, 1],
+                     grid={"gamma": [0.05, 0.1, 0.2, 0.3], "R": 2}, horizon=200.0, num_points=8,
+                     batch_size=1, checkpoint_dir=ck)
