@@ -9,7 +9,8 @@ this one is an illustrative reconstruction): ``n = 3`` workers with fixed times
 ``tau = (1, 2, 4)`` hold ``f_i(x) = (x - a_i)^2 / 2``, ``a = (1.747, 0, -3.697)``, start
 ``x^0 = 5``. Vanilla ASGD visits worker ``i`` with frequency ``p_i ∝ 1/tau_i`` and settles
 near ``x_freq = sum p_i a_i ≈ 0.47``; Rescaled ASGD (``gamma_i = gamma tau_i / tau_H``) and
-Ringleader ASGD settle near the true minimizer ``x_eq = mean(a) = -0.65``.
+Ringleader ASGD head for the true minimizer ``x_eq = mean(a) = -0.65``: at the default 300 s
+Rescaled ASGD is 0.006 from it and Ringleader 0.573 (still moving; 0.006 at 900 s).
 
 The recorded loss gap of this problem is ``(x - x_eq)^2 / 2``, so the plot shows the
 distance ``|x - x_eq| = sqrt(2 gap)`` against time, with the predicted bias
@@ -69,7 +70,7 @@ def run(gamma: float, horizon: float, out: Path) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog=f"jaxsim figure {NAME}", description=__doc__,
+    p = argparse.ArgumentParser(prog=f"jaxsim figure {NAME}", description=__doc__.replace("``", ""),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gamma", type=float, default=0.01)
     p.add_argument("--horizon", type=float, default=300.0)

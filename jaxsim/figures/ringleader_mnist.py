@@ -120,7 +120,7 @@ def _plot(curves, summary, path):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog=f"jaxsim figure {NAME}", description=__doc__,
+    p = argparse.ArgumentParser(prog=f"jaxsim figure {NAME}", description=__doc__.replace("``", ""),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, help="folder with the MNIST IDX files")
     p.add_argument("--split", choices=("train", "test"), default="train")
