@@ -28,3 +28,14 @@ def _import_user_methods():
 
 
 _import_user_methods()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_kernels():
+    """Drop JAX's compiled executables after each test module. The suite compiles hundreds of
+    kernels; kept alive together, their JIT code mappings grow until a later compile crashes
+    XLA:CPU (seen as a segfault/abort in ``backend_compile`` late in a full run)."""
+    yield
+    import jax
+
+    jax.clear_caches()

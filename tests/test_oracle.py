@@ -25,6 +25,13 @@ from jaxsim.problems import heterogeneous_quadratic
 from jaxsim.sweep import run_streams
 from jaxsim.timing import NOISE_LAWS, TimingModel
 
+@pytest.fixture(autouse=True)
+def _release_kernels():
+    """Each oracle test compiles its own float64 kernels; release them after it (see conftest)."""
+    yield
+    jax.clear_caches()
+
+
 BUCKETS = [(3, 2, "time"), (5, 6, "events"), (8, 4, "events")]  # (n, d, horizon kind)
 CONFIGS_PER_BUCKET = 7  # 21 configurations per method
 NUM_POINTS = 8
