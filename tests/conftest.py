@@ -7,6 +7,33 @@ import pytest
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
+@pytest.fixture
+def no_compile(monkeypatch, caplog):
+    """Fail if the simulation kernel is called or compiled while the block runs (bad input
+    must be refused before compiling)."""
+    import logging
+
+    import jax
+
+    from jaxsim.sim import driver
+
+    calls = []
+    real = driver.run_batch
+
+    def spy(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(driver, "run_batch", spy)
+    caplog.set_level(logging.DEBUG, logger="jax")
+    with jax.log_compiles(True):
+        yield
+    assert not calls, "run_batch was called"
+    bad = [r.getMessage() for r in caplog.records
+           if "Compiling" in r.getMessage() and "run_batch" in r.getMessage()]
+    assert not bad, bad
+
+
 @pytest.fixture(scope="session")
 def shared_dir():
     """The project's shared folder when present (never required)."""

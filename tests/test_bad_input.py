@@ -14,26 +14,6 @@ PROB = jaxsim.worst_case_quadratic(d=3, noise_scale=0.0)
 D_OK = np.ones((3, 10))
 
 
-@pytest.fixture
-def no_compile(monkeypatch, caplog):
-    """Fail if the engine kernel is called or compiled while the block runs."""
-    calls = []
-    real = driver.run_batch
-
-    def spy(*a, **k):
-        calls.append(1)
-        return real(*a, **k)
-
-    monkeypatch.setattr(driver, "run_batch", spy)
-    caplog.set_level(logging.DEBUG, logger="jax")
-    with jax.log_compiles(True):
-        yield
-    assert not calls, "run_batch was called"
-    bad = [r.getMessage() for r in caplog.records
-           if "Compiling" in r.getMessage() and "run_batch" in r.getMessage()]
-    assert not bad, bad
-
-
 def _sim(method="ringmaster", **kw):
     args = dict(hparams={"gamma": 0.1}, horizon=5.0, num_points=2)
     args.update(kw)

@@ -8,17 +8,14 @@ so the runs below are cached per module and shared between tests.
 """
 
 import functools
-import logging
 import sys
 
-import jax
 import numpy as np
 import pytest
 
 import jaxsim
 from jaxsim import reference, theory
 from jaxsim.methods import ControlledMethod
-from jaxsim.sim import driver
 from jaxsim.rng import time_key
 
 SWEEP_MODULE = sys.modules["jaxsim.sweep"]  # ``jaxsim.sweep`` is the function
@@ -568,20 +565,6 @@ def test_mindflayer_keeps_updating_under_hangs_while_rennala_stalls():
 
 
 # ---- 8. Bad input ----------------------------------------------------------------------------------
-
-@pytest.fixture
-def no_compile(monkeypatch, caplog):
-    """Fail if a simulation kernel is called or compiled while the block runs."""
-    calls = []
-    real = driver.run_batch
-    monkeypatch.setattr(driver, "run_batch", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
-    caplog.set_level(logging.DEBUG, logger="jax")
-    with jax.log_compiles(True):
-        yield
-    assert not calls, "a run_batch was called"
-    bad = [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage() and "run_batch" in r.getMessage()]
-    assert not bad, bad
-
 
 @pytest.mark.parametrize("p", [0.0, -0.2, 1.5, float("nan"), float("inf")])
 def test_bad_inf_bernoulli_p(p, no_compile):

@@ -2,7 +2,6 @@
 integers in [0, 2**63) with distinct streams, floats fit the run's dtype, sizes are
 positive; bad inputs raise ValueError naming the field before anything is compiled."""
 
-import logging
 
 import jax
 import jax.numpy as jnp
@@ -12,30 +11,9 @@ import pytest
 import jaxsim
 from jaxsim.methods.base import HParam
 from jaxsim.rng import seed_key, time_key
-from jaxsim.sim import driver
 
 PROB = jaxsim.worst_case_quadratic(d=4)
 TIMING = jaxsim.make_timing(4, "sqrt", "halfnormal")
-
-
-@pytest.fixture
-def no_compile(monkeypatch, caplog):
-    """Fail if the engine kernel is called or compiled while the block runs."""
-    calls = []
-    real = driver.run_batch
-
-    def spy(*a, **k):
-        calls.append(1)
-        return real(*a, **k)
-
-    monkeypatch.setattr(driver, "run_batch", spy)
-    caplog.set_level(logging.DEBUG, logger="jax")
-    with jax.log_compiles(True):
-        yield
-    assert not calls, "run_batch was called"
-    bad = [r.getMessage() for r in caplog.records
-           if "Compiling" in r.getMessage() and "run_batch" in r.getMessage()]
-    assert not bad, bad
 
 
 def _sweep(method="ringmaster", **kw):

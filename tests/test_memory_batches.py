@@ -1,7 +1,6 @@
 """Batches sized to a memory budget (defects 6 and 8), no foldable d-sized constants in the
 kernel (defect 7), and a run's numbers independent of what shares its batch (defect 9)."""
 
-import logging
 import re
 import zlib
 
@@ -16,26 +15,6 @@ from jaxsim.sim.driver import MIN_AXIS, batches
 
 PROB = jaxsim.worst_case_quadratic(d=8, noise_scale=0.05, noise="isotropic")
 TIMING = jaxsim.make_timing(3, "one_plus_sqrt", "halfnormal")
-
-
-@pytest.fixture
-def no_compile(monkeypatch, caplog):
-    """Fail if the engine kernel is called or compiled while the block runs."""
-    calls = []
-    real = driver.run_batch
-
-    def spy(*a, **k):
-        calls.append(1)
-        return real(*a, **k)
-
-    monkeypatch.setattr(driver, "run_batch", spy)
-    caplog.set_level(logging.DEBUG, logger="jax")
-    with jax.log_compiles(True):
-        yield
-    assert not calls, "run_batch was called"
-    bad = [r.getMessage() for r in caplog.records
-           if "Compiling" in r.getMessage() and "run_batch" in r.getMessage()]
-    assert not bad, bad
 
 
 def _same(a: dict, b: dict, where=""):

@@ -104,7 +104,8 @@ class StreamClock:
 
     def step(self, problem, seed: StreamSeed, hp, c: StreamRun, ev):
         w, j, t, valid, noise = ev
-        valid = valid & c.busy[w]  # arrivals of non-participating workers are ignored
+        if self.method.selects_workers:  # arrivals of non-participating workers are ignored
+            valid = valid & c.busy[w]  # (streams hold only active workers' events otherwise)
         srv, points = job_points(self.layout, c.srv, w)
         out = self.method.job.compute(problem, points, noise, w, hp, seed.steps[w])
         a = Arrival(worker=w, job=j, time=t, delay=srv.k - srv.s[w], grad=out, x=srv.x, n=self.n,
