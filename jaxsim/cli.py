@@ -194,6 +194,8 @@ def _cmd_list(args) -> int:
         "busy_time": "total worker compute time so far", "loss": "f(x)",
         "loss_gap": "f(x) - f*, only for problems with a known f* (quadratic, het_quadratic, "
                      "logistic with --solve-f-star)",
+        "batch_loss": "loss of the latest received minibatch at the point where it was computed "
+                      "(problems with a sample loss, e.g. lm)",
         "grad_norm_sq": "squared norm of the full gradient", "updates": "model updates",
         "received": "gradients received", "used": "gradients applied", "discarded": "received - used",
         "max_delay": "largest delay applied", "mean_delay": "mean delay applied",
@@ -372,7 +374,8 @@ _HELP = {
          f"(default: {_PROBLEM_DEFAULTS['d']})",
     "noise_scale": f"gradient noise scale: quadratic, het_quadratic (default: {_PROBLEM_DEFAULTS['noise_scale']})",
     "data": "mnist_mlp: a folder with the MNIST IDX files (required); logistic: a binary LIBSVM file "
-            "(default: synthetic data). Nothing is downloaded",
+            "(default: synthetic data); lm: a UTF-8 text file (default: the standard library's docstrings). "
+            "Nothing is downloaded",
     "data_part": "mnist_mlp: which files of --data, train (train-*) or test (t10k-*) (default: train)",
     "split": "how the data are split over the --n workers: mnist_mlp, logistic with --data "
              "(default: the problem's, dirichlet for mnist_mlp, iid for logistic)",
@@ -380,8 +383,8 @@ _HELP = {
     "heterogeneity": "how different the workers' data are: logistic (synthetic); het_quadratic: the workers' "
                      "minimizers are heterogeneity * N(0, I) (default: 1.0)",
     "samples": "logistic (synthetic): samples per worker (default: 100)",
-    "data_seed": "seed of generated data: logistic (synthetic), het_quadratic's minimizers (default: 0)",
-    "batch": "samples per stochastic gradient: logistic (default: 1), mnist_mlp (default: 4)",
+    "data_seed": "seed of generated data: logistic (synthetic), het_quadratic's minimizers, lm's initial parameters (default: 0; lm: 7)",
+    "batch": "samples per stochastic gradient: logistic (default: 1), mnist_mlp (default: 4), lm: sequences per minibatch (default: 8)",
     "l2": "logistic: L2 regularization (default: 0)",
     "hidden": "mnist_mlp: hidden units (default: 128)",
     "max_samples": "mnist_mlp: keep only the first samples of --data (default: all)",

@@ -21,7 +21,9 @@ loops compute the same thing for the same job:
 
 A job splits in two like a problem's gradient: :meth:`Job.sample_noise` (the randomness,
 drawn up front by the free-running clock for every event at once) and
-:meth:`Job.compute`.
+:meth:`Job.compute`. The clocks call :meth:`Job.evaluate`, which also returns the loss of
+the job's sample at its start point when the problem has one (``batch_loss``; NaN for
+local-step jobs and problems without it).
 """
 
 from __future__ import annotations
@@ -50,6 +52,12 @@ class Job:
     #: Whether a job runs several steps (its duration is the drawn duration times its steps).
     scales_time: bool = dataclasses.field(default=False, init=False)
 
+    @property
+    def has_loss(self) -> bool:
+        """Whether :meth:`evaluate` reports the sample's loss (one gradient or a pair: yes; a job
+        with its own :meth:`compute` and no :meth:`evaluate`: no)."""
+        return type(self).compute is Job.compute or type(self).evaluate is not Job.evaluate
+
     def steps(self, mean: np.ndarray) -> Optional[np.ndarray]:
         """int[n] local steps per job of each worker (``None``: one; durations unscaled)."""
         return None
@@ -60,6 +68,14 @@ class Job:
     def compute(self, problem, points, noise, worker, hp: dict, steps):
         """The job's result from its start point(s), its randomness and the worker's step count."""
         return problem.grad_from_noise(points[0], noise, worker)
+
+    def evaluate(self, problem, points, noise, worker, hp: dict, steps):
+        """``(loss of the sample at x^s, result)``: :meth:`compute` plus the sample's loss
+        (NaN unless the problem has one and the job is one gradient or a pair)."""
+        if not self.has_loss:
+            out = self.compute(problem, points, noise, worker, hp, steps)
+            return jnp.full((), jnp.nan, points[0].dtype), out
+        return problem.value_and_grad_from_noise(points[0], noise, worker)
 
 
 GRADIENT = Job()
@@ -74,6 +90,10 @@ class PairGradient(Job):
     def compute(self, problem, points, noise, worker, hp, steps):
         return Pair(problem.grad_from_noise(points[0], noise, worker),
                     problem.grad_from_noise(points[1], noise, worker))
+
+    def evaluate(self, problem, points, noise, worker, hp, steps):
+        loss, new = problem.value_and_grad_from_noise(points[0], noise, worker)
+        return loss, Pair(new, problem.grad_from_noise(points[1], noise, worker))
 
 
 def local_keys(key, H: int):

@@ -64,10 +64,13 @@ class SweepResult:
     @property
     def diverged(self) -> np.ndarray:
         """``[seed, *grid]``: the run's model or a recorded metric was non-finite at some point
-        (the one definition used by :meth:`best` and the CLI summary)."""
+        (the one definition used by :meth:`best` and the CLI summary). ``batch_loss`` is NaN until
+        the first job arrives, so only its values after that count."""
         bad = self.metrics["diverged"].any(axis=-1)
-        for v in self.metrics.values():
-            if np.issubdtype(v.dtype, np.floating):
+        for k, v in self.metrics.items():
+            if k == "batch_loss":
+                bad = bad | np.isinf(v).any(axis=-1) | (np.isnan(v) & (self.metrics["received"] > 0)).any(axis=-1)
+            elif np.issubdtype(v.dtype, np.floating):
                 bad = bad | ~np.isfinite(v).all(axis=-1)
         return bad
 
@@ -154,7 +157,7 @@ def _split_grid(method: Method, grid: Optional[dict], dtype=None):
     values are checked against ``dtype``, the run's float type (see :meth:`HParam.check`)."""
     if grid is not None and not hasattr(grid, "items"):
         raise ValueError(f"grid: expected a dict of hyperparameter name -> value or list, got {type(grid).__name__}")
-    grid = dict(grid or {})
+    grid = method.translate(dict(grid or {}))
     checked = method.check_hparams(grid, dtype)
     axes, fixed = {}, {}
     for name, vals in checked.items():
@@ -214,6 +217,7 @@ def check_setup(method: Method, problem: Problem, timing: TimingModel) -> None:
                          f"{problem.num_workers}")
     method.check_workers(n)
     method.check_timing(timing)
+    method.check_problem(problem)
 
 
 def build_streams(method: StreamMethod, timing: TimingModel, seeds: Sequence[int], horizon,
@@ -402,6 +406,8 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     metrics = {k: v.reshape(shape) for k, v in raw.items()}
     if problem.f_star is None:  # f - f* is unknown: the kernel's loss_gap would be f itself, kept as `loss`
         metrics.pop("loss_gap", None)
+    if not (problem.has_batch_loss and method.job.has_loss):  # NaN throughout
+        metrics.pop("batch_loss", None)
     return SweepResult(
         method=method.name, dims=("seed", *names, "point"),
         coords={"seed": np.array(seeds), **axes}, metrics=metrics,

@@ -66,3 +66,29 @@ def _release_compiled_kernels():
     import jax
 
     jax.clear_caches()
+
+
+def pytest_configure(config):
+    """A persistent compilation cache for this run (a fresh folder unless JAXSIM_TEST_CACHE
+    names one): kernels released by :func:`_release_compiled_kernels` and recompiled later
+    (the duration samplers, the reference loop's gradients, shared shapes) are read back
+    instead of compiled again."""
+    import os
+    import tempfile
+
+    import jax
+
+    folder = os.environ.get("JAXSIM_TEST_CACHE")
+    if not folder:
+        folder = config._jaxsim_cache = tempfile.mkdtemp(prefix="jaxsim-test-cache-")
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    folder = getattr(config, "_jaxsim_cache", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -72,6 +72,7 @@ class Arrival(NamedTuple):
     timed_out: jax.Array  # the attempt hit its time budget and computed nothing
     params: Callable  # flat vector -> the problem's parameter pytree (``Problem.params``)
     flat: Callable  # parameter pytree -> flat vector, exact (``Problem.flat``)
+    loss: Any = None  # the job's sample loss at its start point (NaN when the problem has none)
 
 
 class Commands(NamedTuple):
@@ -108,12 +109,12 @@ class Decision(NamedTuple):
 class HParam:
     """A hyperparameter.
 
-    ``kind``: ``"positive"`` (finite float > 0), ``"budget"`` (float > 0, ``inf`` allowed)
-    or ``"count"`` (integer >= 1). ``draw``: the range the oracle test samples from,
-    ``(low, high)`` or a function of the worker count ``n`` returning it (floats:
-    log-uniform; counts: uniform integers, both ends included); ``None`` takes the kind's
-    default (floats ``(0.01, 0.25)``, counts ``(1, n + 2)``, budgets ``(0.05, 3.0)`` or
-    ``inf``).
+    ``kind``: ``"positive"`` (finite float > 0), ``"fraction"`` (float in ``(0, 1]``, e.g. a
+    momentum weight), ``"budget"`` (float > 0, ``inf`` allowed) or ``"count"`` (integer >= 1).
+    ``draw``: the range the oracle test samples from, ``(low, high)`` or a function of the
+    worker count ``n`` returning it (floats: log-uniform; counts: uniform integers, both ends
+    included); ``None`` takes the kind's default (floats ``(0.01, 0.25)``, fractions
+    ``(0.05, 1)``, counts ``(1, n + 2)``, budgets ``(0.05, 3.0)`` or ``inf``).
     """
 
     default: float
@@ -149,6 +150,11 @@ class HParam:
                 raise ValueError(f"hyperparameter {name} must be positive and finite, got {arr.tolist()}")
             _check_float_range(name, arr, dtype)
             return arr
+        if self.kind == "fraction":
+            if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr > 1):
+                raise ValueError(f"hyperparameter {name} must be in (0, 1], got {arr.tolist()}")
+            _check_float_range(name, arr, dtype)
+            return arr
         if self.kind == "budget":  # a time budget: > 0, +inf allowed ("none")
             if np.any(np.isnan(arr)) or np.any(arr <= 0):
                 raise ValueError(f"hyperparameter {name} (a time budget) must be > 0 (inf allowed), "
@@ -173,7 +179,7 @@ class HParam:
             return int(rng.integers(lo, hi + 1))
         if self.kind == "budget" and rng_range is None:  # a time budget: sometimes none
             return float("inf") if rng.random() < 0.2 else float(rng.uniform(0.05, 3.0))
-        lo, hi = rng_range or (0.01, 0.25)
+        lo, hi = rng_range or ((0.05, 1.0) if self.kind == "fraction" else (0.01, 0.25))
         return float(np.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
@@ -238,6 +244,12 @@ class Method:
         (an in-scan loop runs as many steps as its busiest run needs)."""
         return 0.0
 
+    def translate(self, hp: dict) -> dict:
+        """Hyperparameters as given by a user -> this method's names (default: unchanged).
+        A method accepting an alternative parametrization (``beta = 1 - alpha``) converts it
+        here, validating it and naming the field."""
+        return dict(hp)
+
     def check_hparams(self, hp: dict, dtype=None) -> dict[str, np.ndarray]:
         """Validate a dict of hyperparameter values/grids, fill defaults; names the bad field.
         ``dtype``: the run's float type (see :meth:`HParam.check`)."""
@@ -249,6 +261,10 @@ class Method:
 
     def check_workers(self, n: int) -> None:
         """Raise if the method cannot run on ``n`` workers."""
+
+    def check_problem(self, problem) -> None:
+        """Raise ``ValueError`` if the method cannot act on ``problem`` (e.g. its parameter
+        pytree); called before anything is compiled."""
 
     def check_grid(self, hp: dict[str, np.ndarray], n: int) -> None:
         """Raise ``ValueError`` for hyperparameter values that do not fit ``n`` workers."""

@@ -8,7 +8,9 @@ offers:
 * ``loss(x)`` — the objective ``f(x)``; ``f_star`` its minimum when known;
 * ``full_grad(x)`` — the exact gradient, for the ``||grad f||^2`` metric;
 * ``stoch_grad(x, key, worker)`` — a stochastic gradient whose randomness comes only
-  from ``key`` (the engine passes ``rng.grad_key(root, worker, job)``).
+  from ``key`` (the engine passes ``rng.grad_key(root, worker, job)``);
+* optionally ``value_and_grad_from_noise`` with ``has_batch_loss = True``: the sample's loss
+  together with its gradient (language models: the "latest minibatch loss" metric).
 
 A stochastic gradient is split in two so the engine can draw every event's randomness
 at once, before the scan, and share it across hyperparameter settings:
@@ -67,6 +69,17 @@ class Problem:
 
     def stoch_grad(self, x, key, worker) -> jax.Array:
         return self.grad_from_noise(x, self.sample_noise(key, worker), worker)
+
+    #: Whether :meth:`value_and_grad_from_noise` returns the sample's loss (recorded as the
+    #: ``batch_loss`` metric: the loss of the latest received minibatch at the point where its
+    #: gradient was computed). Problems without it record no ``batch_loss``.
+    has_batch_loss: bool = False
+
+    def value_and_grad_from_noise(self, x, noise, worker):
+        """``(loss of the sample at x, its gradient)``; the loss is NaN unless
+        :attr:`has_batch_loss` (then the gradient equals :meth:`grad_from_noise`'s)."""
+        g = self.grad_from_noise(x, noise, worker)
+        return jnp.full((), jnp.nan, g.dtype), g
 
     def params(self, x):
         """The parameters of the flat vector ``x`` as the model's pytree (flat problems: ``x``).

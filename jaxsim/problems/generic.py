@@ -2,7 +2,8 @@
 
 ``loss_fn(params, batch)`` is the per-sample (or per-minibatch) loss,
 ``sampler(key, worker, data)`` draws the batch of one gradient call from ``key``,
-and ``objective(params, data)`` is the full objective reported in the metrics.
+and ``objective(params, data)`` is the full objective reported in the metrics; the
+sampled batch's ``loss_fn`` value is recorded as ``batch_loss``.
 Parameters may be any pytree; the engine sees them raveled into one vector.
 """
 
@@ -46,10 +47,15 @@ class LossProblem(Problem):
     def loss(self, x):
         return self.objective(self.unravel(x), self.data)
 
+    has_batch_loss = True
+
     def grad_from_noise(self, x, key, worker):
+        return self.value_and_grad_from_noise(x, key, worker)[1]
+
+    def value_and_grad_from_noise(self, x, key, worker):
         batch = self.sampler(key, worker, self.data)
-        g = jax.grad(self.loss_fn)(self.unravel(x), batch)
-        return ravel_pytree(g)[0]
+        f, g = jax.value_and_grad(self.loss_fn)(self.unravel(x), batch)
+        return f, ravel_pytree(g)[0]
 
     @property
     def f_star(self):

@@ -41,6 +41,11 @@ def _grad_at(problem, key, x, w):
 
 
 @jax.jit
+def _sample_loss(problem, key, x, w):
+    return problem.value_and_grad_from_noise(x, problem.sample_noise(key, w), w)[0]
+
+
+@jax.jit
 def _metrics(problem, x):
     return problem.loss(x), problem.loss_gap(x), jnp.sum(problem.full_grad(x) ** 2)
 
@@ -53,6 +58,14 @@ class JobRunner:
 
     def grad(self, x, w, key):
         return np.asarray(_grad_at(self.problem, key, jnp.asarray(x), w), dtype=np.float64)
+
+    def loss(self, points, w: int, j: int) -> float:
+        """The loss of job ``j``'s sample at its start point (the ``batch_loss`` metric): NaN
+        when the problem has none, or for jobs that define their own computation (local steps)."""
+        own = type(self.job).compute is not Job.compute and type(self.job).evaluate is Job.evaluate
+        if not self.problem.has_batch_loss or own:
+            return float("nan")
+        return float(_sample_loss(self.problem, grad_key(self.root, w, j), jnp.asarray(points[0]), w))
 
     def __call__(self, points, w: int, j: int):
         key = grad_key(self.root, w, j)
@@ -70,11 +83,19 @@ class JobRunner:
         return self.grad(points[0], w, key)
 
 
-def _snapshot_model(problem, srv):
+def _snapshot_model(problem, srv, batch_loss):
     f, gap, gns = _metrics(problem, jnp.asarray(srv.x))
-    return dict(loss=float(f), loss_gap=float(gap), grad_norm_sq=float(gns), updates=srv.k,
+    return dict(loss=float(f), loss_gap=float(gap), batch_loss=batch_loss, grad_norm_sq=float(gns), updates=srv.k,
                 diverged=not (np.all(np.isfinite(srv.x)) and np.isfinite(f) and np.isfinite(gap)
                               and np.isfinite(gns)))
+
+
+def bind_problem(rule, problem):
+    """Give a rule the problem's parameter pytree as NumPy: ``rule.params(x)`` / ``rule.flat(tree)``
+    (methods acting per weight matrix read it; exact conversions)."""
+    rule.params = lambda x: jax.tree.map(np.asarray, problem.params(jnp.asarray(x)))
+    rule.flat = lambda tree: np.asarray(problem.flat(jax.tree.map(jnp.asarray, tree)), dtype=np.float64)
+    return rule
 
 
 def _hp(hparams):
@@ -96,7 +117,7 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
     n, J = D.shape
     x0 = np.asarray(problem.init(), dtype=np.float64)
     hp = _hp(hparams)
-    rule = rule_of(method)(method, hp, n, x0.shape[0])
+    rule = bind_problem(rule_of(method)(method, hp, n, x0.shape[0]), problem)
     rule.mean = D.mean(axis=1) if mean_times is None else np.asarray(mean_times, dtype=np.float64)
     rule.tau = rule.mean if base_times is None else np.asarray(base_times, dtype=np.float64)
     active = rule.active(rule.mean)
@@ -117,11 +138,11 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
     heap = [(D[w, 0], w, 0) for w in range(n) if active[w]]
     heapq.heapify(heap)
     received = used = max_delay = 0
-    sum_delay = 0.0
+    sum_delay, batch_loss = 0.0, float("nan")
 
     def snapshot(t):
         return dict(time=t, received=received, used=used, discarded=received - used, max_delay=max_delay,
-                    mean_delay=sum_delay / used if used else 0.0, **_snapshot_model(problem, srv))
+                    mean_delay=sum_delay / used if used else 0.0, **_snapshot_model(problem, srv, batch_loss))
 
     # Recording times: a fixed grid of seconds, or every K/G events.
     if horizon.time is not None:
@@ -147,6 +168,7 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
         delay = srv.k - start_k[w]
         g = compute(point[w], w, j) if rule.needs_grad(delay) else None
         received += 1
+        batch_loss = compute.loss(point[w], w, j)
         out = rule.arrival(srv, w, delay, g)
         was_used, command = out if isinstance(out, tuple) else (out, NEW)
         if was_used:
@@ -212,7 +234,7 @@ def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon
     n = timing.n
     x0 = np.asarray(problem.init(), dtype=np.float64)
     hp = _hp(hparams)
-    rule = rule_of(method)(method, hp, n, x0.shape[0], tau, mean, timing.noise)
+    rule = bind_problem(rule_of(method)(method, hp, n, x0.shape[0], tau, mean, timing.noise), problem)
     budget = rule.budget()
     D = Durations(timing, tkey, comm_key(seed))
     steps = method.job.steps(tau)
@@ -228,7 +250,8 @@ def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon
     version = np.zeros(n, dtype=np.int64)
     point = [None] * n
     heap = []
-    counts = dict(received=0, used=0, max_delay=0, sum_delay=0.0, cancelled=0, timeouts=0, busy_acc=0.0)
+    counts = dict(received=0, used=0, max_delay=0, sum_delay=0.0, cancelled=0, timeouts=0, busy_acc=0.0,
+                  batch_loss=float("nan"))
 
     def start_job(w, t):
         job[w] += 1
@@ -249,7 +272,7 @@ def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon
         return dict(time=t, received=counts["received"], used=used, discarded=counts["received"] - used,
                     max_delay=counts["max_delay"], mean_delay=counts["sum_delay"] / used if used else 0.0,
                     busy_time=counts["busy_acc"] + in_progress, cancelled=counts["cancelled"],
-                    timeouts=counts["timeouts"], **_snapshot_model(problem, srv))
+                    timeouts=counts["timeouts"], **_snapshot_model(problem, srv, counts["batch_loss"]))
 
     for w in rule.initial():
         start_job(w, 0.0)
@@ -273,6 +296,7 @@ def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon
         else:
             counts["received"] += 1
             g = compute(point[w], w, j)
+            counts["batch_loss"] = compute.loss(point[w], w, j)
         used, command, cancel, wake = rule.arrival(srv, w, delay, g, timed[w], s, busy | (np.arange(n) == w))
         if used:
             counts["used"] += 1
@@ -310,7 +334,7 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
     def prio(k):  # the engine's priority vector of iteration k
         return [float(p) for p in np.asarray(jax.random.uniform(jax.random.fold_in(akey, k), (n,), dtype))]
 
-    rule = rule_of(method)(method, hp, n, mean, prio(0))
+    rule = bind_problem(rule_of(method)(method, hp, n, mean, prio(0)), problem)
     D = Durations(timing, tkey)
     v_opt = sorted(float(j) * float(m) for m in mean for j in range(1, B + 1))[B - 1]  # B-th smallest j mu_i
     job = [0] * n
@@ -332,13 +356,14 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
         return T, max(ends)
 
     srv = Server(x0, optimizer)
-    acc = {"busy": 0.0, "regret": 0.0}
+    acc = {"busy": 0.0, "regret": 0.0, "batch_loss": float("nan")}
 
     def snapshot(t):
         used = B * srv.k
         return {"time": t, "received": used, "used": used, "discarded": 0, "max_delay": 0, "mean_delay": 0.0,
                 "busy_time": acc["busy"] + sum(min(t - start, T[i]) for i in range(n)),
-                "cancelled": 0, "timeouts": 0, "proxy_regret": acc["regret"], **_snapshot_model(problem, srv)}
+                "cancelled": 0, "timeouts": 0, "proxy_regret": acc["regret"],
+                **_snapshot_model(problem, srv, acc["batch_loss"])}
 
     a = rule.allocate(1, prio(1))
     start = 0.0
@@ -350,12 +375,15 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
             records.append(snapshot(grid[len(records)]))
         if end > horizon:
             break
-        g, slot = 0.0, 0  # the mean of the B gradients at x^k, slots ordered by worker
+        g, loss, slot = 0.0, 0.0, 0  # the mean of the B gradients (and sample losses) at x^k, by worker
         for i in range(n):
             for _ in range(a[i]):
                 key = grad_key(groot, slot, srv.k)
                 g = g + np.asarray(_grad_at(problem, key, jnp.asarray(srv.x), i), np.float64)
+                if problem.has_batch_loss:
+                    loss += float(_sample_loss(problem, key, jnp.asarray(srv.x), i))
                 slot += 1
+        acc["batch_loss"] = loss / B if problem.has_batch_loss else float("nan")
         srv.step(hp["gamma"], g / B)
         rule.observe(a, T)
         acc["regret"] += max(float(a[i]) * float(mean[i]) for i in range(n) if a[i] > 0) - v_opt
@@ -366,4 +394,4 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
     return {k: np.array([r[k] for r in records]) for k in records[0]}
 
 
-__all__ = ["Durations", "JobRunner", "rule_of", "run", "run_allocation", "run_controlled"]
+__all__ = ["Durations", "JobRunner", "bind_problem", "rule_of", "run", "run_allocation", "run_controlled"]

@@ -1,7 +1,8 @@
 """Base classes of the reference rules (one per method, in the method's own file).
 
 A rule is the plain-Python form of a method, written to be read: lists and loops, no
-masks. The generic loops of :mod:`jaxsim.reference.loops` call it.
+masks. The generic loops of :mod:`jaxsim.reference.loops` call it, after giving it the
+problem's parameter pytree as ``rule.params(x)`` / ``rule.flat(tree)`` (NumPy).
 
 * :class:`Rule` (free-running methods): ``arrival(srv, worker, delay, g)`` returns whether
   the job's result ``g`` was used (applied or batched), or ``(used, command)`` where

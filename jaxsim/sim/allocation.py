@@ -146,9 +146,15 @@ class AllocationClock(LoopClock):
         srv = c.srv
         dt = srv.x.dtype
         w, _, valid = slots(c.a, self.Bmax)
-        grads = jax.vmap(lambda b, wi: problem.stoch_grad(srv.x, grad_key(seed.root, b, srv.k), wi))(
-            jnp.arange(self.Bmax, dtype=jnp.int32), w)
+        def one(b, wi):
+            return problem.value_and_grad_from_noise(
+                srv.x, problem.sample_noise(grad_key(seed.root, b, srv.k), wi), wi)
+
+        losses, grads = jax.vmap(one)(jnp.arange(self.Bmax, dtype=jnp.int32), w)
         g = jnp.sum(jnp.where(valid[:, None], grads, 0), axis=0) / hp["B"].astype(dt)
+        # the iteration's minibatch loss: the mean over its B samples, at x^k
+        batch_loss = jnp.where(upd, jnp.sum(jnp.where(valid, losses, 0)) / hp["B"].astype(dt),
+                               srv.counters.batch_loss)
         srv = apply_update(self.optimizer, srv, g, hp["gamma"], upd)
         ms = jax.tree.map(lambda p, q: jnp.where(upd, p, q), self.method.observe(srv.method_state, c.a, c.T),
                           srv.method_state)
@@ -159,7 +165,7 @@ class AllocationClock(LoopClock):
         regret = jnp.where(upd, c.regret + (proxy_loss(c.a, seed.ctx.mean) - c.v_opt), c.regret)
         used = hp["B"] * k
         srv = srv._replace(method_state=ms, counters=Counters(used, used, srv.counters.max_delay,
-                                                              srv.counters.sum_delay))
+                                                              srv.counters.sum_delay, batch_loss))
         new = AllocRun(srv=srv, job=job, a=a, T=T, start=c.end, end=end, busy_acc=c.busy_acc + jnp.sum(c.T),
                        regret=regret, v_opt=c.v_opt, started=jnp.ones((), bool))
         return jax.tree.map(lambda p, q: jnp.where(done, p, q), new, c)

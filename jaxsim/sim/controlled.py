@@ -150,10 +150,10 @@ class ControlledClock(LoopClock):
         timed_out = nominal > seed.ctx.tau[e] + c.budget[e]
         srv, points = job_points(self.layout, c.srv, e)
         noise = self.method.job.sample_noise(problem, grad_key(seed.root, e, j), e)
-        out = self.method.job.compute(problem, points, noise, e, hp, seed.steps[e])
+        loss, out = self.method.job.evaluate(problem, points, noise, e, hp, seed.steps[e])
         a = Arrival(worker=e, job=j, time=t, delay=srv.k - srv.s[e], grad=out, x=srv.x, n=self.n,
                     workers=Workers(s=srv.s, busy=c.busy, k=srv.k), ctx=seed.ctx, valid=ev, timed_out=timed_out,
-                    params=problem.params, flat=problem.flat)
+                    params=problem.params, flat=problem.flat, loss=loss)
         srv, dec = serve(self.method, self.optimizer, self.layout, srv, a, hp, points[0])
         c = c._replace(
             srv=srv, timeouts=c.timeouts + (ev & timed_out).astype(jnp.int32),

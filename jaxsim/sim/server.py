@@ -45,8 +45,10 @@ from ..methods.base import NEW, Arrival, Decision
 SGD = optax.sgd(1.0)
 
 #: What every clock records at each grid point (``loss`` is f(x); ``loss_gap`` is f(x) - f*, which
-#: :func:`jaxsim.sweep.sweep` drops from its results when the problem has no known f*).
-METRICS = ("busy_time", "loss", "loss_gap", "grad_norm_sq", "updates", "received", "used", "discarded",
+#: :func:`jaxsim.sweep.sweep` drops from its results when the problem has no known f*; ``batch_loss``
+#: is the loss of the latest received job's sample at the point where it was computed, dropped when
+#: the problem has none, see :attr:`jaxsim.problems.Problem.has_batch_loss`).
+METRICS = ("busy_time", "loss", "loss_gap", "batch_loss", "grad_norm_sq", "updates", "received", "used", "discarded",
            "max_delay", "mean_delay", "diverged", "cancelled", "timeouts")
 
 
@@ -63,6 +65,7 @@ class Counters(NamedTuple):
     used: jax.Array
     max_delay: jax.Array
     sum_delay: jax.Array
+    batch_loss: jax.Array  # sample loss of the latest received job (NaN before the first)
 
 
 class ServerState(NamedTuple):
@@ -100,7 +103,7 @@ def init_server(method, problem, optimizer, layout: Layout, n: int, hp, ctx, tim
         x=x0, k=zero, s=jnp.zeros((n,), jnp.int32), store=store,
         pending=(zero, x0) if layout.per_worker else (),
         opt_state=optimizer.init(x0), method_state=method.init(x0, hp, ctx, timing),
-        counters=Counters(zero, zero, zero, jnp.zeros((), x0.dtype)))
+        counters=Counters(zero, zero, zero, jnp.zeros((), x0.dtype), jnp.full((), jnp.nan, x0.dtype)))
 
 
 def job_points(layout: Layout, srv: ServerState, w) -> tuple[ServerState, tuple]:
@@ -130,13 +133,15 @@ def apply_update(optimizer, srv: ServerState, direction, step, update) -> Server
         opt_state=jax.tree.map(lambda a, b: jnp.where(update, a, b), opt_new, srv.opt_state))
 
 
-def count(cnt: Counters, received, used, delay) -> Counters:
-    """Counters after one arrival (``received``/``used``: booleans of this event)."""
+def count(cnt: Counters, received, used, delay, loss=None) -> Counters:
+    """Counters after one arrival (``received``/``used``: booleans of this event; ``loss``: its
+    sample loss, ``None`` for none)."""
     return Counters(
         received=cnt.received + received.astype(jnp.int32),
         used=cnt.used + used.astype(jnp.int32),
         max_delay=jnp.where(used, jnp.maximum(cnt.max_delay, delay), cnt.max_delay),
-        sum_delay=cnt.sum_delay + jnp.where(used, delay, 0).astype(cnt.sum_delay.dtype))
+        sum_delay=cnt.sum_delay + jnp.where(used, delay, 0).astype(cnt.sum_delay.dtype),
+        batch_loss=cnt.batch_loss if loss is None else jnp.where(received, loss, cnt.batch_loss))
 
 
 def serve(method, optimizer, layout: Layout, srv: ServerState, a: Arrival, hp: dict, point) -> tuple[
@@ -163,7 +168,7 @@ def serve(method, optimizer, layout: Layout, srv: ServerState, a: Arrival, hp: d
     else:  # slot k mod W now holds x^k (unchanged when there was no update)
         store, pending = new.store.at[k % layout.W].set(x), ()
     srv = new._replace(s=new.s.at[w].set(jnp.where(fresh, k, new.s[w])), store=store, pending=pending,
-                       method_state=mstate, counters=count(srv.counters, received, used, a.delay))
+                       method_state=mstate, counters=count(srv.counters, received, used, a.delay, a.loss))
     return srv, dec
 
 
@@ -176,6 +181,7 @@ def model_metrics(problem, srv: ServerState) -> dict:
     return dict(
         loss=f,
         loss_gap=gap,
+        batch_loss=cnt.batch_loss,
         grad_norm_sq=gns,
         updates=srv.k,
         received=cnt.received,

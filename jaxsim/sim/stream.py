@@ -107,10 +107,10 @@ class StreamClock:
         if self.method.selects_workers:  # arrivals of non-participating workers are ignored
             valid = valid & c.busy[w]  # (streams hold only active workers' events otherwise)
         srv, points = job_points(self.layout, c.srv, w)
-        out = self.method.job.compute(problem, points, noise, w, hp, seed.steps[w])
+        loss, out = self.method.job.evaluate(problem, points, noise, w, hp, seed.steps[w])
         a = Arrival(worker=w, job=j, time=t, delay=srv.k - srv.s[w], grad=out, x=srv.x, n=self.n,
                     workers=Workers(s=srv.s, busy=c.busy, k=srv.k), ctx=seed.ctx, valid=valid,
-                    timed_out=jnp.zeros((), bool), params=problem.params, flat=problem.flat)
+                    timed_out=jnp.zeros((), bool), params=problem.params, flat=problem.flat, loss=loss)
         srv, _ = serve(self.method, self.optimizer, self.layout, srv, a, hp, points[0])
         return c._replace(srv=srv)
 
