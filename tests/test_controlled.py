@@ -213,7 +213,19 @@ RM2_DELAYS = [0, 1, 1, 0, 0, 1, 1]
 RM2_CANCELS = ([1.6, 3.0, 4.6], [1, 2, 1])  # w3 at 1.6; w2, w3 at 3.0; w3 at 4.6
 
 
-def _check_rm2_trace(out):
+def _replay_lmo(points, alpha, gamma=GAMMA):
+    """Ringmaster LMO's iterates (paper form, Euclidean LMO on a vector): ``m <- g`` at the first
+    update, then ``m <- alpha g + (1 - alpha) m``; ``x <- x - gamma m / ||m||``."""
+    xs, m = [X0.copy()], None
+    for pts in points:
+        g = _grad(xs[pts[0]])
+        m = g if m is None else alpha * g + (1 - alpha) * m
+        xs.append(xs[-1] - gamma * m / np.linalg.norm(m))
+    return xs
+
+
+def _check_rm2_trace(out, xs=None):
+    """The R = 2 trace; ``xs``: the iterates (default: Ringmaster ASGD's)."""
     grid = np.asarray(out["time"], np.float64)
     ok = _clear(grid, RM2_UPDATES)
     ups = _count(grid, RM2_UPDATES)
@@ -224,7 +236,7 @@ def _check_rm2_trace(out):
     _assert_on(ok, out["max_delay"], np.where(grid < 1.6, 0, 1), "max_delay")
     np.testing.assert_array_equal(out["timeouts"], 0)
     np.testing.assert_allclose(out["busy_time"], 3 * grid, rtol=1e-5, atol=1e-5)  # nobody ever idles
-    xs = _replay(RM2_POINTS)
+    xs = _replay(RM2_POINTS) if xs is None else xs
     gaps = np.array([_gap(x) for x in xs])[ups.astype(int)]
     gns = np.array([np.sum(_grad(x) ** 2) for x in xs])[ups.astype(int)]
     _assert_on(ok, out["loss_gap"], gaps, "loss_gap", rtol=2e-5, atol=1e-6)
@@ -248,6 +260,24 @@ def test_ringmaster_stops_trace_R2_reference():
     out = reference.run_controlled(jaxsim.make_method("ringmaster_stops"), QUAD0, TIMING3,
                                    {"gamma": GAMMA, "R": 2}, seed=0, horizon=H_TRACE, num_points=G_TRACE)
     _check_rm2_trace(out)
+
+
+LMO_ALPHA = 0.5
+
+
+def test_ringmaster_lmo_stops_trace_R2():
+    """Variant B of Ringmaster LMO with R = 2: the same cancellations and delays as Ringmaster with
+    stops (they depend only on the counters), with momentum + normalized steps (engine and reference)."""
+    hp = {"gamma": GAMMA, "R": 2, "alpha": LMO_ALPHA}
+    res = jaxsim.sweep("ringmaster_lmo_stops", QUAD0, TIMING3, seeds=[0], grid=hp, horizon=H_TRACE,
+                       num_points=G_TRACE)
+    out = {k: v[0] for k, v in res.metrics.items()}
+    out["time"] = res.time[0]
+    xs = _replay_lmo(RM2_POINTS, LMO_ALPHA)
+    _check_rm2_trace(out, xs)
+    ref = reference.run_controlled(jaxsim.make_method("ringmaster_lmo_stops"), QUAD0, TIMING3, hp, seed=0,
+                                   horizon=H_TRACE, num_points=G_TRACE)
+    _check_rm2_trace(ref, xs)
 
 
 def test_ringmaster_stops_R1_is_hero():
@@ -431,7 +461,7 @@ def test_ringmaster_stops_random_invariants(kind):
     assert np.all(m["cancelled"][:, 0, -1] > 0)  # R = 1 restarts the others at every update
     assert np.all(m["max_delay"][:, -1, -1] >= 1)  # larger R does apply stale gradients
     assert not np.any(m["diverged"])
-    assert set(m) == set(SWEEP_MODULE.METRICS)
+    assert set(m) == set(SWEEP_MODULE.METRICS) - {"batch_loss"}  # the quadratic has no sample losses
 
 
 # ---- 6. Naive Optimal ASGD --------------------------------------------------------------------

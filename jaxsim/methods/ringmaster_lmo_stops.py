@@ -1,0 +1,58 @@
+"""Ringmaster LMO, variant B: stop stale jobs (arXiv 2605.18174; spec ``lmo_vr_local.md`` §2.3–2.4).
+
+Every arrival updates the momentum and the model (``x <- x + gamma lmo(m)``); right after
+each update every other busy worker whose job has become ``R`` updates stale is stopped and
+restarted from the new model, so no arrival is ever discarded. A restarted job gets a fresh
+full duration and consumes a new job index (its randomness is fresh). This is the form of
+the authors' ``RingmasterMuonASGD``: with ``**CODE_FORM`` and ``beta=0.95`` it is their
+code's rule (Nesterov, ``m^0 = 0``, Muon partition); the default is the paper form.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+
+from ..reference.lmo import Momentum
+from ..reference.rules import ControlledRule
+from ._lmo import ALPHA, LMOOptions
+from .base import GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, max_count, reference_rule, register
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class RingmasterLMOStops(LMOOptions, ControlledMethod):
+    name = "ringmaster_lmo_stops"
+    hparams = {"gamma": GAMMA, "alpha": ALPHA,
+               "R": HParam(1, "count", "delay threshold: jobs R updates stale are restarted")}
+    paper = "arXiv 2605.18174 (variant B)"
+
+    def window(self, hp):
+        return max_count(hp, "R")
+
+    def cost_key(self, setting):
+        return -setting["R"]  # large thresholds cancel little and see many more arrivals
+
+    def on_arrival(self, state, a, hp):
+        ok = a.delay < hp["R"]  # always true: stale jobs never get to report
+        m, direction = self.momentum_step(state.m, a.grad, self.first_weight(hp["alpha"], a.workers.k), ok, a)
+        k_new = a.workers.k + ok.astype(jnp.int32)
+        cancel = a.workers.busy & (k_new - a.workers.s >= hp["R"])
+        return state._replace(m=m), Decision(direction, hp["gamma"], ok, ok, Commands(reporter=NEW, cancel=cancel))
+
+
+# -- reference rule (plain Python, read by jaxsim.reference) ------------------------------
+
+@reference_rule(RingmasterLMOStops)
+class RingmasterLMOStopsRule(ControlledRule):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.momentum = Momentum(self.method, self)
+
+    def arrival(self, srv, w, delay, g, timed_out, s, busy):
+        assert delay < self.hp["R"], "a job this stale should have been stopped"
+        alpha_k = self.momentum.first_weight(self.hp["alpha"], srv.k)
+        srv.step(self.hp["gamma"], self.momentum.direction(g, alpha_k))
+        stale = [j for j in range(self.n) if j != w and busy[j] and srv.k - s[j] >= self.hp["R"]]
+        return True, NEW, stale, []
