@@ -192,20 +192,23 @@ def mnist_folder(shared_dir, tmp_path):
     return tmp_path, []
 
 
-def _problem_args(name, mnist_folder):
+def _problem_args(name, mnist_folder, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a small corpus for a tiny language model run. " * 40)
     return {
         "quadratic": ["--d", "3"],
         "het_quadratic": ["--d", "2", "--heterogeneity", "0.5", "--noise-scale", "0.1"],
         "logistic": ["--d", "3", "--samples", "6", "--batch", "2"],
         "mnist_mlp": ["--data", str(mnist_folder[0]), *mnist_folder[1], "--hidden", "3", "--split", "iid"],
+        "lm": ["--data", str(corpus), "--batch", "2"],
     }[name]  # a KeyError here: a newly listed problem needs its CLI options in this test
 
 
 @pytest.mark.parametrize("name", sorted(PROBLEMS))
-def test_every_listed_problem_runs_from_the_cli(name, mnist_folder, capsys):
+def test_every_listed_problem_runs_from_the_cli(name, mnist_folder, capsys, tmp_path):
     assert cli.main(["list"]) == 0
     assert name in [ln.strip() for ln in capsys.readouterr().out.splitlines()]
-    assert cli.main(["run", "asgd", "--problem", name, *_problem_args(name, mnist_folder), *TINY_RUN]) == 0
+    assert cli.main(["run", "asgd", "--problem", name, *_problem_args(name, mnist_folder, tmp_path), *TINY_RUN]) == 0
     out = capsys.readouterr().out
     assert "gradients received" in out and "diverged runs 0 of 2" in out
     selected = "loss_gap" if name in ("quadratic", "het_quadratic") else "loss"  # f* known or not

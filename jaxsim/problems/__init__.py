@@ -9,6 +9,7 @@ from .logistic import (
     logistic_solve,
     make_logistic,
 )
+from .lm import GPT, LanguageModel, LMConfig, language_model
 from .mlp import MLP, MLPClassifier, mlp_classifier, mnist_mlp
 from .quadratic import WorstCaseQuadratic, worst_case_quadratic
 
@@ -17,6 +18,7 @@ PROBLEMS = {
     "logistic": make_logistic,
     "mnist_mlp": mnist_mlp,
     "het_quadratic": heterogeneous_quadratic,
+    "lm": language_model,
 }
 
 
@@ -27,7 +29,8 @@ def make_problem(name: str, **kwargs) -> Problem:
     return PROBLEMS[name](**kwargs)
 
 
-__all__ = ["from_loss", "heterogeneous_quadratic", "HeterogeneousQuadratic", "logistic_regression",
+__all__ = ["from_loss", "GPT", "heterogeneous_quadratic", "HeterogeneousQuadratic", "language_model",
+           "LanguageModel", "LMConfig", "logistic_regression",
            "logistic_solve", "LogisticRegression", "LossProblem", "make_logistic", "make_problem", "MLP",
            "mlp_classifier", "MLPClassifier", "mnist_mlp", "Problem", "PROBLEMS", "worst_case_quadratic",
            "WorstCaseQuadratic"]
