@@ -2,7 +2,8 @@
 
 Pure NumPy (float64); nothing here touches JAX, so it is cheap to call from notebooks, figure
 scripts and sweep set-up code. Spec: ``homogeneous.md`` §6.4, §7, §8.6, §9, §11,
-``heterogeneous.md`` §1–§7 and the README §3 notation / §5.4 universal computation model.
+``heterogeneous.md`` §1–§7, ``lmo_vr_local.md`` §2 and the README §3 notation / §5.4 universal
+computation model.
 
 Layout
 ------
@@ -19,6 +20,10 @@ One module per topic; every public name is re-exported here, so ``theory.X`` and
   (heterogeneous.md §1–§6).
 * :mod:`.malenia_ringleader` -- Malenia and Ringleader parameters (heterogeneous.md §3.1, §5.6).
 * :mod:`.allocation` -- task allocation, ATA / FTA / UTA (heterogeneous.md §7).
+* :mod:`.lmo` -- Ringmaster LMO: norm constant ``rho``, constant-parameter and
+  parameter-agnostic rules and rates, time bounds for threshold schedules (lmo_vr_local.md
+  §2.1, §2.5–§2.7). Its ``eps`` bounds the non-squared ``E||grad f||_*`` and its ``sigma`` is
+  the noise standard deviation, as in that paper.
 
 Conventions
 -----------
@@ -46,6 +51,7 @@ Papers (arXiv ids)
 * Heterogeneous data: Ringleader ASGD arXiv 2509.22860; Malenia SGD arXiv 2305.12387 (Method 6);
   IA²SGD arXiv 2405.16966; Rescaled ASGD arXiv 2605.13434; Concurrent ASGD arXiv 2206.08307.
 * ATA: Adaptive Task Allocation, Maranjyan, Saad, Richtárik, Orabona, arXiv 2502.00775.
+* Ringmaster LMO, arXiv 2605.18174.
 """
 
 from __future__ import annotations
@@ -112,6 +118,28 @@ from .allocation import (
     proxy_loss,
     uta_allocation,
 )
+from .lmo import (
+    LMOParams,
+    lmo_iterations,
+    lmo_params,
+    lmo_rate,
+    lmo_time,
+    pa_alpha,
+    pa_iterations,
+    pa_iterations_order,
+    pa_psi,
+    pa_rate,
+    pa_stepsize,
+    pa_threshold,
+    pa_threshold_code,
+    pa_time_order,
+    pa_universal_time_bound,
+    rho,
+    schedule_levels,
+    schedule_time_bound,
+    schedule_universal_time_bound,
+    sqrt_schedule_time_bound,
+)
 
 __all__ = [
     "EquilibriumTime",
@@ -160,4 +188,24 @@ __all__ = [
     "optimal_allocation",
     "proxy_loss",
     "uta_allocation",
+    "LMOParams",
+    "lmo_iterations",
+    "lmo_params",
+    "lmo_rate",
+    "lmo_time",
+    "pa_alpha",
+    "pa_iterations",
+    "pa_iterations_order",
+    "pa_psi",
+    "pa_rate",
+    "pa_stepsize",
+    "pa_threshold",
+    "pa_threshold_code",
+    "pa_time_order",
+    "pa_universal_time_bound",
+    "rho",
+    "schedule_levels",
+    "schedule_time_bound",
+    "schedule_universal_time_bound",
+    "sqrt_schedule_time_bound",
 ]
