@@ -185,3 +185,37 @@ def test_unlabeled_leaf_is_refused_before_compiling(no_compile):
     problem = _pytree_problem()
     with pytest.raises(ValueError, match="partition"):
         jaxsim.sweep(make_method("ringmaster_lmo", partition=forgets_head), problem, TIMING, horizon=5.0)
+
+
+# ---- the figures' recipes (spec experiments.md §7): settings, not runs ----------------------------
+
+def test_lm_figure_timing_is_the_spec_law():
+    """tau_i = c_i for c_i in {1, sqrt(i), i}, plus |N(0, (0.05 tau_i)^2)|."""
+    from jaxsim.figures import ringmaster_lmo_lm as fig
+
+    i = np.arange(1, 9, dtype=np.float64)
+    for level, c in (("1", np.ones(8)), ("sqrt_i", np.sqrt(i)), ("i", i)):
+        timing = fig.timing_for(level)
+        np.testing.assert_allclose(timing.tau, c)
+        np.testing.assert_allclose(timing.noise.variance(8), (0.05 * c) ** 2)
+        D = timing.sample(jaxsim.rng.time_key(0), 4000)
+        excess = (D - c[:, None]) / (0.05 * c[:, None])  # |N(0, 1)| per worker
+        assert np.all(excess >= 0)
+        np.testing.assert_allclose(excess.mean(axis=1), math.sqrt(2 / math.pi), rtol=0.08)
+
+
+@pytest.mark.parametrize("form", ["code", "paper"])
+def test_lmo_figures_build_their_methods_and_grids(form, no_compile):
+    from jaxsim.figures import ringmaster_lmo_lm as lm_fig
+    from jaxsim.figures import ringmaster_lmo_quadratic as q_fig
+
+    for fig in (lm_fig, q_fig):
+        for name in fig.METHODS:
+            method = make_method(name, **fig.options(name, form))
+            assert method.nesterov == (form == "code") and method.m0 == ("zero" if form == "code" else "grad")
+            if name == "ringmaster_lmo_pa":
+                assert method.schedule == form
+    assert make_method("ringmaster_lmo_stops", **q_fig.options("ringmaster_lmo_stops", "code")).partition == "all"
+    assert lm_fig.grid_of("ringmaster_lmo_stops", quick=False) == {
+        "gamma": [0.04, 0.2, 1.0, 5.0], "R": [1, 2, 4, 8, 16], "beta": 0.95}
+    assert lm_fig.grid_of("ringmaster_lmo_pa", quick=False) == {"gamma": [0.04, 0.2, 1.0, 5.0, 25.0]}

@@ -17,6 +17,8 @@ FIGURES = {
     "ringleader-mnist": "jaxsim.figures.ringleader_mnist",
     "rescaled-bias": "jaxsim.figures.rescaled_bias",
     "ata-quadratic": "jaxsim.figures.ata_quadratic",
+    "ringmaster-lmo-lm": "jaxsim.figures.ringmaster_lmo_lm",
+    "ringmaster-lmo-quadratic": "jaxsim.figures.ringmaster_lmo_quadratic",
 }
 
 
