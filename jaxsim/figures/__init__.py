@@ -29,6 +29,11 @@ def load(name: str) -> ModuleType:
     return importlib.import_module(FIGURES[name])
 
 
+def format_hparams(hp: dict) -> str:
+    """``gamma=5, R=4, alpha=0.05``: a setting as figures print and label it."""
+    return ", ".join(f"{k}={v:g}" for k, v in hp.items())
+
+
 def describe(name: str) -> str:
     """One line on figure ``name``: the first line of its module's docstring."""
     lines = (load(name).__doc__ or "").strip().splitlines()

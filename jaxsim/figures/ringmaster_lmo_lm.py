@@ -46,7 +46,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import TimingModel, sweep
-from ..methods._lmo import CODE_FORM
+from ..methods import CODE_FORM
+from . import format_hparams
 from ..noise import HalfNormal
 from ..problems.lm import language_model
 from ..timing import BASE_PROFILES
@@ -117,7 +118,7 @@ def run_level(level: str, problem, form: str, seeds, horizon: float, points: int
         curves[name] = {"time": np.median(res.time, axis=0), "batch_loss": np.median(res.curve(idx, "batch_loss"), 0),
                         "loss": np.median(heldout, axis=0)}
         if progress:
-            print(f"  [{level}] {label:20s} {rows[name]['settings']:3d} settings  {wall:7.1f} s  best {best['hparams']}"
+            print(f"  [{level}] {label:20s} {rows[name]['settings']:3d} settings  {wall:7.1f} s  best {format_hparams(best['hparams'])}"
                   f"  final minibatch {best['value']:.3f}  held-out {rows[name]['final_heldout_loss']:.3f}")
     order = sorted(rows, key=lambda k: rows[k]["final_batch_loss"])
     baselines = [k for k in rows if k != "ringmaster_lmo_stops"]
@@ -186,7 +187,7 @@ def _plot_level(level_result: dict, level: str, form: str, path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, c in level_result["curves"].items():
         label, color, _ = METHODS[name]
-        hp = ", ".join(f"{k}={v:g}" for k, v in rows[name]["best"].items())
+        hp = format_hparams(rows[name]["best"])
         for ax, metric in zip(axes, ("batch_loss", "loss")):
             ax.semilogy(c["time"], c[metric], color=color, label=f"{label} ({hp})")
     for ax, ylabel in zip(axes, ("latest minibatch loss (at its stale point)", "held-out loss (current model)")):

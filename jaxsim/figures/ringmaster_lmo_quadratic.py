@@ -36,7 +36,8 @@ import numpy as np
 
 from .. import make_timing, sweep, worst_case_quadratic
 from ..methods import make_method
-from ..methods._lmo import CODE_FORM
+from ..methods import CODE_FORM
+from . import format_hparams
 
 NAME = "ringmaster-lmo-quadratic"
 BETA = 0.95
@@ -98,7 +99,7 @@ def main(argv=None) -> int:
         curves[name] = {m: np.median(res.curve(idx, m), axis=0) for m in ("loss_gap", "grad_norm_sq")}
         curves[name]["time"] = np.median(res.time, axis=0)
         r = rows[name]
-        print(f"{label:20s} {r['settings']:3d} settings {wall:7.1f} s  best {r['best']}  "
+        print(f"{label:20s} {r['settings']:3d} settings {wall:7.1f} s  best {format_hparams(r['best'])}  "
               f"final f-f* {r['final_loss_gap']:.4g}  |grad|^2 {r['final_grad_norm_sq']:.4g}  "
               f"updates {r['updates']:.0f}  diverged runs {r['diverged_runs']}")
     order = sorted(rows, key=lambda k: rows[k]["final_loss_gap"])
@@ -122,7 +123,7 @@ def _plot(curves: dict, rows: dict, n: int, args, horizon: float, path: Path) ->
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, c in curves.items():
         label, color, _ = METHODS[name]
-        hp = ", ".join(f"{k}={v:g}" for k, v in rows[name]["best"].items())
+        hp = format_hparams(rows[name]["best"])
         for ax, metric in zip(axes, ("loss_gap", "grad_norm_sq")):
             ax.semilogy(c["time"], np.maximum(c[metric], 1e-16), color=color, label=f"{label} ({hp})")
     for ax, ylabel in zip(axes, (r"$f(x) - f^*$", r"$\|\nabla f(x)\|^2$")):
