@@ -33,7 +33,7 @@ from .base import (
     register,
 )
 
-from ._lmo import CODE_FORM  # noqa: E402  (the LMO methods' code-form options, public)
+from ._lmo import CODE_FORM  # the LMO methods' code-form options, public
 
 for _info in pkgutil.iter_modules(__path__):
     if not _info.name.startswith("_") and _info.name != "base":
@@ -50,6 +50,6 @@ def make_method(name: str, **options) -> Method:
         raise ValueError(f"method {name!r}: bad option: {e}") from None
 
 
-__all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "Commands", "ControlledMethod", "Decision", "GAMMA", "HParam", "IDLE",
-           "Method", "NEW", "OWN", "REGISTRY", "SeedContext", "StreamMethod", "Workers", "make_method",
+__all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "Commands", "ControlledMethod", "Decision", "GAMMA", "HParam",
+           "IDLE", "Method", "NEW", "OWN", "REGISTRY", "SeedContext", "StreamMethod", "Workers", "make_method",
            "reference_rule", "register"]

@@ -376,5 +376,12 @@ def reference_rule(method_cls: type[Method]):
     return deco
 
 
+def stale_jobs(workers, updated, R):
+    """bool[n]: busy jobs at least ``R`` updates stale once this arrival's update (if
+    ``updated``) is counted -- the jobs Ringmaster's stops restart."""
+    k_new = workers.k + updated.astype(jnp.int32)
+    return workers.busy & (k_new - workers.s >= R)
+
+
 def max_count(hp, name) -> int:
     return int(np.max(hp[name])) if name in hp else 1

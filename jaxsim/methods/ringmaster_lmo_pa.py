@@ -31,7 +31,8 @@ import jax.numpy as jnp
 from ..reference.lmo import Momentum
 from ..reference.rules import ControlledRule
 from ._lmo import LMOOptions, isqrt
-from .base import GAMMA, NEW, COUNT_MAX, Commands, ControlledMethod, Decision, reference_rule, register
+from .base import (GAMMA, NEW, COUNT_MAX, Commands, ControlledMethod, Decision, reference_rule, register,
+                   stale_jobs)
 
 SCHEDULES = ("paper", "code")
 
@@ -71,8 +72,7 @@ class RingmasterLMOPA(LMOOptions, ControlledMethod):
         alpha_k = jnp.where(k == 0, 1.0, 1.0 / jnp.sqrt(jnp.maximum(kf, 1.0)))
         m, direction = self.momentum_step(state.m, a.grad, alpha_k, ok, a)
         step = hp["gamma"] / (kf + 1.0) ** 0.75
-        k_new = k + ok.astype(jnp.int32)
-        cancel = a.workers.busy & (k_new - a.workers.s >= self.threshold(k_new))
+        cancel = stale_jobs(a.workers, ok, self.threshold(k + ok.astype(jnp.int32)))
         return state._replace(m=m), Decision(direction, step, ok, ok, Commands(reporter=NEW, cancel=cancel))
 
 
@@ -94,6 +94,4 @@ class RingmasterLMOPARule(ControlledRule):
         assert delay < self.threshold(k), "a job this stale should have been stopped"
         alpha_k = 1.0 if k == 0 else 1.0 / math.sqrt(k)
         srv.step(self.hp["gamma"] / (k + 1) ** 0.75, self.momentum.direction(g, alpha_k))
-        R = self.threshold(srv.k)
-        stale = [j for j in range(self.n) if j != w and busy[j] and srv.k - s[j] >= R]
-        return True, NEW, stale, []
+        return True, NEW, self.stale(srv.k, w, s, busy, self.threshold(srv.k)), []

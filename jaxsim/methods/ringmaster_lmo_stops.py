@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax.numpy as jnp
-
 from ..reference.lmo import Momentum
 from ..reference.rules import ControlledRule
 from ._lmo import ALPHA, LMOOptions
-from .base import GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, max_count, reference_rule, register
+from .base import (GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, max_count, reference_rule, register,
+                   stale_jobs)
 
 
 @register
@@ -37,8 +36,7 @@ class RingmasterLMOStops(LMOOptions, ControlledMethod):
     def on_arrival(self, state, a, hp):
         ok = a.delay < hp["R"]  # always true: stale jobs never get to report
         m, direction = self.momentum_step(state.m, a.grad, self.first_weight(hp["alpha"], a.workers.k), ok, a)
-        k_new = a.workers.k + ok.astype(jnp.int32)
-        cancel = a.workers.busy & (k_new - a.workers.s >= hp["R"])
+        cancel = stale_jobs(a.workers, ok, hp["R"])
         return state._replace(m=m), Decision(direction, hp["gamma"], ok, ok, Commands(reporter=NEW, cancel=cancel))
 
 
@@ -54,5 +52,4 @@ class RingmasterLMOStopsRule(ControlledRule):
         assert delay < self.hp["R"], "a job this stale should have been stopped"
         alpha_k = self.momentum.first_weight(self.hp["alpha"], srv.k)
         srv.step(self.hp["gamma"], self.momentum.direction(g, alpha_k))
-        stale = [j for j in range(self.n) if j != w and busy[j] and srv.k - s[j] >= self.hp["R"]]
-        return True, NEW, stale, []
+        return True, NEW, self.stale(srv.k, w, s, busy, self.hp["R"]), []

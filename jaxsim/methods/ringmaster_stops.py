@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax.numpy as jnp
-
 from ..reference.rules import ControlledRule
-from .base import GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, max_count, reference_rule, register
+from .base import (GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, max_count, reference_rule, register,
+                   stale_jobs)
 
 
 @register
@@ -34,8 +33,7 @@ class RingmasterStops(ControlledMethod):
 
     def on_arrival(self, state, a, hp):
         ok = a.delay < hp["R"]  # always true: stale jobs never get to report
-        k_new = a.workers.k + ok.astype(jnp.int32)
-        cancel = a.workers.busy & (k_new - a.workers.s >= hp["R"])
+        cancel = stale_jobs(a.workers, ok, hp["R"])
         return state, Decision(a.grad, hp["gamma"], ok, ok, Commands(reporter=NEW, cancel=cancel))
 
 
@@ -46,5 +44,4 @@ class RingmasterStopsRule(ControlledRule):
     def arrival(self, srv, w, delay, g, timed_out, s, busy):
         assert delay < self.hp["R"], "a job this stale should have been stopped"
         srv.step(self.hp["gamma"], g)
-        stale = [j for j in range(self.n) if j != w and busy[j] and srv.k - s[j] >= self.hp["R"]]
-        return True, NEW, stale, []
+        return True, NEW, self.stale(srv.k, w, s, busy, self.hp["R"]), []

@@ -46,6 +46,10 @@ class ControlledRule:
     def initial(self) -> list:
         return list(range(self.n))
 
+    def stale(self, k: int, w: int, s, busy, R) -> list:
+        """Busy workers other than ``w`` whose jobs are ``R`` or more updates behind ``k``."""
+        return [j for j in range(self.n) if j != w and busy[j] and k - s[j] >= R]
+
     def budget(self) -> np.ndarray:
         return np.full(self.n, np.inf)
 
