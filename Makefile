@@ -9,11 +9,14 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Test modules run in parallel processes (pytest-xdist), one per core up to 4: JAX compilation
+# dominates the suite and each compile runs on one core. PARALLEL= runs them in one process.
+PARALLEL ?= -n auto --maxprocesses 4 --dist worksteal
 
 .PHONY: test figure install
 
 test: $(STAMP)
-	@$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	@$(VENV)/bin/python -m pytest -q $(PARALLEL) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$rc
 
 figure: $(STAMP)

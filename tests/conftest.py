@@ -80,15 +80,20 @@ def pytest_configure(config):
 
     folder = os.environ.get("JAXSIM_TEST_CACHE")
     if not folder:
+        # Set before pytest-xdist starts its workers, which inherit it and share the folder;
+        # only the process that made it removes it.
         folder = config._jaxsim_cache = tempfile.mkdtemp(prefix="jaxsim-test-cache-")
+        os.environ["JAXSIM_TEST_CACHE"] = folder
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def pytest_unconfigure(config):
+    import os
     import shutil
 
     folder = getattr(config, "_jaxsim_cache", None)
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop("JAXSIM_TEST_CACHE", None)
