@@ -15,9 +15,15 @@ PARALLEL ?= -n auto --maxprocesses 4 --dist worksteal
 
 .PHONY: test figure install
 
+# Two passes: the suite compiled without LLVM optimization (fast; see tests/conftest.py), then
+# the tests of bit-identity across batch shapes at XLA's default optimization (none selected
+# by PYTEST_ARGS is fine there; the first pass must collect tests).
 test: $(STAMP)
 	@$(VENV)/bin/python -m pytest -q $(PARALLEL) $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; exit $$rc
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; fi; \
+	if [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	JAXSIM_TEST_XLA=default $(VENV)/bin/python -m pytest -q $(PARALLEL) -m xla_default $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
 
 figure: $(STAMP)
 	$(VENV)/bin/jaxsim figure ringmaster-quadratic --quick --out out/

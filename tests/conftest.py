@@ -1,8 +1,19 @@
 """Shared fixtures. Test shapes stay tiny: JAX compilation dominates test time."""
 
+import os
 from pathlib import Path
 
 import pytest
+
+#: XLA's LLVM optimization is most of each compile and buys nothing at test sizes, so the suite
+#: compiles with ``--xla_backend_optimization_level=0`` (about 40 % less time). Tests marked
+#: ``xla_default`` check that results are bit-identical across batch shapes, a property of the
+#: optimized code (LLVM's FMA contraction decides it), so they run only at XLA's default
+#: optimization: ``JAXSIM_TEST_XLA=default`` (``make test`` runs them in a second pass). Set
+#: before any JAX backend starts; workers of pytest-xdist inherit it.
+XLA_DEFAULT = os.environ.get("JAXSIM_TEST_XLA") == "default"
+if not XLA_DEFAULT:
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -97,3 +108,13 @@ def pytest_unconfigure(config):
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
         os.environ.pop("JAXSIM_TEST_CACHE", None)
+
+
+def pytest_collection_modifyitems(config, items):
+    if XLA_DEFAULT:
+        return
+    skip = pytest.mark.skip(reason="bit-identity of optimized code: runs with JAXSIM_TEST_XLA=default "
+                                   "(make test's second pass)")
+    for item in items:
+        if "xla_default" in item.keywords:
+            item.add_marker(skip)

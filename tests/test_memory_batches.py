@@ -91,6 +91,7 @@ def test_default_budget_is_what_the_device_has(monkeypatch):
     assert default_memory_budget() == host_memory_budget() > 0
 
 
+@pytest.mark.xla_default
 def test_small_budget_runs_in_several_batches_with_identical_results():
     prob = jaxsim.worst_case_quadratic(d=1024, noise_scale=0.01, noise="isotropic")  # runs outweigh sampling
     kw = dict(seeds=[0, 1, 2], grid={"gamma": [0.02, 0.05, 0.1, 0.2, 0.4, 0.8], "R": 4}, horizon=20.0, num_points=3)
@@ -197,6 +198,7 @@ HET_METHODS = ("ringleader", "malenia", "ia2sgd")  # per-worker tables, heteroge
 CASES = [(name, "quadratic") for name in sorted(jaxsim.REGISTRY)] + [(name, "het") for name in HET_METHODS]
 
 
+@pytest.mark.xla_default
 @pytest.mark.parametrize("name,problem", CASES)
 def test_results_do_not_depend_on_what_shares_the_batch(name, problem):
     """A setting's metrics are bit-identical alone (one setting), among other settings in one
@@ -218,6 +220,7 @@ def test_results_do_not_depend_on_what_shares_the_batch(name, problem):
     _same(single.metrics, shared.metrics, "batch_size=1 vs all: ")
 
 
+@pytest.mark.xla_default
 @pytest.mark.parametrize("name", ["asgd", "ringmaster_stops", "ata"])
 def test_a_seed_alone_equals_the_seed_among_others(name):
     """One seed and one setting (``simulate``) give the numbers of that seed and setting in a
