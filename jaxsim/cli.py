@@ -66,8 +66,9 @@ def _flag(dest: str) -> str:
 _PROBLEM_PARAMS = {
     "d": ("d", "dim"), "noise_scale": ("noise_scale",), "data": ("path",), "data_part": ("train",),
     "n": ("num_workers",), "split": ("split",), "alpha": ("alpha",), "heterogeneity": ("heterogeneity",),
-    "samples": ("samples_per_worker",), "data_seed": ("seed",), "batch": ("batch",), "l2": ("l2",),
+    "samples": ("samples_per_worker", "num_samples"), "data_seed": ("seed",), "batch": ("batch",), "l2": ("l2",),
     "hidden": ("hidden",), "max_samples": ("max_samples",), "solve_f_star": ("solve_f_star",),
+    "curvature": ("curvature",),
 }
 #: Defaults of the command line where they differ from the builders'.
 _PROBLEM_DEFAULTS = {"d": 100, "noise_scale": 0.01}
@@ -382,13 +383,18 @@ _HELP = {
     "alpha": "Dirichlet concentration of --split dirichlet: mnist_mlp, logistic with --data (default: 0.1)",
     "heterogeneity": "how different the workers' data are: logistic (synthetic); het_quadratic: the workers' "
                      "minimizers are heterogeneity * N(0, I) (default: 1.0)",
-    "samples": "logistic (synthetic): samples per worker (default: 100)",
-    "data_seed": "seed of generated data: logistic (synthetic), het_quadratic's minimizers, lm's initial parameters (default: 0; lm: 7)",
-    "batch": "samples per stochastic gradient: logistic (default: 1), mnist_mlp (default: 4), lm: sequences per minibatch (default: 8)",
-    "l2": "logistic: L2 regularization (default: 0)",
+    "samples": "logistic (synthetic): samples per worker (default: 100); component_logistic: samples "
+               "(default: 200)",
+    "data_seed": "seed of generated data: logistic (synthetic), het_quadratic's minimizers, lm's initial "
+                 "parameters (default: 0; lm: 7)",
+    "batch": "samples per stochastic gradient: logistic (default: 1), mnist_mlp (default: 4), lm: sequences "
+             "per minibatch (default: 8)",
+    "l2": "logistic: L2 regularization (default: 0); component_logistic (default: 0.001)",
     "hidden": "mnist_mlp: hidden units (default: 128)",
     "max_samples": "mnist_mlp: keep only the first samples of --data (default: all)",
     "solve_f_star": "logistic: compute f* (float64 Newton-CG) so that loss_gap = f - f* is recorded",
+    "curvature": "quadratic: sample-dependent curvature c, A_xi = A + c Diag(u) with u ~ N(0, I) "
+                 "(momentum variance reduction needs it; default: 0, additive noise only)",
 }
 
 
@@ -427,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--hidden", type=_positive_int, help=_HELP["hidden"])
     g.add_argument("--max-samples", type=_positive_int, help=_HELP["max_samples"])
     g.add_argument("--solve-f-star", action="store_true", default=None, help=_HELP["solve_f_star"])
+    g.add_argument("--curvature", type=float, help=_HELP["curvature"])
     r.add_argument("--n", type=_positive_int, default=100, help="number of workers (also the problem's, "
                    "for problems with per-worker data)")
     r.add_argument("--base", default="one_plus_sqrt", choices=sorted(BASE_PROFILES), metavar="NAME",

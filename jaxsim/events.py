@@ -217,14 +217,15 @@ def _max_delay(worker: np.ndarray, n: int) -> int:
     return int(np.max(i_sorted - prev - 1))
 
 
-def cycle_times(durations, steps=None, comm=None) -> np.ndarray:
-    """Each job's time from dispatch to report (float64): ``down + steps * D + up``.
+def cycle_times(durations, scale=None, comm=None) -> np.ndarray:
+    """Each job's time from dispatch to report (float64): ``down + scale * D + up``.
 
-    ``steps``: optional int[n] local steps per job (a job of ``H`` steps takes ``H`` times
-    its drawn duration); ``comm``: optional ``[2, n, J]`` download and upload seconds."""
+    ``scale``: optional [n] multiple of the drawn duration per job (``Job.time_scale``: a job
+    of ``H`` local steps takes ``H`` times it); ``comm``: optional ``[2, n, J]`` download and
+    upload seconds."""
     D = np.asarray(durations, dtype=np.float64)
-    if steps is not None:
-        D = D * np.asarray(steps, dtype=np.float64)[:, None]
+    if scale is not None:
+        D = D * np.asarray(scale, dtype=np.float64)[:, None]
     if comm is not None:
         down, up = (np.asarray(c, dtype=np.float64)[:, :D.shape[1]] for c in comm)
         D = down + D + up

@@ -7,7 +7,7 @@ loops compute the same thing for the same job:
 * :data:`GRADIENT` (default): one stochastic gradient at the job's start point ``x^s``;
 * :class:`PairGradient`: one sample evaluated at two points, ``x^s`` and ``x^{s-1}`` (the
   model one update earlier; ``x^0`` when ``s = 0``), for momentum variance reduction;
-  the result is a :class:`Pair`;
+  the result is a :class:`Pair`; a pair may cost more time than one gradient (``cost``);
 * :class:`LocalSteps`: ``H`` local SGD steps ``y <- y - lr g_h`` on the worker's own copy,
   starting at ``x^s``, returning the sum of the local gradients ``sum_h g_h``: the model
   difference ``x^s - y_H`` divided by the local stepsize (exact in real arithmetic; a
@@ -59,8 +59,14 @@ class Job:
         return type(self).compute is Job.compute or type(self).evaluate is not Job.evaluate
 
     def steps(self, mean: np.ndarray) -> Optional[np.ndarray]:
-        """int[n] local steps per job of each worker (``None``: one; durations unscaled)."""
+        """int[n] local steps per job of each worker (``None``: one)."""
         return None
+
+    def time_scale(self, mean: np.ndarray) -> Optional[np.ndarray]:
+        """float64[n]: a job of worker ``w`` takes ``time_scale[w]`` times its drawn duration
+        ``D[w, j]`` (``None``: once). Default: its local steps, for jobs that run several."""
+        steps = self.steps(mean)
+        return None if steps is None or not self.scales_time else np.asarray(steps, np.float64)
 
     def sample_noise(self, problem, key, worker):
         return problem.sample_noise(key, worker)
@@ -83,17 +89,44 @@ GRADIENT = Job()
 
 @dataclasses.dataclass(frozen=True)
 class PairGradient(Job):
-    """The same sample at ``x^s`` and ``x^{s-1}`` (:class:`Pair`)."""
+    """The same sample at ``x^s`` and ``x^{s-1}`` (:class:`Pair`).
+
+    ``cost``: a pair job takes ``cost`` times the drawn duration ``D[w, j]`` (1: a pair counts
+    as one oracle call; 2: two gradients' worth of compute). ``shared=False`` draws the sample
+    at ``x^{s-1}`` from ``fold_in(key, 1)`` instead of the job's key: two independent samples,
+    the "different minibatch" form of inexact momentum variance reduction.
+    """
 
     pair: bool = dataclasses.field(default=True, init=False)
+    cost: float = 1.0
+    shared: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.cost, bool) or not isinstance(self.cost, (int, float, np.floating, np.integer)) \
+                or not (np.isfinite(self.cost) and self.cost > 0):
+            raise ValueError(f"PairGradient.cost (a multiple of one gradient's time) must be a positive "
+                             f"finite number, got {self.cost!r}")
+
+    def time_scale(self, mean):
+        return None if self.cost == 1 else np.full(np.shape(mean), float(self.cost))
+
+    def sample_noise(self, problem, key, worker):
+        if self.shared:
+            return problem.sample_noise(key, worker)
+        return problem.sample_noise(key, worker), problem.sample_noise(jax.random.fold_in(key, 1), worker)
+
+    def _noises(self, noise):
+        return (noise, noise) if self.shared else noise
 
     def compute(self, problem, points, noise, worker, hp, steps):
-        return Pair(problem.grad_from_noise(points[0], noise, worker),
-                    problem.grad_from_noise(points[1], noise, worker))
+        now, then = self._noises(noise)
+        return Pair(problem.grad_from_noise(points[0], now, worker),
+                    problem.grad_from_noise(points[1], then, worker))
 
     def evaluate(self, problem, points, noise, worker, hp, steps):
-        loss, new = problem.value_and_grad_from_noise(points[0], noise, worker)
-        return loss, Pair(new, problem.grad_from_noise(points[1], noise, worker))
+        now, then = self._noises(noise)
+        loss, new = problem.value_and_grad_from_noise(points[0], now, worker)
+        return loss, Pair(new, problem.grad_from_noise(points[1], then, worker))
 
 
 def local_keys(key, H: int):

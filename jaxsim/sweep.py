@@ -26,10 +26,10 @@ import numpy as np
 
 from .checkpoint import Checkpoint, atomic_savez
 from .events import EventStream, as_horizon, cycle_times, free_running, sample_stream
-from .methods import AllocationMethod, ControlledMethod, Method, StreamMethod, make_method
+from .methods import AllocationMethod, ControlledMethod, Method, RoundMethod, StreamMethod, make_method
 from .problems import Problem
 from .rng import SEED_LIMIT, comm_key, time_key
-from .sim import allocation, controlled, stream
+from .sim import allocation, controlled, rounds, stream
 from .sim.driver import run_setup
 from .sim.server import METRICS, SGD
 from .timing import TimingModel, validate_durations
@@ -226,8 +226,9 @@ def build_streams(method: StreamMethod, timing: TimingModel, seeds: Sequence[int
 
     ``durations`` (optional, one ``[n, J]`` array of compute times per seed) replaces
     sampling. A job's cycle adds its communication times (``timing.comm``) and scales
-    with its local steps (``method.job``). ``memory_budget`` (bytes; ``None``: the default)
-    bounds the host memory of sampling each seed's durations (see :func:`sample_stream`).
+    with its cost (``method.job.time_scale``: local steps, a pair's cost). ``memory_budget``
+    (bytes; ``None``: the default) bounds the host memory of sampling each seed's durations
+    (see :func:`sample_stream`).
     """
     if durations is not None and len(durations) != len(seeds):
         raise ValueError(f"durations: got {len(durations)} arrays for {len(seeds)} seeds")
@@ -239,12 +240,12 @@ def build_streams(method: StreamMethod, timing: TimingModel, seeds: Sequence[int
         k = time_key(s)
         mean = timing.mean(k)
         active = method.active_workers(mean)
-        steps = method.job.steps(mean)
+        scale = method.job.time_scale(mean)
         cycle = None
-        if steps is not None or timing.comm is not None:
-            def cycle(D, steps=steps, s=s):
+        if scale is not None or timing.comm is not None:
+            def cycle(D, scale=scale, s=s):
                 comm = None if timing.comm is None else timing.comm_sample(comm_key(s), D.shape[1])
-                return cycle_times(D, steps, comm)
+                return cycle_times(D, scale, comm)
         if durations is None:
             st, _ = sample_stream(timing, k, horizon, num_points, active, cycle=cycle, memory_budget=memory_budget)
         else:
@@ -295,6 +296,16 @@ def run_allocation(method: AllocationMethod, problem: Problem, timing: TimingMod
                      progress=progress, dtype=_dtype(problem), checkpoint=checkpoint)
 
 
+def run_rounds(method: RoundMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
+               settings: Sequence[dict], horizon_time: float, num_points: int, *, batch_size: int | None = None,
+               memory_budget: int = DEFAULT_MEMORY_BUDGET, progress: bool = False, checkpoint=None):
+    """Round-based runs (see :mod:`jaxsim.sim.rounds`): metrics ``[S, P, G + 1]`` (:data:`METRICS`
+    without ``batch_loss``, plus the method's extras) and info. ``settings``: validated hyperparameters."""
+    setup = rounds.setup(method, problem, timing, seeds, settings, horizon_time, num_points)
+    return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
+                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint)
+
+
 def _optimizer(optimizer):
     return SGD if optimizer is None else optimizer
 
@@ -313,7 +324,9 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     The method's kind picks the clock: free-running methods run on pre-sampled streams
     (:mod:`jaxsim.sim.stream`), methods that cancel, idle or synchronize workers on controlled
     events (:mod:`jaxsim.sim.controlled`), the ATA family on the allocation clock
-    (:mod:`jaxsim.sim.allocation`); all share one server (:mod:`jaxsim.sim.server`).
+    (:mod:`jaxsim.sim.allocation`); all share one server (:mod:`jaxsim.sim.server`). Round-based
+    methods (:class:`~jaxsim.methods.RoundMethod`, e.g. LOSCAR-SGD) run on the rounds clock
+    (:mod:`jaxsim.sim.rounds`), owning their models.
 
     Args:
       method: a registered name or a :class:`~jaxsim.methods.Method` instance.
@@ -327,7 +340,8 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
       horizon: simulated seconds, or a :class:`~jaxsim.events.Horizon`.
       num_points: recording intervals; metrics have ``num_points + 1`` points.
       optimizer: an optax ``GradientTransformation`` producing the step direction
-        (default: the gradient itself, i.e. SGD); stepsizes stay the method's.
+        (default: the gradient itself, i.e. SGD); stepsizes stay the method's. Round-based
+        methods update their own models and take none.
       batch_size: settings per compiled call, a positive integer (default: from ``memory_budget``).
       memory_budget: bytes a batch may use (default ``None``: what the device has). Batches are
         estimated before compiling and shrunk to fit; a run that cannot fit raises ``ValueError``
@@ -354,7 +368,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     _check_run_options(num_points, batch_size, memory_budget)
     if isinstance(method, str):
         method = make_method(method, **(method_options or {}))
-    elif not isinstance(method, (StreamMethod, ControlledMethod, AllocationMethod)):
+    elif not isinstance(method, (StreamMethod, ControlledMethod, AllocationMethod, RoundMethod)):
         raise ValueError(f"method: expected a name or a Method, got {type(method).__name__}")
     axes, fixed = _split_grid(method, grid, _dtype(problem) if isinstance(problem, Problem) else None)
     check_setup(method, problem, timing)
@@ -384,18 +398,25 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
         t_prep = _time.perf_counter() - t0
         raw, info = run_streams(method, problem, timing, streams, seeds, settings, window=window, **kw)
     else:  # durations are drawn inside the simulation
-        loop = "allocates tasks per iteration" if isinstance(method, AllocationMethod) else "runs on controlled events"
+        loop = ("allocates tasks per iteration" if isinstance(method, AllocationMethod) else
+                "runs in rounds" if isinstance(method, RoundMethod) else "runs on controlled events")
         if horizon.time is None:
             raise ValueError(f"horizon: {method.name} {loop} and needs a horizon in seconds")
         if durations is not None:
             raise ValueError(f"durations: {method.name} draws its durations inside the simulation "
                              "(counter-based, per worker and job); pass a timing model instead")
-        if isinstance(method, AllocationMethod) and window is not None:
+        if isinstance(method, (AllocationMethod, RoundMethod)) and window is not None:
             raise ValueError(f"window: {method.name} keeps no past iterates (every gradient is fresh)")
+        if isinstance(method, RoundMethod) and optimizer is not None:
+            raise ValueError(f"optimizer: {method.name} runs in rounds and updates its own models; "
+                             "it takes no server optimizer")
         time = np.tile(np.linspace(0.0, horizon.time, num_points + 1), (len(seeds), 1))
         t_prep = _time.perf_counter() - t0
         if isinstance(method, AllocationMethod):
             raw, info = run_allocation(method, problem, timing, seeds, settings, horizon.time, num_points, **kw)
+        elif isinstance(method, RoundMethod):
+            kw.pop("optimizer")
+            raw, info = run_rounds(method, problem, timing, seeds, settings, horizon.time, num_points, **kw)
         else:
             raw, info = run_controlled(method, problem, timing, seeds, settings, horizon.time, num_points,
                                        window=window, **kw)
@@ -433,4 +454,4 @@ def simulate(method, problem: Problem, timing: TimingModel, *, seed: int = 0, hp
 
 
 __all__ = ["DEFAULT_MEMORY_BUDGET", "METRICS", "SweepResult", "build_streams", "check_setup", "run_allocation",
-           "run_controlled", "run_streams", "simulate", "sweep"]
+           "run_controlled", "run_rounds", "run_streams", "simulate", "sweep"]

@@ -7,6 +7,7 @@ import zlib
 import jax
 import numpy as np
 import pytest
+from problem_choice import accepted_problem
 
 import jaxsim
 from jaxsim.memory import default_memory_budget, host_memory_budget
@@ -208,7 +209,7 @@ def test_results_do_not_depend_on_what_shares_the_batch(name, problem):
     grid = {k: spec.sample(rng, TIMING.n) for k, spec in method.hparams.items()}
     vary = next(k for k, spec in method.hparams.items() if spec.kind != "count")
     values = [grid[vary] * f for f in (1.0, 0.5, 1.5)]
-    prob = PROB if problem == "quadratic" else HET
+    prob = accepted_problem(method, PROB if problem == "quadratic" else HET)
     kw = dict(horizon=15.0, num_points=2)
     alone = jaxsim.sweep(method, prob, TIMING, seeds=[0, 1], grid=dict(grid, **{vary: values[:1]}), **kw)
     shared = jaxsim.sweep(method, prob, TIMING, seeds=[0, 1], grid=dict(grid, **{vary: values}), **kw)

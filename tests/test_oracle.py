@@ -20,7 +20,7 @@ import pytest
 import jaxsim
 from jaxsim import reference
 from jaxsim.events import Horizon, cycle_times, free_running
-from jaxsim.methods import REGISTRY, AllocationMethod, ControlledMethod, StreamMethod
+from jaxsim.methods import REGISTRY, AllocationMethod, ControlledMethod, RoundMethod, StreamMethod
 from jaxsim.problems import heterogeneous_quadratic
 from jaxsim.sweep import run_streams
 from jaxsim.timing import NOISE_LAWS, TimingModel
@@ -90,7 +90,7 @@ def _bucket(method, n, d, kind, rng):
         D = timing.sample(key, 600)
         mean, tau = timing.mean(key), timing.base_for(key)
         active = method.active_workers(mean)
-        cycles = cycle_times(D, method.job.steps(mean))  # a job of H local steps takes H draws' time
+        cycles = cycle_times(D, method.job.time_scale(mean))  # e.g. H local steps take H draws' time
         try:
             horizon = Horizon(events=int(rng.integers(200, 320)))
             stream = free_running(cycles, horizon, NUM_POINTS, active)
@@ -112,14 +112,38 @@ FREE_RUNNING = _of_kind(StreamMethod)
 CONTROLLED = _of_kind(ControlledMethod)
 
 
+#: Static options whose code paths differ from the default instance's: each is checked on one
+#: bucket (``OPTION_BUCKETS``) besides the default instance's full test.
+OPTIONS = {
+    "rennala_mvr": [dict(form="independent", kappa=1.0)],
+    "rennala_mvr_stops": [dict(form="independent", kappa=3.0)],
+}
+OPTION_BUCKETS = [(4, 3, "time")]
+
+
+def test_option_variants_are_registered_methods():
+    assert set(OPTIONS) <= set(REGISTRY)
+
+
 @pytest.mark.parametrize("name", FREE_RUNNING)
 def test_engine_matches_reference(name):
     assert "rule" in vars(REGISTRY[name]), f"method {name!r} has no reference rule of its own"
-    method = REGISTRY[name]()
-    rng = np.random.default_rng(zlib.crc32(name.encode()) + FUZZ)
+    _check_free_running(REGISTRY[name](), zlib.crc32(name.encode()) + FUZZ, BUCKETS)
+
+
+@pytest.mark.parametrize("name,options", [(k, o) for k, v in OPTIONS.items() for o in v
+                                          if issubclass(REGISTRY[k], StreamMethod)])
+def test_engine_matches_reference_with_options(name, options):
+    _check_free_running(REGISTRY[name](**options), zlib.crc32(repr((name, options)).encode()) + FUZZ,
+                        OPTION_BUCKETS)
+
+
+def _check_free_running(method, seed, buckets):
+    name = method.name
+    rng = np.random.default_rng(seed)
     checked = 0
     with jax.enable_x64(True):
-        for n, d, kind in BUCKETS:
+        for n, d, kind in buckets:
             problem = _problem(n, d, rng)
             configs = _bucket(method, n, d, kind, rng)
             settings = [method.check_hparams(c["hp"]) for c in configs]
@@ -138,7 +162,7 @@ def test_engine_matches_reference(name):
                 np.testing.assert_array_equal(out["diverged"][i, i], ref["diverged"])
                 np.testing.assert_allclose(c["stream"].grid_time, ref["time"], rtol=1e-12)
                 checked += 1
-    assert checked >= 20
+    assert checked == CONFIGS_PER_BUCKET * len(buckets)
 
 
 def test_reference_agrees_with_server_optimizer():
@@ -167,14 +191,25 @@ CT_BUCKETS = [(3, 2), (7, 5)]  # (n, d); one random timing model per bucket
 def test_controlled_engine_matches_reference(name):
     """Controlled events: lazily drawn durations, cancellations, barriers and attempt
     budgets in the scan agree with a heap loop that draws every duration up front."""
+    assert "rule" in vars(REGISTRY[name]), f"method {name!r} has no reference rule of its own"
+    _check_controlled(REGISTRY[name](), zlib.crc32(name.encode()) + FUZZ, CT_BUCKETS)
+
+
+@pytest.mark.parametrize("name,options", [(k, o) for k, v in OPTIONS.items() for o in v
+                                          if issubclass(REGISTRY[k], ControlledMethod)])
+def test_controlled_engine_matches_reference_with_options(name, options):
+    _check_controlled(REGISTRY[name](**options), zlib.crc32(repr((name, options)).encode()) + FUZZ,
+                      [b[:2] for b in OPTION_BUCKETS])
+
+
+def _check_controlled(method, seed, buckets):
     from jaxsim.sweep import run_controlled
 
-    assert "rule" in vars(REGISTRY[name]), f"method {name!r} has no reference rule of its own"
-    method = REGISTRY[name]()
-    rng = np.random.default_rng(zlib.crc32(name.encode()) + FUZZ)
+    name = method.name
+    rng = np.random.default_rng(seed)
     checked = 0
     with jax.enable_x64(True):
-        for n, d in CT_BUCKETS:
+        for n, d in buckets:
             problem = _problem(n, d, rng)
             base = rng.uniform(0.3, 3.0, n) if rng.random() < 0.7 else np.round(rng.uniform(0.3, 3.0, n), 1)
             timing = TimingModel(n=n, base=base, noise=_noise_law(rng), permute_base=bool(rng.random() < 0.3))
@@ -193,7 +228,7 @@ def test_controlled_engine_matches_reference(name):
                                 f"noise={timing.noise})")
                 np.testing.assert_array_equal(out["diverged"][i, i], ref["diverged"])
                 checked += 1
-    assert checked >= 20
+    assert checked == CONFIGS_PER_BUCKET * len(buckets)
 
 
 ALLOCATION = _of_kind(AllocationMethod)
@@ -242,4 +277,45 @@ def test_allocation_engine_matches_reference(name):
                                     f"noise={timing.noise}, speed={speed})")
                     np.testing.assert_array_equal(out["diverged"][i, i], ref["diverged"])
                     checked += 1
+    assert checked >= 8
+
+
+ROUNDS = _of_kind(RoundMethod)
+ROUND_BUCKETS = [(3, 2), (5, 6)]  # (n, d); one random timing model per bucket
+ROUND_CONFIGS = 4  # seeds (with their own settings) per bucket
+
+
+@pytest.mark.parametrize("name", ROUNDS)
+def test_rounds_engine_matches_reference(name):
+    """Round-based methods: round durations from the counter-based draws, the method's own
+    models and randomness, and its extra metrics agree with a plain round-after-round loop."""
+    from problem_choice import accepted_problem
+
+    from jaxsim.sweep import run_rounds
+
+    assert "rule" in vars(REGISTRY[name]), f"method {name!r} has no reference rule of its own"
+    method = REGISTRY[name]()
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + FUZZ)
+    checked = 0
+    with jax.enable_x64(True):
+        for n, d in ROUND_BUCKETS:
+            problem = accepted_problem(method, _problem(n, d, rng), rng)
+            base = rng.uniform(0.3, 3.0, n) if rng.random() < 0.7 else np.round(rng.uniform(0.3, 3.0, n), 1)
+            timing = TimingModel(n=n, base=base, noise=_noise_law(rng), permute_base=bool(rng.random() < 0.3))
+            seeds = [int(rng.integers(0, 2**31 - 1)) for _ in range(ROUND_CONFIGS)]
+            settings = [{k: v.item() for k, v in method.check_hparams(_random_hp(method, rng, n)).items()}
+                        for _ in seeds]
+            T = float(rng.uniform(10, 20) * np.max(timing.tau))
+            out, _ = run_rounds(method, problem, timing, seeds, settings, T, NUM_POINTS)
+            for i, seed in enumerate(seeds):
+                ref = reference.run_rounds(method, problem, timing, settings[i], seed=seed, horizon=T,
+                                           num_points=NUM_POINTS)
+                assert set(ref) - {"time"} == set(out)
+                for metric in sorted(set(out) - {"diverged"}):
+                    np.testing.assert_allclose(
+                        out[metric][i, i], ref[metric], rtol=1e-9, atol=1e-9,
+                        err_msg=f"{name}: {metric} differs (n={n}, d={d}, config {i}, hp={settings[i]}, "
+                                f"noise={timing.noise})")
+                np.testing.assert_array_equal(out["diverged"][i, i], ref["diverged"])
+                checked += 1
     assert checked >= 8

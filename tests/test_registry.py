@@ -9,6 +9,7 @@ import zlib
 import jax
 import numpy as np
 import pytest
+from problem_choice import accepted_problem
 
 import jaxsim
 
@@ -43,7 +44,8 @@ def test_sweep_is_one_kernel_and_new_values_do_not_recompile(caplog, name):
             second[k] = v[::-1] if isinstance(v, list) else v  # the same values, other runs get them
         elif isinstance(v, list) != isinstance(second[k], list) or np.size(v) != np.size(second[k]):
             second[k] = v
-    run = lambda grid: jaxsim.sweep(method, PROBLEM, TIMING, seeds=[0, 1], grid=grid,  # noqa: E731
+    problem = accepted_problem(method, PROBLEM)
+    run = lambda grid: jaxsim.sweep(method, problem, TIMING, seeds=[0, 1], grid=grid,  # noqa: E731
                                     horizon=30.0, num_points=4)
     res, warm = _compiles(caplog, lambda: run(first))
     assert any("run_batch" in m for m in warm), "the first sweep should compile the kernel"

@@ -19,6 +19,9 @@ FIGURES = {
     "ata-quadratic": "jaxsim.figures.ata_quadratic",
     "ringmaster-lmo-lm": "jaxsim.figures.ringmaster_lmo_lm",
     "ringmaster-lmo-quadratic": "jaxsim.figures.ringmaster_lmo_quadratic",
+    "dp-rbcd": "jaxsim.figures.dp_rbcd",
+    "rennala-mvr-quadratic": "jaxsim.figures.rennala_mvr_quadratic",
+    "loscar-a9a": "jaxsim.figures.loscar_a9a",
 }
 
 

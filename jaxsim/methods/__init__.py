@@ -19,6 +19,9 @@ from .base import (
     NEW,
     OWN,
     REGISTRY,
+    RoundEnv,
+    RoundMethod,
+    RoundResult,
     AllocationMethod,
     Arrival,
     Commands,
@@ -51,5 +54,6 @@ def make_method(name: str, **options) -> Method:
 
 
 __all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "Commands", "ControlledMethod", "Decision", "GAMMA", "HParam",
-           "IDLE", "Method", "NEW", "OWN", "REGISTRY", "SeedContext", "StreamMethod", "Workers", "make_method",
+           "IDLE", "Method", "NEW", "OWN", "REGISTRY", "RoundEnv", "RoundMethod",
+           "RoundResult", "SeedContext", "StreamMethod", "Workers", "make_method",
            "reference_rule", "register"]

@@ -11,7 +11,9 @@ point), the store of points late jobs were computed at, and the server optimizer
   direction to step along, with which stepsize, whether the job's result was used, and
   (:class:`Commands`, default: "the reporter starts a new job at the current model")
   what the workers do next;
-* :class:`AllocationMethod` (the ATA family) assigns ``B`` tasks per iteration.
+* :class:`AllocationMethod` (the ATA family) assigns ``B`` tasks per iteration;
+* :class:`RoundMethod` runs whole rounds (or iterations) on its own state: each round has a
+  duration and a state change, and no server model (:mod:`jaxsim.sim.rounds`).
 
 The kind is the type: the clock is chosen from it, never from flags. What a worker
 computes is the method's :attr:`Method.job` (:mod:`jaxsim.jobs`; default one stochastic
@@ -35,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..jobs import GRADIENT, Job
+from ..rng import grad_key
 
 NEW, OWN, IDLE = 0, 1, 2  # what the reporting worker does next
 
@@ -110,17 +113,21 @@ class HParam:
     """A hyperparameter.
 
     ``kind``: ``"positive"`` (finite float > 0), ``"fraction"`` (float in ``(0, 1]``, e.g. a
-    momentum weight), ``"budget"`` (float > 0, ``inf`` allowed) or ``"count"`` (integer >= 1).
+    momentum weight), ``"budget"`` (float > 0, ``inf`` allowed), ``"nonnegative"`` (finite
+    float >= 0, e.g. a communication time) or ``"count"`` (integer >= 1; ``>= 0`` with
+    ``zero=True``, where 0 is a documented "off" or "same as" value).
     ``draw``: the range the oracle test samples from, ``(low, high)`` or a function of the
     worker count ``n`` returning it (floats: log-uniform; counts: uniform integers, both ends
     included); ``None`` takes the kind's default (floats ``(0.01, 0.25)``, fractions
-    ``(0.05, 1)``, counts ``(1, n + 2)``, budgets ``(0.05, 3.0)`` or ``inf``).
+    ``(0.05, 1)``, counts ``(1, n + 2)``, budgets ``(0.05, 3.0)`` or ``inf``; non-negative
+    floats are ``0`` a fifth of the time).
     """
 
     default: float
     kind: str = "positive"
     doc: str = ""
     draw: Union[None, tuple, Callable[[int], tuple]] = None
+    zero: bool = False  # counts: 0 is a valid value
 
     def check(self, name: str, values, dtype=None) -> np.ndarray:
         """Validate ``values`` (scalar or 1-D) and return them as a NumPy array.
@@ -155,6 +162,11 @@ class HParam:
                 raise ValueError(f"hyperparameter {name} must be in (0, 1], got {arr.tolist()}")
             _check_float_range(name, arr, dtype)
             return arr
+        if self.kind == "nonnegative":
+            if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+                raise ValueError(f"hyperparameter {name} must be finite and >= 0, got {arr.tolist()}")
+            _check_float_range(name, arr[arr > 0], dtype)
+            return arr
         if self.kind == "budget":  # a time budget: > 0, +inf allowed ("none")
             if np.any(np.isnan(arr)) or np.any(arr <= 0):
                 raise ValueError(f"hyperparameter {name} (a time budget) must be > 0 (inf allowed), "
@@ -162,8 +174,9 @@ class HParam:
             _check_float_range(name, arr, dtype, inf_hint=" (use inf for no budget)")
             return arr
         if self.kind == "count":
-            if not np.all(np.isfinite(arr)) or np.any(arr < 1) or np.any(arr != np.round(arr)):
-                raise ValueError(f"hyperparameter {name} must be an integer >= 1, got {arr.tolist()}")
+            low = 0 if self.zero else 1
+            if not np.all(np.isfinite(arr)) or np.any(arr < low) or np.any(arr != np.round(arr)):
+                raise ValueError(f"hyperparameter {name} must be an integer >= {low}, got {arr.tolist()}")
             if np.any(arr > COUNT_MAX):
                 big = [int(v) for v in np.asarray(values).reshape(-1) if v > COUNT_MAX]
                 raise ValueError(f"hyperparameter {name} must be at most 2**31 - 1 = {COUNT_MAX} "
@@ -175,10 +188,12 @@ class HParam:
         """A random valid value for ``n`` workers (the oracle test's configurations)."""
         rng_range = self.draw(n) if callable(self.draw) else self.draw
         if self.kind == "count":
-            lo, hi = rng_range or (1, n + 2)
+            lo, hi = rng_range or (0 if self.zero else 1, n + 2)
             return int(rng.integers(lo, hi + 1))
         if self.kind == "budget" and rng_range is None:  # a time budget: sometimes none
             return float("inf") if rng.random() < 0.2 else float(rng.uniform(0.05, 3.0))
+        if self.kind == "nonnegative" and rng.random() < 0.2:  # the edge of the domain
+            return 0.0
         lo, hi = rng_range or ((0.05, 1.0) if self.kind == "fraction" else (0.01, 0.25))
         return float(np.exp(rng.uniform(math.log(lo), math.log(hi))))
 
@@ -351,7 +366,80 @@ class AllocationMethod(Method):
         return float(setting["B"])  # iterations per second fall with B
 
 
-KINDS = (StreamMethod, ControlledMethod, AllocationMethod)
+class RoundEnv(NamedTuple):
+    """What a round method reads besides its state and hyperparameters (one run, traced)."""
+
+    problem: Any
+    timing: Any  # the run's TimingModel
+    tkey: jax.Array  # the seed's duration key
+    root: jax.Array  # the seed's gradient-key root
+    ctx: SeedContext
+    job: jax.Array  # int32[n]: each worker's next unused job index
+    r: jax.Array  # int32: rounds completed before this one
+
+    def draw(self, w, j, dtype):
+        """Duration of job ``j`` of worker ``w``: the draw every clock uses for that job."""
+        return self.timing.draw(self.tkey, self.ctx.tau, w, j, dtype)
+
+    def grad(self, x, w, j):
+        """The stochastic gradient of job ``j`` of worker ``w`` at ``x`` (its key
+        ``grad_key(root, w, j)``, as on every clock)."""
+        p = self.problem
+        return p.grad_from_noise(x, p.sample_noise(grad_key(self.root, w, j), w), w)
+
+
+class RoundResult(NamedTuple):
+    """A round's outcome: the new state, the job indices each worker consumed (``int32[n]``;
+    the next round's draws start after them), the gradients computed (counted as
+    ``received`` and ``used``) and the worker-seconds spent computing (``busy_time``)."""
+
+    state: Any
+    jobs: jax.Array
+    grads: jax.Array
+    busy: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundMethod(Method):
+    """Round-based methods (:mod:`jaxsim.sim.rounds`): the method owns its models (no server
+    model, no server optimizer) and the clock runs round after round. Round ``r`` starts when
+    round ``r - 1`` ends, lasts :meth:`duration` (from the state at its start) and applies
+    :meth:`round` at its end. Durations come from :meth:`RoundEnv.draw` with the job indices
+    in ``env.job`` (the same counter-based draws as the other clocks), gradients from
+    :meth:`RoundEnv.grad`. Metrics are evaluated at :meth:`point`; :attr:`extras` names the
+    method's own metrics (:meth:`metrics`). A method without workers ignores the draws and
+    returns zero ``jobs``."""
+
+    clock: ClassVar[str] = "rounds"
+    #: Names of the metrics :meth:`metrics` adds to every recorded point.
+    extras: ClassVar[tuple] = ()
+
+    def duration(self, state, hp: dict, env: RoundEnv) -> jax.Array:
+        """Seconds round ``env.r`` lasts, when it starts from ``state``."""
+        raise NotImplementedError
+
+    def round(self, state, hp: dict, env: RoundEnv) -> RoundResult:
+        """Round ``env.r``: the state at its end and its counts (the same draws as
+        :meth:`duration` for that round)."""
+        raise NotImplementedError
+
+    def point(self, state) -> jax.Array:
+        """The model the recorded metrics (loss, gradient norm, divergence) are evaluated at."""
+        raise NotImplementedError
+
+    def metrics(self, state, hp: dict, rounds) -> dict:
+        """The :attr:`extras` metrics of ``state`` after ``rounds`` completed rounds."""
+        return {}
+
+    def check_dims(self, hp: dict[str, np.ndarray], d: int) -> None:
+        """Raise ``ValueError`` for hyperparameter values that do not fit dimension ``d``."""
+
+    def work_bytes(self, n: int, d: int, itemsize: int) -> int:
+        """Transient bytes of one run's round besides its state (estimate)."""
+        return 2 * d * itemsize
+
+
+KINDS = (StreamMethod, ControlledMethod, AllocationMethod, RoundMethod)
 
 #: Every registered method class by name (filled by :func:`register`).
 REGISTRY: dict[str, type[Method]] = {}
@@ -360,7 +448,8 @@ REGISTRY: dict[str, type[Method]] = {}
 def register(cls: type[Method]) -> type[Method]:
     """Class decorator: add a method to :data:`REGISTRY` under ``cls.name``."""
     if not (isinstance(cls, type) and issubclass(cls, KINDS)):
-        raise ValueError(f"register: {cls!r} is not a StreamMethod, ControlledMethod or AllocationMethod")
+        raise ValueError(f"register: {cls!r} is not a StreamMethod, ControlledMethod, AllocationMethod or "
+                         "RoundMethod")
     if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
         raise ValueError(f"method name {cls.name!r} is already registered")
     REGISTRY[cls.name] = cls

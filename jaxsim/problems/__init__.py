@@ -1,6 +1,7 @@
 """Problems: objectives with stochastic gradients keyed per ``(seed, worker, job)``."""
 
 from .base import Problem
+from .component_logistic import ComponentLogistic, component_logistic
 from .generic import LossProblem, from_loss
 from .het_quadratic import HeterogeneousQuadratic, heterogeneous_quadratic
 from .logistic import (
@@ -19,6 +20,7 @@ PROBLEMS = {
     "mnist_mlp": mnist_mlp,
     "het_quadratic": heterogeneous_quadratic,
     "lm": language_model,
+    "component_logistic": component_logistic,
 }
 
 
@@ -29,8 +31,8 @@ def make_problem(name: str, **kwargs) -> Problem:
     return PROBLEMS[name](**kwargs)
 
 
-__all__ = ["from_loss", "GPT", "heterogeneous_quadratic", "HeterogeneousQuadratic", "language_model",
-           "LanguageModel", "LMConfig", "logistic_regression",
+__all__ = ["component_logistic", "ComponentLogistic", "from_loss", "GPT", "heterogeneous_quadratic",
+           "HeterogeneousQuadratic", "language_model", "LanguageModel", "LMConfig", "logistic_regression",
            "logistic_solve", "LogisticRegression", "LossProblem", "make_logistic", "make_problem", "MLP",
            "mlp_classifier", "MLPClassifier", "mnist_mlp", "Problem", "PROBLEMS", "worst_case_quadratic",
            "WorstCaseQuadratic"]

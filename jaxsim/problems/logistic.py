@@ -201,7 +201,8 @@ def check_batch(batch, m):
     return int(batch)
 
 
-def _check_l2(l2):
+def check_l2(l2):
+    """``l2`` as a float, or a ``ValueError`` naming the field (a finite number >= 0)."""
     try:
         v = float(l2)
     except (TypeError, ValueError):
@@ -224,7 +225,7 @@ def logistic_regression(X, y, parts, batch: int = 1, l2: float = 0.0, dtype=None
         raise ValueError("y (labels) must be -1 or +1 (map them with jaxsim.data.binary_labels)")
     parts = _data.check_parts(parts, X.shape[0])
     batch = check_batch(batch, parts.shape[1])
-    l2 = _check_l2(l2)
+    l2 = check_l2(l2)
     dtype = default_dtype(dtype)
     prob = LogisticRegression(X=jnp.asarray(X, dtype), y=jnp.asarray(y, dtype),
                               parts=jnp.asarray(parts, jnp.int32), l2=jnp.asarray(l2, dtype),

@@ -9,6 +9,14 @@ Gradient noise, keyed per call:
 * ``"scalar"`` (the papers' code): ``grad f(x) + s z 1`` with one ``z ~ N(0, 1)``
   added to every coordinate, so ``sigma^2 = s^2 d``;
 * ``"isotropic"``: ``grad f(x) + s N(0, I_d)``, so ``sigma^2 = s^2 d`` as well.
+
+Sample-dependent curvature (``curvature = c > 0``, either kind): the sample's matrix is
+``A_xi = A + c Diag(u)``, ``u ~ N(0, I_d)``, so ``grad f(x; xi) = grad f(x) + c u * x`` plus
+the additive noise above. With additive noise alone, ``grad f(x; xi) - grad f(y; xi) =
+A (x - y)`` exactly and a momentum-variance-reduction correction carries no noise (a
+degenerate benchmark); the curvature term makes it sample-dependent: mean-squared
+smoothness ``Lbar^2 = ||A||^2 + c^2`` in the worst case (``E||(A_xi - A) v||^2 = c^2 ||v||^2``).
+[project choice: lmo_vr_local.md §3.4 asks for sample-dependent curvature, e.g. ``A + diag(noise)``.]
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ class WorstCaseQuadratic(Problem):
     d: int = static_field()
     L: float = static_field(default=1.0)
     noise: str = static_field(default="scalar")
+    curvature: jax.Array = None  # c of A_xi = A + c Diag(u); None: additive noise only
 
     name = "quadratic"
 
@@ -62,12 +71,18 @@ class WorstCaseQuadratic(Problem):
         return _tridiag_apply(x, self.L).at[0].add(self.L / 4)
 
     def sample_noise(self, key, worker):
+        if self.curvature is not None:  # d curvature draws: drawn inside the scan
+            return key
         if self.noise == "scalar":  # one draw per call: precomputed per event by the engine
             return jax.random.normal(key, (), jnp.asarray(self.noise_scale).dtype)
         return key  # d draws per call: drawn inside the scan
 
     def grad_from_noise(self, x, noise, worker):
         g = self.full_grad(x)
+        if self.curvature is not None:  # the additive draw from the key as without curvature
+            u = jax.random.normal(jax.random.fold_in(noise, 1), x.shape, x.dtype)
+            g = g + self.curvature * (u * x)
+            noise = jax.random.normal(noise, (), x.dtype) if self.noise == "scalar" else noise
         if self.noise == "scalar":
             return g + self.noise_scale * noise
         return g + self.noise_scale * jax.random.normal(noise, x.shape, x.dtype)
@@ -78,14 +93,23 @@ class WorstCaseQuadratic(Problem):
 
     @property
     def sigma2(self) -> float:
-        """Variance bound ``E||g - grad f||^2 = s^2 d`` of both noise kinds."""
-        return float(self.noise_scale) ** 2 * self.d
+        """Variance ``E||g - grad f||^2`` of both noise kinds: ``s^2 d``. With curvature it is
+        ``s^2 d + c^2 ||x||^2`` at ``x`` (no uniform bound); this returns its value at ``x*``."""
+        extra = 0.0 if self.curvature is None else float(self.curvature) ** 2 * float(np.sum(self.x_star() ** 2))
+        return float(self.noise_scale) ** 2 * self.d + extra
+
+    @property
+    def lbar(self) -> float:
+        """Mean-squared smoothness ``Lbar = sqrt(lambda_max(A)^2 + c^2)`` (``E||grad f(x; xi) -
+        grad f(y; xi)||^2 <= Lbar^2 ||x - y||^2``, tight); ``lambda_max(A) = (L/2)(1 + cos(pi/(d+1)))``."""
+        lam = 0.5 * self.L * (1 + math.cos(math.pi / (self.d + 1)))
+        return math.sqrt(lam ** 2 + (0.0 if self.curvature is None else float(self.curvature)) ** 2)
 
     def x_star(self) -> np.ndarray:
         return np.arange(1, self.d + 1) / (self.d + 1) - 1.0
 
     def numpy_oracle(self, root, n, num_jobs):
-        if self.noise != "scalar":
+        if self.noise != "scalar" or self.curvature is not None:
             return super().numpy_oracle(root, n, num_jobs)
         # One batched draw of every (worker, job) scalar, then pure NumPy per event.
         dtype = jnp.asarray(self.noise_scale).dtype
@@ -111,8 +135,9 @@ def scalar_noise_table(root, n, num_jobs, dtype):
 
 
 def worst_case_quadratic(d: int = 1729, noise_scale: float = 0.01, L: float = 1.0,
-                         noise: str = "scalar", dtype=None) -> WorstCaseQuadratic:
-    """Build the worst-case quadratic (``d``, noise scale ``s``, smoothness ``L``)."""
+                         noise: str = "scalar", curvature: float = 0.0, dtype=None) -> WorstCaseQuadratic:
+    """Build the worst-case quadratic (``d``, noise scale ``s``, smoothness ``L``; ``curvature``
+    ``c > 0``: sample-dependent curvature ``A + c Diag(u)``, see the module docstring)."""
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
         raise ValueError(f"problem.d must be a positive integer, got {d!r}")
     if not (np.isfinite(noise_scale) and noise_scale >= 0):
@@ -121,5 +146,8 @@ def worst_case_quadratic(d: int = 1729, noise_scale: float = 0.01, L: float = 1.
         raise ValueError(f"problem.L must be positive and finite, got {L}")
     if noise not in NOISE_KINDS:
         raise ValueError(f"problem.noise must be one of {NOISE_KINDS}, got {noise!r}")
+    if isinstance(curvature, bool) or not (np.isfinite(curvature) and curvature >= 0):
+        raise ValueError(f"problem.curvature must be finite and >= 0, got {curvature!r}")
     dtype = dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-    return WorstCaseQuadratic(noise_scale=jnp.asarray(noise_scale, dtype), d=int(d), L=float(L), noise=noise)
+    return WorstCaseQuadratic(noise_scale=jnp.asarray(noise_scale, dtype), d=int(d), L=float(L), noise=noise,
+                              curvature=jnp.asarray(curvature, dtype) if curvature > 0 else None)

@@ -69,8 +69,9 @@ class JobRunner:
 
     def __call__(self, points, w: int, j: int):
         key = grad_key(self.root, w, j)
-        if self.job.pair:  # one sample, two points
-            return (self.grad(points[0], w, key), self.grad(points[1], w, key))
+        if self.job.pair:  # one sample at two points (or two samples, when not shared)
+            old_key = key if self.job.shared else jax.random.fold_in(key, 1)
+            return (self.grad(points[0], w, key), self.grad(points[1], w, old_key))
         if self.job.scales_time:  # local SGD steps on the worker's own copy
             lr = self.hp[self.job.lr]
             y, total = np.array(points[0], dtype=np.float64), 0.0
@@ -122,8 +123,9 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
     rule.tau = rule.mean if base_times is None else np.asarray(base_times, dtype=np.float64)
     active = rule.active(rule.mean)
     steps = method.job.steps(rule.mean)
-    if steps is not None:  # a job of H local steps takes H times its drawn duration
-        D = D * steps[:, None]
+    scale = method.job.time_scale(rule.mean)
+    if scale is not None:  # e.g. a job of H local steps takes H times its drawn duration
+        D = D * scale[:, None]
     if comm is not None:
         down, up = (np.asarray(c, dtype=np.float64) for c in comm)
         D = down + D + up
@@ -238,6 +240,7 @@ def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon
     budget = rule.budget()
     D = Durations(timing, tkey, comm_key(seed))
     steps = method.job.steps(tau)
+    scale = method.job.time_scale(tau)
     root = grad_root(seed)
     compute = JobRunner(method.job, problem, root, hp, steps, None)
 
@@ -256,7 +259,7 @@ def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon
     def start_job(w, t):
         job[w] += 1
         version[w] += 1
-        d = D(w, job[w]) * (1 if steps is None else steps[w])
+        d = D(w, job[w]) * (1 if scale is None else scale[w])
         limit = tau[w] + budget[w]
         timed[w] = d > limit
         start[w], busy[w], s[w] = t, True, srv.k
@@ -394,4 +397,67 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
     return {k: np.array([r[k] for r in records]) for k in records[0]}
 
 
-__all__ = ["Durations", "JobRunner", "bind_problem", "rule_of", "run", "run_allocation", "run_controlled"]
+class RoundEnv:
+    """What a :class:`~jaxsim.reference.rules.RoundRule` reads: the seed's durations and
+    gradients in float64, each worker's next unused job index ``job``, the rounds completed
+    ``r``, the worker facts ``tau``/``mean`` and the seed's method ``key`` (with ``dtype``,
+    the engine's float type, for drawing the same method randomness)."""
+
+    def __init__(self, problem, durations: Durations, root, tau, mean, key, dtype):
+        self.problem, self._durations, self.root = problem, durations, root
+        self.tau, self.mean, self.key, self.dtype = tau, mean, key, dtype
+        self.job = np.zeros(len(tau), dtype=np.int64)
+        self.r = 0
+        self._jobs, self._oracle = 0, None
+
+    def draw(self, w: int, j: int) -> float:
+        return float(self._durations(w, j))
+
+    def grad(self, x, w: int, j: int) -> np.ndarray:
+        """The problem's NumPy oracle, rebuilt for twice as many jobs when ``j`` is past its table."""
+        while j >= self._jobs:
+            self._jobs = max(64, 2 * self._jobs)
+            self._oracle = self.problem.numpy_oracle(self.root, len(self.tau), self._jobs)
+        return np.asarray(self._oracle(np.asarray(x, dtype=np.float64), w, j), dtype=np.float64)
+
+
+def run_rounds(method, problem, timing, hparams: dict, *, seed: int, horizon: float, num_points: int = 100) -> dict:
+    """Simulate a round-based method: round after round, each one ``rule.duration`` long,
+    applied at its end. Returns the clock's metric names plus ``time``."""
+    tkey = time_key(seed)
+    tau = timing.base_for(tkey)
+    mean = tau + timing.noise.mean(tau)
+    x0 = np.asarray(problem.init(), dtype=np.float64)
+    hp = _hp(hparams)
+    rule = bind_problem(rule_of(method)(method, hp, timing.n, x0), problem)
+    env = RoundEnv(problem, Durations(timing, tkey), grad_root(seed), tau, mean, method_key(seed),
+                   jnp.asarray(problem.init()).dtype)
+    acc = {"grads": 0, "busy": 0.0}
+
+    def snapshot(t):
+        model = _snapshot_model(problem, Server(rule.point()), float("nan"))
+        del model["batch_loss"]
+        model["updates"] = env.r
+        return dict(time=t, busy_time=acc["busy"], cancelled=0, timeouts=0, received=acc["grads"],
+                    used=acc["grads"], discarded=0, max_delay=0, mean_delay=0.0, **model, **rule.metrics(env.r))
+
+    grid = np.linspace(0.0, horizon, num_points + 1)
+    records = [snapshot(0.0)]
+    t = 0.0
+    while True:
+        end = t + rule.duration(env)
+        while len(records) <= num_points and grid[len(records)] < end:
+            records.append(snapshot(grid[len(records)]))  # the round in progress has not ended
+        if end > horizon:
+            break
+        jobs, grads, busy = rule.round(env)
+        env.job = env.job + np.asarray(jobs, dtype=np.int64)
+        env.r += 1
+        acc["grads"] += int(grads)
+        acc["busy"] += float(busy)
+        t = end
+    return {k: np.array([r[k] for r in records]) for k in records[0]}
+
+
+__all__ = ["Durations", "JobRunner", "RoundEnv", "bind_problem", "rule_of", "run", "run_allocation", "run_controlled",
+           "run_rounds"]

@@ -15,6 +15,12 @@ problem's parameter pytree as ``rule.params(x)`` / ``rule.flat(tree)`` (NumPy).
 * :class:`AllocationRule` (ATA family): ``allocate(k, prio)`` returns iteration ``k``'s
   allocation (``prio``: the iteration's random priorities, drawn with the engine's key so
   both make the same random choices); ``observe(a, T)`` gets each worker's total time.
+* :class:`RoundRule` (round-based methods): ``duration(env)`` is the length of round
+  ``env.r`` from the rule's state at its start; ``round(env)`` runs it and returns ``(jobs
+  consumed per worker, gradients computed, worker-seconds computing)``; ``point()`` is where
+  metrics are evaluated and ``metrics(rounds)`` the method's extras. ``env`` gives
+  ``draw(w, j)``, ``grad(x, w, j)``, ``job`` (each worker's next unused index), ``r``, the
+  worker facts ``tau``/``mean`` and the seed's method ``key``.
 """
 
 from __future__ import annotations
@@ -83,6 +89,23 @@ class AllocationRule:
         return greedy_minmax(s, [K == 0 for K in self.K], self.hp["B"], prio)
 
 
+class RoundRule:
+    def __init__(self, method, hp: dict, n: int, x0: np.ndarray):
+        self.method, self.hp, self.n = method, hp, n
+
+    def duration(self, env) -> float:
+        raise NotImplementedError
+
+    def round(self, env) -> tuple:
+        raise NotImplementedError
+
+    def point(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def metrics(self, rounds: int) -> dict:
+        return {}
+
+
 def greedy_minmax(scores, new, B: int, prio) -> list:
     """The greedy min-max allocation (the ATA code's "harmonia" solver), written as plain loops."""
     n = len(scores)
@@ -121,4 +144,4 @@ def greedy_minmax(scores, new, B: int, prio) -> list:
     return a
 
 
-__all__ = ["AllocationRule", "ControlledRule", "IDLE", "NEW", "OWN", "Rule", "greedy_minmax"]
+__all__ = ["AllocationRule", "ControlledRule", "IDLE", "NEW", "OWN", "RoundRule", "Rule", "greedy_minmax"]

@@ -1,19 +1,21 @@
-"""The simulation core: one server and three clocks.
+"""The simulation core: one server and four clocks.
 
 * :mod:`~jaxsim.sim.server` — one run's model, counters and point store, and the only
   code that applies a method's decision (``x <- x - step * u``) and records metrics;
 * clocks decide who reports when, and nothing else: :mod:`~jaxsim.sim.stream`
   (free-running, pre-sampled arrivals), :mod:`~jaxsim.sim.controlled` (an event loop in
   the scan for methods that cancel, idle or synchronize workers) and
-  :mod:`~jaxsim.sim.allocation` (per-iteration task allocation);
+  :mod:`~jaxsim.sim.allocation` (per-iteration task allocation) and
+  :mod:`~jaxsim.sim.rounds` (methods that run whole rounds on their own models);
 * :mod:`~jaxsim.sim.driver` — ``jit`` of a scan over recording intervals of runs vmapped
   over seeds x settings, the same for every clock, and the one batch runner.
 
 The method's kind (its base class) picks the clock (:func:`jaxsim.sweep.sweep`).
 """
 
-from . import allocation, controlled, stream
+from . import allocation, controlled, rounds, stream
 from .driver import Setup, run_batch, run_setup
 from .server import METRICS, SGD
 
-__all__ = ["METRICS", "SGD", "Setup", "allocation", "controlled", "run_batch", "run_setup", "stream"]
+__all__ = ["METRICS", "SGD", "Setup", "allocation", "controlled", "rounds", "run_batch", "run_setup",
+           "stream"]

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..methods.base import AllocationMethod, SeedContext
 from ..rng import grad_key, grad_root, time_key
-from .driver import LoopClock, Setup, batched, stack_contexts
+from .driver import NextEndClock, Setup, stack_contexts
 from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics
 
 
@@ -118,7 +118,7 @@ def launch(timing, tkey, ctx, a, job, start, Bmax: int, dtype):
 
 
 @dataclasses.dataclass(frozen=True)
-class AllocationClock(LoopClock):
+class AllocationClock(NextEndClock):
     method: AllocationMethod
     optimizer: Any
     timing: Any
@@ -169,14 +169,6 @@ class AllocationClock(LoopClock):
         new = AllocRun(srv=srv, job=job, a=a, T=T, start=c.end, end=end, busy_acc=c.busy_acc + jnp.sum(c.T),
                        regret=regret, v_opt=c.v_opt, started=jnp.ones((), bool))
         return jax.tree.map(lambda p, q: jnp.where(done, p, q), new, c)
-
-    def advance(self, problem, seeds, hp, c, t_end):
-        step = batched(self.step, (None, 0, None, 0, 0), (None, None, 0, None, 0))
-
-        def pending(c):
-            return jnp.any(c.end <= t_end[:, None])
-
-        return jax.lax.while_loop(pending, lambda c: step(problem, seeds, hp, t_end, c), c)
 
     def record(self, problem, seed, hp, c: AllocRun, t) -> dict:
         zero = jnp.zeros((), jnp.int32)

@@ -36,7 +36,7 @@ from ..methods.base import IDLE, Arrival, ControlledMethod, SeedContext, Workers
 from ..noise import NoNoise
 from ..rng import comm_key, grad_key, grad_root, time_key
 from ..timing import TimingModel
-from .driver import LoopClock, Setup, batched, job_steps, stack_contexts
+from .driver import LoopClock, Setup, batched, job_steps, job_time_scale, stack_contexts
 from .server import Layout, ServerState, init_server, job_points, model_metrics, serve
 
 
@@ -46,6 +46,7 @@ class ControlledSeed(NamedTuple):
     ckey: jax.Array  # communication times
     root: jax.Array  # job randomness
     steps: jax.Array  # int32[n] local steps per job
+    scale: jax.Array  # [n] multiple of the drawn duration a job takes (``Job.time_scale``)
 
 
 class CTRun(NamedTuple):
@@ -79,9 +80,13 @@ class ControlledClock(LoopClock):
     lazy: bool  # bulk restarts keep lower bounds (the noise law is random)
 
     def _nominal(self, seed: ControlledSeed, w, j, dtype):
-        """Nominal compute time of job ``j`` of worker ``w`` (all its local steps)."""
+        """Nominal compute time of job ``j`` of worker ``w`` (all its local steps; a pair's cost)."""
         d = self.timing.draw(seed.tkey, seed.ctx.tau, w, j, dtype)
-        return d * seed.steps[w].astype(dtype) if self.method.job.scales_time else d
+        return d * seed.scale[w] if self._scaled else d
+
+    @property
+    def _scaled(self) -> bool:
+        return self.method.job.time_scale(np.ones(self.n)) is not None
 
     def _attempt_end(self, seed, c: CTRun, w, start, nominal):
         """When an attempt of worker ``w`` with this nominal duration ends (its budget caps the
@@ -220,7 +225,8 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
     ctx = stack_contexts(timing, seeds, dtype)
     seed_data = ControlledSeed(ctx=ctx, tkey=jnp.stack([time_key(s) for s in seeds]),
                                ckey=jnp.stack([comm_key(s) for s in seeds]),
-                               root=jnp.stack([grad_root(s) for s in seeds]), steps=job_steps(method, ctx))
+                               root=jnp.stack([grad_root(s) for s in seeds]), steps=job_steps(method, ctx),
+                               scale=job_time_scale(method, ctx, dtype))
     # transients of one step (the job's result, the new model) besides the state the driver sizes
     per_run = 4 * d * np.dtype(dtype).itemsize
     clock = ControlledClock(method, optimizer, timing, Layout(W, pair=method.job.pair), n,

@@ -98,6 +98,21 @@ class LoopClock:
         return t_end
 
 
+class NextEndClock(LoopClock):
+    """A loop clock whose runs each have one pending step, ending at ``c.end`` (an iteration or
+    a round in progress): :meth:`advance` applies, batch-wide, every run's step that ends by the
+    interval's end until none does. Subclasses define ``step(problem, seed, hp, t_end, c)``, a
+    no-op for a run whose step ends after ``t_end``."""
+
+    def advance(self, problem, seeds, hp, c, t_end):
+        step = batched(self.step, (None, 0, None, 0, 0), (None, None, 0, None, 0))
+
+        def pending(c):
+            return jnp.any(c.end <= t_end[:, None])
+
+        return jax.lax.while_loop(pending, lambda c: step(problem, seeds, hp, t_end, c), c)
+
+
 class Setup(NamedTuple):
     """A clock's batch inputs, prepared on the host (see :func:`run_setup`)."""
 
@@ -134,6 +149,14 @@ def job_steps(method, ctx: SeedContext) -> jax.Array:
     means = np.asarray(ctx.mean, np.float64)
     steps = [method.job.steps(m) for m in means]
     return jnp.asarray(np.stack([np.ones(m.shape, np.int32) if s is None else s for s, m in zip(steps, means)]))
+
+
+def job_time_scale(method, ctx: SeedContext, dtype) -> jax.Array:
+    """[S, n] multiple of the drawn duration each job of each seed's workers takes
+    (``Job.time_scale``: local steps, a pair job's cost; 1 for one gradient)."""
+    means = np.asarray(ctx.mean, np.float64)
+    scales = [method.job.time_scale(m) for m in means]
+    return jnp.asarray(np.stack([np.ones(m.shape) if s is None else s for s, m in zip(scales, means)]), dtype)
 
 
 def state_bytes(method, problem, hp: dict, ctx: SeedContext, timing) -> int:
@@ -385,6 +408,6 @@ def progress_bar(items, desc: str, enabled: bool):
     return items
 
 
-__all__ = ["MIN_AXIS", "BatchPlan", "LoopClock", "Memory", "Setup", "batched", "batches", "describe_sizes", "hp_arrays",
-           "job_steps", "memory_estimate", "progress_bar", "run_batch", "run_setup", "seed_context", "seed_inputs",
-           "stack_contexts", "state_bytes", "tree_bytes"]
+__all__ = ["MIN_AXIS", "BatchPlan", "LoopClock", "Memory", "NextEndClock", "Setup", "batched", "batches",
+           "describe_sizes", "hp_arrays", "job_steps", "job_time_scale", "memory_estimate", "progress_bar", "run_batch",
+           "run_setup", "seed_context", "seed_inputs", "stack_contexts", "state_bytes", "tree_bytes"]

@@ -24,6 +24,12 @@ One module per topic; every public name is re-exported here, so ``theory.X`` and
   parameter-agnostic rules and rates, time bounds for threshold schedules (lmo_vr_local.md
   §2.1, §2.5–§2.7). Its ``eps`` bounds the non-squared ``E||grad f||_*`` and its ``sigma`` is
   the noise standard deviation, as in that paper.
+* :mod:`.mvr` -- Rennala MVR: tuning heuristic ``(a, gamma)``, rounds, round time and time
+  estimate (lmo_vr_local.md §3.3, [uncertain]).
+* :mod:`.loscar` -- LOSCAR-SGD's round time, compute and overlap steps in the fixed model
+  (lmo_vr_local.md §4.3, [uncertain]).
+* :mod:`.dp` -- DP random block coordinate descent: block partitions, uniform / importance block
+  probabilities, the Gaussian noise calibration ``sigma_U`` (lmo_vr_local.md §5).
 
 Conventions
 -----------
@@ -42,16 +48,18 @@ Conventions
 
 Papers (arXiv ids)
 ------------------
-* Ringmaster ASGD, Maranjyan, Tyurin, Richtárik, arXiv 2501.16168.
-* Rennala SGD / lower bound, Tyurin & Richtárik, arXiv 2305.12387.
-* MindFlayer SGD, Maranjyan, Shaikh Omar, Richtárik, arXiv 2410.04285.
-* Universal computation model, Tyurin, arXiv 2408.04929.
-* Asynchronous SGD under arbitrary delays, Mishchenko et al., arXiv 2206.07638; Koloskova et al.,
-  arXiv 2206.08307.
+* Ringmaster ASGD, arXiv 2501.16168.
+* Rennala SGD / lower bound, arXiv 2305.12387.
+* MindFlayer SGD, arXiv 2410.04285.
+* Universal computation model, arXiv 2408.04929.
+* Asynchronous SGD under arbitrary delays, arXiv 2206.07638 and arXiv 2206.08307.
 * Heterogeneous data: Ringleader ASGD arXiv 2509.22860; Malenia SGD arXiv 2305.12387 (Method 6);
   IA²SGD arXiv 2405.16966; Rescaled ASGD arXiv 2605.13434; Concurrent ASGD arXiv 2206.08307.
-* ATA: Adaptive Task Allocation, Maranjyan, Saad, Richtárik, Orabona, arXiv 2502.00775.
+* ATA: Adaptive Task Allocation, arXiv 2502.00775.
 * Ringmaster LMO, arXiv 2605.18174.
+* LOSCAR-SGD, arXiv 2605.20866.
+* DP random block coordinate descent (DP-SkGD), arXiv 2412.17054;
+  DP-CD, arXiv 2110.11688.
 """
 
 from __future__ import annotations
@@ -140,6 +148,21 @@ from .lmo import (
     schedule_universal_time_bound,
     sqrt_schedule_time_bound,
 )
+from .mvr import mvr_iterations, mvr_params, mvr_round_time, mvr_time
+from .loscar import (
+    LoscarRound,
+    loscar_comm_time,
+    loscar_round,
+)
+from .dp import (
+    DP_CD_CONSTANT,
+    block_probabilities,
+    check_partition,
+    check_privacy,
+    contiguous_blocks,
+    coordinate_probabilities,
+    dp_noise_scale,
+)
 
 __all__ = [
     "EquilibriumTime",
@@ -182,6 +205,13 @@ __all__ = [
     "ringleader_delay_bound",
     "ringleader_stepsize",
     "ringleader_time",
+    "mvr_iterations",
+    "mvr_params",
+    "mvr_round_time",
+    "mvr_time",
+    "LoscarRound",
+    "loscar_comm_time",
+    "loscar_round",
     "Allocation",
     "ata_scores",
     "greedy_allocation",
@@ -208,4 +238,11 @@ __all__ = [
     "schedule_time_bound",
     "schedule_universal_time_bound",
     "sqrt_schedule_time_bound",
+    "DP_CD_CONSTANT",
+    "block_probabilities",
+    "check_partition",
+    "check_privacy",
+    "contiguous_blocks",
+    "coordinate_probabilities",
+    "dp_noise_scale",
 ]

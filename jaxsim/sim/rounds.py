@@ -1,0 +1,124 @@
+"""The rounds clock: methods that run whole rounds on their own state (:class:`RoundMethod`).
+
+A round method owns its models (per-worker copies, or one iterate of a method without
+workers); there is no server model, point store or server optimizer. Round ``r`` starts
+when round ``r - 1`` ends (round 0 at time 0), lasts ``method.duration(state, hp, env)``
+seconds, computed from the state at its start, and its effect ``method.round(state, hp,
+env)`` is applied at its end. Both read the run's :class:`~jaxsim.methods.base.RoundEnv`:
+durations come from ``timing.draw(tkey, tau, w, j)`` at the job indices ``env.job`` (each
+worker's next unused index; a round reports how many it consumed), gradients from
+``grad_key(grad_root(seed), w, j)``, so a round method meets the same worker speeds and
+the same samples as every other clock. No event loop is needed.
+
+Runs are batched like :mod:`jaxsim.sim.allocation`: ``vmap`` over seeds x settings; per
+recording interval a ``while_loop``, whose condition is one boolean for the batch,
+completes one round of every run whose round in progress ends by the interval's end,
+until none does.
+
+Metrics: :data:`jaxsim.sweep.METRICS` except ``batch_loss``, evaluated at
+``method.point(state)`` (``loss``, ``loss_gap``, ``grad_norm_sq``, ``diverged`` as on the
+other clocks), plus the method's :attr:`~jaxsim.methods.base.RoundMethod.extras`.
+``updates`` counts completed rounds; ``received = used`` the gradients they computed;
+delays, ``cancelled`` and ``timeouts`` are 0; ``busy_time`` is the worker-seconds of
+computing in completed rounds (a round's work counts when it ends).
+
+State per run: the method's state, ``O(n)`` job counters and a few scalars; memory per
+run is that state (twice: the loop's carry in and out) plus the method's
+:meth:`~jaxsim.methods.base.RoundMethod.work_bytes`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..methods.base import RoundEnv, RoundMethod, SeedContext
+from ..rng import grad_root, time_key
+from .driver import NextEndClock, Setup, stack_contexts
+from .server import Counters, ServerState, model_metrics
+
+
+class RoundSeed(NamedTuple):
+    ctx: SeedContext
+    tkey: jax.Array
+    root: jax.Array
+
+
+class RoundRun(NamedTuple):
+    state: Any  # the method's state after the completed rounds
+    job: jax.Array  # int32[n] each worker's next unused job index
+    r: jax.Array  # rounds completed
+    start: jax.Array  # start of the round in progress
+    end: jax.Array  # its end
+    grads: jax.Array  # gradients computed by completed rounds
+    busy: jax.Array  # worker-seconds of computing in completed rounds
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundsClock(NextEndClock):
+    method: RoundMethod
+    timing: Any
+    n: int
+
+    def env(self, problem, seed: RoundSeed, job, r) -> RoundEnv:
+        return RoundEnv(problem=problem, timing=self.timing, tkey=seed.tkey, root=seed.root, ctx=seed.ctx, job=job,
+                        r=r)
+
+    def init(self, problem, seed: RoundSeed, hp, x0=None):
+        """A run at time 0: round 0 in progress."""
+        x0 = problem.init() if x0 is None else x0
+        state = self.method.init(x0, hp, seed.ctx, self.timing)
+        job = jnp.zeros((self.n,), jnp.int32)
+        zero_i = jnp.zeros((), jnp.int32)
+        zero = jnp.zeros((), x0.dtype)
+        end = zero + self.method.duration(state, hp, self.env(problem, seed, job, zero_i)).astype(x0.dtype)
+        return RoundRun(state=state, job=job, r=zero_i, start=zero, end=end, grads=zero_i, busy=zero)
+
+    def step(self, problem, seed: RoundSeed, hp, t_end, c: RoundRun):
+        """Complete the round in progress and start the next one (a no-op if it ends after ``t_end``)."""
+        done = c.end <= t_end
+        res = self.method.round(c.state, hp, self.env(problem, seed, c.job, c.r))
+        job, r = c.job + res.jobs.astype(jnp.int32), c.r + 1
+        nxt = self.method.duration(res.state, hp, self.env(problem, seed, job, r)).astype(c.end.dtype)
+        new = RoundRun(state=res.state, job=job, r=r, start=c.end, end=c.end + nxt,
+                       grads=c.grads + res.grads.astype(jnp.int32), busy=c.busy + res.busy.astype(c.busy.dtype))
+        return jax.tree.map(lambda p, q: jnp.where(done, p, q), new, c)
+
+    def record(self, problem, seed, hp, c: RoundRun, t) -> dict:
+        x = self.method.point(c.state)
+        zero = jnp.zeros((), jnp.int32)
+        # model_metrics reads the model, the update count and the counters of a server state
+        srv = ServerState(x=x, k=c.r, s=(), store=(), pending=(), opt_state=(), method_state=(),
+                          counters=Counters(c.grads, c.grads, zero, jnp.zeros((), x.dtype),
+                                            jnp.full((), jnp.nan, x.dtype)))
+        m = model_metrics(problem, srv)
+        del m["batch_loss"]  # no job reports a sample loss
+        return dict(busy_time=c.busy, cancelled=zero, timeouts=zero, **m, **self.method.metrics(c.state, hp, c.r))
+
+
+def setup(method: RoundMethod, problem, timing, seeds, settings, horizon_time: float, num_points: int) -> Setup:
+    """Batch inputs for round-based runs of ``seeds`` x ``settings`` over ``[0, horizon_time]``."""
+    if timing.comm is not None:
+        raise ValueError(f"timing.comm: {method.name} models its own communication per round; "
+                         "job communication times are not used on the rounds clock")
+    if timing.speed is not None:
+        raise ValueError(f"timing.speed: {method.name} runs on the rounds clock, which draws nominal durations "
+                         "without speed profiles")
+    n, d = timing.n, problem.dim
+    method.check_dims({k: np.array([s[k] for s in settings]) for k in method.hparams}, d)
+    dtype = jnp.asarray(problem.init()).dtype
+    grid = np.linspace(0.0, horizon_time, num_points + 1)
+    S = len(seeds)
+    seed_data = RoundSeed(ctx=stack_contexts(timing, seeds, dtype), tkey=jnp.stack([time_key(s) for s in seeds]),
+                          root=jnp.stack([grad_root(s) for s in seeds]))
+    times = np.tile(grid, (S, 1))
+    return Setup(clock=RoundsClock(method, timing, n), seeds=seed_data, intervals=jnp.asarray(times[:, 1:].T, dtype),
+                 t0=jnp.asarray(times[:, 0], dtype), time=times,
+                 per_run_bytes=int(method.work_bytes(n, d, np.dtype(dtype).itemsize)), info=dict(rounds=True))
+
+
+__all__ = ["RoundRun", "RoundSeed", "RoundsClock", "setup"]
