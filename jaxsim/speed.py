@@ -11,7 +11,7 @@ fixed model), piecewise constant on breakpoints ``0 = b_0 < b_1 < ... < b_M``: v
 An outage (``nu = 0`` on an interval) pauses the running job; no progress is lost. Job
 ``k`` of a free-running worker with fixed ``D = tau`` therefore ends when ``W`` reaches
 ``k tau``, and the worker completes ``floor(W(t) / tau)`` jobs in ``[0, t]`` (the
-counting rule of Tyurin, arXiv 2408.04929).
+counting rule of arXiv 2408.04929).
 
 Inversion uses ``W`` precomputed at the breakpoints and a binary search per element
 (vectorized over workers; :meth:`SpeedProfile.finish` is traceable JAX,

@@ -1,6 +1,6 @@
 """Task allocation (ATA, FTA, UTA) (heterogeneous.md §7).
 
-ATA: Adaptive Task Allocation, Maranjyan, Saad, Richtárik, Orabona, arXiv 2502.00775. Each
+ATA: Adaptive Task Allocation, arXiv 2502.00775. Each
 iteration needs ``B`` tasks; ``a in N^n`` with ``sum a = B``; worker ``i`` runs its ``a_i``
 tasks sequentially, mean task time ``mu_i``.
 

@@ -1,7 +1,7 @@
 """Harmonic means, optimal worker count ``m*`` and equilibrium times (homogeneous.md §11.1, §11.3).
 
-Sources: Ringmaster ASGD, Maranjyan, Tyurin, Richtárik, arXiv 2501.16168; Rennala SGD / lower
-bound, Tyurin & Richtárik, arXiv 2305.12387; Fragile SGD (Tyurin & Richtárik, NeurIPS 2024) for
+Sources: Ringmaster ASGD, arXiv 2501.16168; Rennala SGD / lower
+bound, arXiv 2305.12387; Fragile SGD (NeurIPS 2024) for
 :func:`t_star_b`. Tags per function: [paper], [derived], [uncertain] (see :mod:`jaxsim.theory`).
 """
 
@@ -77,7 +77,7 @@ def t_star_a(S, tau) -> EquilibriumTime:
 def t_star_b(S, tau) -> EquilibriumTime:
     """Equilibrium time ``min_m max{ tau_(m), S (sum_{i<=m} 1/tau_(i))^{-1} }``.
 
-    Form of Tyurin & Richtárik's decentralized paper (Fragile SGD, NeurIPS 2024) with zero
+    Form of the decentralized Fragile SGD paper (NeurIPS 2024) with zero
     communication time [paper] (homogeneous §11.3, README §5.5). Relation with
     :func:`t_star_a`: ``t_star_b <= t_star_a <= 2 t_star_b`` [derived]. Returns ``(t, m)``.
     """

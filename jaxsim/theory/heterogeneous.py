@@ -223,7 +223,7 @@ def rescaled_asgd_time(tau, L, L_max, Delta, sigma2, eps, zeta2, rho) -> float:
 
 
 def concurrent_asgd_time(tau, L, Delta, sigma2, eps, zeta2) -> float:
-    """Concurrent ASGD (Koloskova et al., arXiv 2206.08307) under ``zeta2``-similarity
+    """Concurrent ASGD (arXiv 2206.08307) under ``zeta2``-similarity
     ``||grad f_i - grad f||^2 <= zeta2``: ``(L Delta/eps) (tau_max + tau_max (sigma2 + zeta2)/(n eps))``.
 
     Leading term ``Delta L (sigma2 + zeta2) tau_max/(n eps^2)`` [paper: Rescaled ASGD poster,

@@ -2,8 +2,8 @@
 constants dropped unless shown.
 
 Sources: Ringmaster ASGD, arXiv 2501.16168 (Lemma 4.1 [draft]); Rennala SGD / lower bound,
-arXiv 2305.12387 [paper]; ASGD under arbitrary delays, Mishchenko et al., arXiv 2206.07638, and
-Koloskova et al., arXiv 2206.08307 [paper]. Tags per function: [paper], [derived], [draft],
+arXiv 2305.12387 [paper]; ASGD under arbitrary delays, arXiv 2206.07638 and
+arXiv 2206.08307 [paper]. Tags per function: [paper], [derived], [draft],
 [uncertain].
 """
 
@@ -57,7 +57,7 @@ def hero_time(tau, L, Delta, sigma2, eps) -> float:
 def asgd_time(tau, L, Delta, sigma2, eps) -> float:
     """ASGD with delay-adaptive steps: ``T_A = H_n (L Delta/eps + sigma2 L Delta/(n eps^2))``.
 
-    Source: Mishchenko et al., arXiv 2206.07638 / Koloskova et al., arXiv 2206.08307, as stated in
+    Source: arXiv 2206.07638 / arXiv 2206.08307, as stated in
     Ringmaster ASGD, arXiv 2501.16168 [paper] (homogeneous §5, §11.2). Constants dropped.
     """
     h = harmonic_prefix(tau)

@@ -1,7 +1,7 @@
 """Malenia SGD and Ringleader ASGD parameters (heterogeneous.md §3.1, §5.6).
 
-Sources: Malenia SGD, Tyurin & Richtárik, arXiv 2305.12387 (Method 6), stop rule as restated by
-Tyurin, arXiv 2609.17483 [paper]; batch rule [uncertain]; Ringleader ASGD, arXiv 2509.22860
+Sources: Malenia SGD, arXiv 2305.12387 (Method 6), stop rule as restated by
+arXiv 2609.17483 [paper]; batch rule [uncertain]; Ringleader ASGD, arXiv 2509.22860
 [paper], stepsize constants [uncertain].
 """
 
@@ -47,7 +47,7 @@ def malenia_batch(sigma2, eps, n, rule: str = "max_n") -> int:
 def malenia_stop(B, S, rule: str = "gt") -> bool:
     """Whether Malenia's harmonic-mean stopping rule fires for per-worker counts ``B``.
 
-    Heterogeneous §3.1 [paper: Tyurin, arXiv 2609.17483, restating Malenia of arXiv 2305.12387]:
+    Heterogeneous §3.1 [paper: arXiv 2609.17483, restating Malenia of arXiv 2305.12387]:
     with ``H = ((1/n) sum_i 1/B_i)^{-1}`` and ``1/0 = inf`` (so ``H = 0`` until every ``B_i >= 1``,
     i.e. the rule never fires before every worker has contributed [derived]):
 

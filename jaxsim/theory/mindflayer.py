@@ -1,6 +1,6 @@
 """MindFlayer SGD: trial counts, parameters and time complexity (homogeneous.md §9).
 
-Source: MindFlayer SGD, Maranjyan, Shaikh Omar, Richtárik, arXiv 2410.04285, and the authors'
+Source: MindFlayer SGD, arXiv 2410.04285, and the authors'
 code (``MindFlayerBatchSize``, ``MindFlayerStepSize``, ``mf_calculate_ps``) [uncertain:
 constants]; the time complexity and the expected time per success are [derived].
 """

@@ -1,7 +1,7 @@
 """Universal computation model: Ringmaster block times under time-varying speeds
 (homogeneous.md §8.6, §11.4; README §5.4).
 
-Sources: universal computation model, Tyurin, arXiv 2408.04929; Ringmaster ASGD, arXiv
+Sources: universal computation model, arXiv 2408.04929; Ringmaster ASGD, arXiv
 2501.16168, Lemma 5.1 [draft]; bisection [derived]; piecewise speed integral [project choice].
 """
 
@@ -60,7 +60,7 @@ def universal_block_time(R, T0, tau, W: Callable[[int, float], float] | None = N
     """Ringmaster block time under the universal model: the smallest ``t >= 0`` with
     ``sum_i floor( (W_i(T0 + t) - W_i(T0)) / (quarter * tau_i) ) >= R``.
 
-    Ringmaster ASGD (arXiv 2501.16168) Lemma 5.1, model of Tyurin arXiv 2408.04929 [draft];
+    Ringmaster ASGD (arXiv 2501.16168) Lemma 5.1, model of arXiv 2408.04929 [draft];
     implementation by bisection [derived] (homogeneous §8.6, §11.4). The paper's factor is
     ``1/4`` (``quarter = 4``). Worker speeds are ``v_i = nu_i / tau_i`` (README §5.4).
 
