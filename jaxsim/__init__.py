@@ -1,15 +1,16 @@
 """jaxsim: a JAX simulator of asynchronous and heterogeneous-worker SGD methods.
 
-Pipeline: a :class:`~jaxsim.timing.TimingModel` samples job durations, which become an
-event stream (:mod:`jaxsim.events`); the engine (:mod:`jaxsim.engine`) applies a
-method's rule (:mod:`jaxsim.methods`) to a problem (:mod:`jaxsim.problems`) over the
-stream in one jitted ``lax.scan``. Methods that cancel, idle or synchronize workers run
-on a controlled event loop inside the scan instead (:mod:`jaxsim.control`).
-:func:`~jaxsim.sweep.sweep` vmaps either over seeds and hyperparameter grids;
+Pipeline: a :class:`~jaxsim.timing.TimingModel` samples job durations; a clock
+(:mod:`jaxsim.sim`: free-running streams, controlled events, task allocation, rounds)
+decides who reports when and hands each arrival to one server, which applies the
+method's rule (:mod:`jaxsim.methods`) to a problem (:mod:`jaxsim.problems`) inside one
+jitted scan. :func:`~jaxsim.sweep.sweep` vmaps it over seeds and hyperparameter grids;
 :mod:`jaxsim.reference` is the plain-Python oracle and :mod:`jaxsim.theory` holds the
-papers' closed forms.
+papers' closed forms. ``JAXSIM_COMPILE_CACHE=DIR`` turns on JAX's persistent compilation
+cache (:mod:`jaxsim.compile_cache`).
 """
 
+from .compile_cache import enable_compile_cache, enable_from_environment
 from .events import EventStream, Horizon, free_running, sample_stream
 from .methods import REGISTRY, Method, make_method, register
 from . import theory
@@ -20,7 +21,9 @@ from .timing import TimingModel, make_timing
 
 __version__ = "0.1.0"
 
+enable_from_environment()
+
 __all__ = ["EventStream", "Horizon", "Method", "PROBLEMS", "Problem", "REGISTRY", "SpeedProfile",
-           "SweepResult", "TimingModel", "free_running", "from_loss", "make_method", "make_problem",
-           "make_timing", "register", "sample_stream", "simulate", "sweep", "theory",
+           "SweepResult", "TimingModel", "enable_compile_cache", "free_running", "from_loss", "make_method",
+           "make_problem", "make_timing", "register", "sample_stream", "simulate", "sweep", "theory",
            "worst_case_quadratic"]

@@ -404,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="jaxsim", description=DESCRIPTION)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
                    help="print the version and exit")
+    p.add_argument("--compile-cache", metavar="DIR", default=None,
+                   help="keep compiled kernels in DIR (JAX's persistent compilation cache), so later runs "
+                        "with the same shapes skip compiling (default: $JAXSIM_COMPILE_CACHE, else off)")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", title="commands",
                            help="'jaxsim COMMAND --help' lists its options")
     sub.add_parser("list", help="every name you can use: methods (with hyperparameters), problems (with options), "
@@ -472,6 +475,13 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"list": _cmd_list, "run": _cmd_run, "bench": _cmd_bench, "figure": _cmd_figure}[args.cmd]
     try:
+        if args.compile_cache is not None:
+            from .compile_cache import enable_compile_cache
+
+            try:
+                enable_compile_cache(args.compile_cache)
+            except ValueError as e:
+                raise ValueError(f"--compile-cache: {e}") from None
         return handler(args)
     except (ValueError, OSError) as e:  # bad input (the command line's or the library's checks): one line
         message = " ".join(str(e).split()) or type(e).__name__

@@ -12,6 +12,7 @@ import pytest
 #: optimization: ``JAXSIM_TEST_XLA=default`` (``make test`` runs them in a second pass). Set
 #: before any JAX backend starts; workers of pytest-xdist inherit it.
 XLA_DEFAULT = os.environ.get("JAXSIM_TEST_XLA") == "default"
+os.environ.pop("JAXSIM_COMPILE_CACHE", None)  # a user's cache never serves the tests (see pytest_configure)
 if not XLA_DEFAULT:
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 

@@ -2,6 +2,9 @@
 
 import importlib
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -369,3 +372,35 @@ def test_make_targets_create_the_environment_and_ci_calls_make_test():
                          check=True).stdout
     assert "-m venv .venv" in dry and 'pip install -e ".[test]"' in dry
     assert "-m pytest -q" in dry and "jaxsim figure ringmaster-quadratic --quick --out out/" in dry
+
+
+def test_compile_cache_flag_points_jax_at_the_folder(tmp_path):
+    import jax
+
+    before = jax.config.jax_compilation_cache_dir
+    folder = tmp_path / "kernels"
+    try:
+        assert cli.main(["--compile-cache", str(folder), "list"]) == 0
+        assert jax.config.jax_compilation_cache_dir == str(folder) and folder.is_dir()
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+
+
+def test_compile_cache_that_cannot_be_a_folder_is_a_one_line_error(tmp_path, capsys):
+    import jax
+
+    before = jax.config.jax_compilation_cache_dir
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert cli.main(["--compile-cache", str(blocker / "sub"), "list"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--compile-cache" in err[0]
+    assert jax.config.jax_compilation_cache_dir == before
+
+
+def test_compile_cache_from_the_environment(tmp_path):
+    folder = tmp_path / "env-kernels"
+    out = subprocess.run([sys.executable, "-c", "import jaxsim, jax; print(jax.config.jax_compilation_cache_dir)"],
+                         env={**os.environ, "JAXSIM_COMPILE_CACHE": str(folder)}, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == str(folder) and folder.is_dir()

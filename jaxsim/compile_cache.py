@@ -1,0 +1,44 @@
+"""JAX's persistent compilation cache, when asked for.
+
+Compiling a sweep's kernel takes seconds (minutes for large controlled loops); with the
+cache on, a kernel compiled once is read back from disk by later processes with the same
+shapes and options. Off by default. Turn it on with ``jaxsim --compile-cache DIR ...``, the
+environment variable ``JAXSIM_COMPILE_CACHE=DIR`` (read when :mod:`jaxsim` is imported), or
+:func:`enable_compile_cache` from Python. JAX decides what is worth caching (by default,
+kernels that took at least a second to compile). The test suite uses its own fresh folder
+per run (``tests/conftest.py``), never a user's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+
+#: The environment variable naming the cache folder.
+ENV = "JAXSIM_COMPILE_CACHE"
+
+
+def enable_compile_cache(path) -> Path:
+    """Use ``path`` (created if missing) as JAX's persistent compilation cache; returns it."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ValueError(f"compile cache: expected a folder path, got {path!r}")
+    folder = Path(path).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"compile cache: cannot create folder {str(folder)!r}: {e.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"compile cache: folder {str(folder)!r} is not writable")
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    return folder
+
+
+def enable_from_environment() -> Path | None:
+    """:func:`enable_compile_cache` on ``$JAXSIM_COMPILE_CACHE`` when it is set and not empty."""
+    path = os.environ.get(ENV)
+    return enable_compile_cache(path) if path else None
+
+
+__all__ = ["ENV", "enable_compile_cache", "enable_from_environment"]
