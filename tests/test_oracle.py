@@ -231,6 +231,16 @@ def _check_controlled(method, seed, buckets):
     assert checked == CONFIGS_PER_BUCKET * len(buckets)
 
 
+def _same_everywhere(out, ref, i, name, where):
+    """Every metric the engine recorded for run ``(i, i)`` agrees with the reference (rtol 1e-9),
+    and the reference recorded no other."""
+    assert set(ref) - {"time"} == set(out)
+    for metric in sorted(set(out) - {"diverged"}):
+        np.testing.assert_allclose(out[metric][i, i], ref[metric], rtol=1e-9, atol=1e-9,
+                                   err_msg=f"{name}: {metric} differs ({where})")
+    np.testing.assert_array_equal(out["diverged"][i, i], ref["diverged"])
+
+
 ALLOCATION = _of_kind(AllocationMethod)
 ALLOC_BUCKETS = [(3, 2, False), (6, 4, True)]  # (n, d, speed profile)
 ALLOC_CONFIGS = 4  # seeds (with their own settings) per bucket
@@ -269,13 +279,8 @@ def test_allocation_engine_matches_reference(name):
                 for i, seed in enumerate(seeds):
                     ref = reference.run_allocation(method, problem, timing, settings[i], seed=seed, horizon=T,
                                                    num_points=NUM_POINTS)
-                    assert set(ref) - {"time"} == set(out)
-                    for metric in sorted(set(out) - {"diverged"}):
-                        np.testing.assert_allclose(
-                            out[metric][i, i], ref[metric], rtol=1e-9, atol=1e-9,
-                            err_msg=f"{method}: {metric} differs (n={n}, d={d}, config {i}, hp={settings[i]}, "
-                                    f"noise={timing.noise}, speed={speed})")
-                    np.testing.assert_array_equal(out["diverged"][i, i], ref["diverged"])
+                    _same_everywhere(out, ref, i, f"{method}", f"n={n}, d={d}, config {i}, hp={settings[i]}, "
+                                     f"noise={timing.noise}, speed={speed}")
                     checked += 1
     assert checked >= 8
 
@@ -310,12 +315,6 @@ def test_rounds_engine_matches_reference(name):
             for i, seed in enumerate(seeds):
                 ref = reference.run_rounds(method, problem, timing, settings[i], seed=seed, horizon=T,
                                            num_points=NUM_POINTS)
-                assert set(ref) - {"time"} == set(out)
-                for metric in sorted(set(out) - {"diverged"}):
-                    np.testing.assert_allclose(
-                        out[metric][i, i], ref[metric], rtol=1e-9, atol=1e-9,
-                        err_msg=f"{name}: {metric} differs (n={n}, d={d}, config {i}, hp={settings[i]}, "
-                                f"noise={timing.noise})")
-                np.testing.assert_array_equal(out["diverged"][i, i], ref["diverged"])
+                _same_everywhere(out, ref, i, name, f"n={n}, d={d}, config {i}, hp={settings[i]}, noise={timing.noise}")
                 checked += 1
     assert checked >= 8
