@@ -7,10 +7,12 @@ method's rule (:mod:`jaxsim.methods`) to a problem (:mod:`jaxsim.problems`) insi
 jitted scan. :func:`~jaxsim.sweep.sweep` vmaps it over seeds and hyperparameter grids;
 :mod:`jaxsim.reference` is the plain-Python oracle and :mod:`jaxsim.theory` holds the
 papers' closed forms. ``JAXSIM_COMPILE_CACHE=DIR`` turns on JAX's persistent compilation
-cache (:mod:`jaxsim.compile_cache`).
+cache (:mod:`jaxsim.compile_cache`); :func:`use_cpu_devices` splits the host CPU into several
+devices for sharded sweeps (:mod:`jaxsim.cpu_devices`).
 """
 
 from .compile_cache import enable_compile_cache, enable_from_environment
+from .cpu_devices import use_cpu_devices
 from .events import EventStream, Horizon, free_running, sample_stream
 from .methods import REGISTRY, Method, make_method, register
 from . import theory
@@ -26,4 +28,4 @@ enable_from_environment()
 __all__ = ["EventStream", "Horizon", "Method", "PROBLEMS", "Problem", "REGISTRY", "SpeedProfile",
            "SweepResult", "TimingModel", "enable_compile_cache", "free_running", "from_loss", "make_method",
            "make_problem", "make_timing", "register", "sample_stream", "simulate", "sweep", "theory",
-           "worst_case_quadratic"]
+           "use_cpu_devices", "worst_case_quadratic"]

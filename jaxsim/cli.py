@@ -293,7 +293,7 @@ def _cmd_run(args) -> int:
     noise_kw = {"var": "i"} if args.noise == "halfnormal" else {}
     timing = make_timing(args.n, args.base, args.noise, **noise_kw)
     res = sweep(args.method, problem, timing, seeds=args.seeds, grid=hp, horizon=args.horizon,
-                num_points=args.points, checkpoint_dir=args.checkpoint_dir)
+                num_points=args.points, checkpoint_dir=args.checkpoint_dir, devices=args.devices)
 
     events = res.final("received")[0].max()  # arrivals of the seed's busiest setting
     sizes = {d: len(res.coords[d]) for d in res.grid_dims}
@@ -313,6 +313,7 @@ def _cmd_run(args) -> int:
         "seeds": list(args.seeds), "grid": {d: res.coords[d] for d in res.grid_dims}, "grid_sizes": sizes,
         "fixed": res.fixed, "horizon": args.horizon, "points": args.points,
         "gradients_received": int(events), "seconds": res.info["seconds_total"],
+        "devices": res.info["devices"], "mesh": list(res.info["mesh"]),
         "final": {m: {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
                   for m, v in final.items()},
         "runs": int(res.diverged.size), "diverged": int(res.diverged.sum()), "best": best, "saved": None,
@@ -323,7 +324,8 @@ def _cmd_run(args) -> int:
         print(json.dumps(_plain(summary), allow_nan=False))
         return 0
     print(f"method {res.method}: {len(args.seeds)} seed(s), grid {sizes}, "
-          f"{events} gradients received (seed {args.seeds[0]}), {res.info['seconds_total']:.2f} s")
+          f"{events} gradients received (seed {args.seeds[0]}), {res.info['seconds_total']:.2f} s"
+          + (f" on {res.info['devices']} devices (mesh {res.info['mesh']})" if res.info["devices"] > 1 else ""))
     for m, v in final.items():
         print(f"  final {m:13s} median {np.median(v):.6g}  min {np.min(v):.6g}  max {np.max(v):.6g}")
     print(f"  diverged runs {summary['diverged']} of {summary['runs']}")
@@ -407,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile-cache", metavar="DIR", default=None,
                    help="keep compiled kernels in DIR (JAX's persistent compilation cache), so later runs "
                         "with the same shapes skip compiling (default: $JAXSIM_COMPILE_CACHE, else off)")
+    p.add_argument("--cpu-devices", metavar="K", type=_positive_int, default=None,
+                   help="split the CPU into K JAX devices (XLA_FLAGS=--xla_force_host_platform_device_count=K), "
+                        "so sweeps shard their batches over K cores; same numbers (default: one device)")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", title="commands",
                            help="'jaxsim COMMAND --help' lists its options")
     sub.add_parser("list", help="every name you can use: methods (with hyperparameters), problems (with options), "
@@ -456,6 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--checkpoint-dir", metavar="DIR", help="make the run resumable: save each finished batch "
                    "in DIR (created if missing); re-running the same command skips finished batches, and a DIR "
                    "holding another configuration is refused (default: no checkpoints)")
+    r.add_argument("--devices", type=_positive_int, metavar="K", help="shard the runs over the first K devices of "
+                   "JAX's default backend (default: all of them; 1: no sharding)")
     r.add_argument("--json", action="store_true", help="print one JSON object (method, grid, seeds, final "
                    "medians, best setting, diverged count) instead of the text summary")
 
@@ -475,6 +482,10 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"list": _cmd_list, "run": _cmd_run, "bench": _cmd_bench, "figure": _cmd_figure}[args.cmd]
     try:
+        if args.cpu_devices is not None:
+            from .cpu_devices import use_cpu_devices
+
+            use_cpu_devices(args.cpu_devices)
         if args.compile_cache is not None:
             from .compile_cache import enable_compile_cache
 

@@ -30,7 +30,7 @@ from .methods import AllocationMethod, ControlledMethod, Method, RoundMethod, St
 from .problems import Problem
 from .rng import SEED_LIMIT, comm_key, time_key
 from .sim import allocation, controlled, rounds, stream
-from .sim.driver import run_setup
+from .sim.driver import resolve_devices, run_setup
 from .sim.server import METRICS, SGD
 from .timing import TimingModel, validate_durations
 
@@ -259,7 +259,7 @@ def build_streams(method: StreamMethod, timing: TimingModel, seeds: Sequence[int
 def run_streams(method: StreamMethod, problem: Problem, timing, streams: Sequence[EventStream],
                 seeds: Sequence[int], settings: Sequence[dict], *, optimizer=None, batch_size: Optional[int] = None,
                 memory_budget: int = DEFAULT_MEMORY_BUDGET, window: Optional[int] = None, progress: bool = False,
-                checkpoint=None):
+                checkpoint=None, devices=None):
     """Run every setting on every stream (``streams[i]`` belongs to ``seeds[i]``; ``timing``,
     one model or one per stream, gives the per-seed worker facts such as speed ranks).
 
@@ -269,41 +269,42 @@ def run_streams(method: StreamMethod, problem: Problem, timing, streams: Sequenc
     setup = stream.setup(method, problem, timing, streams, seeds, settings, optimizer=_optimizer(optimizer),
                          window=window)
     return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint)
+                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint, devices=devices)
 
 
 def run_controlled(method: ControlledMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
                    settings: Sequence[dict], horizon_time: float, num_points: int, *, optimizer=None,
                    batch_size: Optional[int] = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                   window: Optional[int] = None, progress: bool = False, checkpoint=None):
+                   window: Optional[int] = None, progress: bool = False, checkpoint=None, devices=None):
     """Controlled-event runs (see :mod:`jaxsim.sim.controlled`): metrics ``[S, P, G + 1]`` and info."""
     setup = controlled.setup(method, problem, timing, seeds, settings, horizon_time, num_points,
                              optimizer=_optimizer(optimizer), window=window)
     return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint)
+                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint, devices=devices)
 
 
 def run_allocation(method: AllocationMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
                    settings: Sequence[dict], horizon_time: float, num_points: int, *, optimizer=None,
                    batch_size: int | None = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                   progress: bool = False, checkpoint=None):
+                   progress: bool = False, checkpoint=None, devices=None):
     """Task-allocation runs (ATA family, see :mod:`jaxsim.sim.allocation`): metrics ``[S, P, G + 1]``
     (:data:`METRICS` plus ``proxy_regret``) and info. ``settings``: validated hyperparameters."""
     method.check_timing(timing)
     setup = allocation.setup(method, problem, timing, seeds, settings, horizon_time, num_points,
                              optimizer=_optimizer(optimizer))
     return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint)
+                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint, devices=devices)
 
 
 def run_rounds(method: RoundMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
                settings: Sequence[dict], horizon_time: float, num_points: int, *, batch_size: int | None = None,
-               memory_budget: int = DEFAULT_MEMORY_BUDGET, progress: bool = False, checkpoint=None):
+               memory_budget: int = DEFAULT_MEMORY_BUDGET, progress: bool = False, checkpoint=None,
+               devices=None):
     """Round-based runs (see :mod:`jaxsim.sim.rounds`): metrics ``[S, P, G + 1]`` (:data:`METRICS`
     without ``batch_loss``, plus the method's extras) and info. ``settings``: validated hyperparameters."""
     setup = rounds.setup(method, problem, timing, seeds, settings, horizon_time, num_points)
     return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint)
+                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint, devices=devices)
 
 
 def _optimizer(optimizer):
@@ -318,7 +319,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
           horizon=100.0, num_points: int = 100, optimizer=None, batch_size: Optional[int] = None,
           memory_budget: int = DEFAULT_MEMORY_BUDGET, method_options: Optional[dict] = None,
           durations=None, window: Optional[int] = None, progress: bool = False,
-          checkpoint_dir=None) -> SweepResult:
+          checkpoint_dir=None, devices=None) -> SweepResult:
     """Simulate ``method`` for every seed and every point of ``grid``.
 
     The method's kind picks the clock: free-running methods run on pre-sampled streams
@@ -361,6 +362,12 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
         ``info["batches_computed"]`` list the batch indices); a directory holding another
         configuration raises ``ValueError`` (results are never mixed). Use one directory per
         sweep.
+      devices: where the batches run (see :func:`jaxsim.sim.driver.resolve_devices`): ``None``
+        (default) for every device of the default backend, a count ``k`` for the first ``k``,
+        or a list of :class:`jax.Device`. With several, each batch's runs are sharded over a
+        ``("seed", "setting")`` mesh (:mod:`jax.sharding`, padded with masked copies); the
+        numbers are the same as on one device, and ``memory_budget`` applies per device.
+        ``info["mesh"]`` gives the split.
 
     All inputs are validated before anything is compiled.
     """
@@ -370,6 +377,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
         method = make_method(method, **(method_options or {}))
     elif not isinstance(method, (StreamMethod, ControlledMethod, AllocationMethod, RoundMethod)):
         raise ValueError(f"method: expected a name or a Method, got {type(method).__name__}")
+    resolve_devices(devices)
     axes, fixed = _split_grid(method, grid, _dtype(problem) if isinstance(problem, Problem) else None)
     check_setup(method, problem, timing)
     method.check_grid({**axes, **{k: np.atleast_1d(v) for k, v in fixed.items()}}, timing.n)
@@ -391,7 +399,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
             horizon=dataclasses.asdict(horizon), num_points=int(num_points), window=window,
             durations=durations is not None))
     kw = dict(optimizer=optimizer, batch_size=batch_size, memory_budget=memory_budget, progress=progress,
-              checkpoint=ckpt)
+              checkpoint=ckpt, devices=devices)
     if isinstance(method, StreamMethod):
         streams = build_streams(method, timing, seeds, horizon, num_points, durations, memory_budget)
         time = np.stack([st.grid_time for st in streams])

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, PartitionSpec
 
 from ..checkpoint import as_checkpoint, config_components
 from ..memory import default_memory_budget, fmt_bytes
@@ -82,6 +83,86 @@ def run_batch(clock, problem, seeds, hp, intervals, t0, x0=None):
     _, recs = jax.lax.scan(interval, c0, intervals)
     first = record(problem, seeds, hp, c0, t0)
     return jax.tree.map(lambda a, b: jnp.concatenate([a[..., None], jnp.moveaxis(b, 0, -1)], axis=-1), first, recs)
+
+
+def resolve_devices(devices=None) -> list:
+    """The devices a sweep shards over: ``None``, every device of the default backend
+    (``jax.devices()``: with :func:`jax.distributed.initialize`, every host's); an integer
+    ``k``, the first ``k`` of them; or a sequence of :class:`jax.Device`. Raises ``ValueError``
+    naming ``devices`` otherwise."""
+    every = jax.devices()
+    if devices is None:
+        return list(every)
+    if isinstance(devices, (int, np.integer)) and not isinstance(devices, (bool, np.bool_)):
+        if not 1 <= devices <= len(every):
+            raise ValueError(f"devices: {int(devices)} requested, but the {jax.default_backend()} backend has "
+                             f"{len(every)} (1 to {len(every)}, or None for all)")
+        return list(every[:int(devices)])
+    if isinstance(devices, (str, bytes)) or not hasattr(devices, "__iter__"):
+        raise ValueError(f"devices: expected None, a count or a list of jax devices, got {devices!r}")
+    out = list(devices)
+    if not out or not all(isinstance(d, jax.Device) for d in out):
+        raise ValueError(f"devices: expected a non-empty list of jax devices, got {devices!r}")
+    if len({d.id for d in out}) != len(out):
+        raise ValueError(f"devices: the same device is listed twice in {out}")
+    if len({d.platform for d in out}) != 1:
+        raise ValueError(f"devices: all must be of one platform, got {sorted({d.platform for d in out})}")
+    return out
+
+
+def mesh_shape(S: int, P: int, k: int) -> tuple[int, int]:
+    """How ``k`` devices split a sweep of ``S`` seeds x ``P`` settings: ``(ds, dp)`` devices over
+    seeds and settings, ``ds * dp = k``, the split that computes the fewest runs when every
+    device gets at least :data:`MIN_AXIS` of each (ties: more devices over settings, whose
+    seeds' shared inputs are then copied to fewer devices)."""
+    def cost(ds):
+        dp = k // ds
+        return (max(math.ceil(S / ds), MIN_AXIS) * max(math.ceil(P / dp), MIN_AXIS), ds)
+
+    ds = min((ds for ds in range(1, k + 1) if k % ds == 0), key=cost)
+    return ds, k // ds
+
+
+def make_mesh(devices: list, shape: tuple[int, int]) -> Mesh:
+    """A ``("seed", "setting")`` mesh of ``devices`` (row-major: a seed group's devices adjacent)."""
+    return Mesh(np.asarray(devices, dtype=object).reshape(shape), ("seed", "setting"))
+
+
+@functools.lru_cache(maxsize=None)
+def sharded_runner(clock, mesh: Mesh):
+    """:func:`run_batch` with a batch's seeds sharded over the mesh's ``"seed"`` axis and its
+    settings over ``"setting"``: each device runs the same kernel on its local runs, with no
+    communication (a loop clock's condition is per device, so a device steps only until its own
+    runs are done); the metrics come back replicated on every device, so every host can read
+    them. Cached per clock and mesh, so a sweep compiles once per batch shape."""
+    spec = PartitionSpec
+    iv = spec("seed") if clock.independent else spec(None, "seed")  # loop clocks: intervals [G, S]
+    in_specs = (spec(), spec("seed"), spec("setting"), iv, spec("seed"), spec())
+
+    def local(problem, seeds, hp, intervals, t0, x0):
+        return run_batch(clock, problem, seeds, hp, intervals, t0, x0)
+
+    body = jax.shard_map(local, mesh=mesh, in_specs=in_specs, out_specs=spec("seed", "setting"), check_vma=False)
+    shard = lambda sp: jax.sharding.NamedSharding(mesh, sp)  # noqa: E731
+    return jax.jit(body, in_shardings=tuple(shard(sp) for sp in in_specs), out_shardings=shard(spec()))
+
+
+def _global_inputs(mesh: Mesh, args: tuple, clock) -> tuple:
+    """With several processes (:func:`jax.distributed.initialize`), host values as global arrays
+    laid out for :func:`sharded_runner` (every host holds the same values)."""
+    if jax.process_count() == 1:
+        return args
+    spec = PartitionSpec
+    iv = spec("seed") if clock.independent else spec(None, "seed")
+    specs = (spec(), spec("seed"), spec("setting"), iv, spec("seed"), spec())
+
+    def put(a, sp):
+        if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):  # typed keys travel as their words
+            return jax.random.wrap_key_data(put(jax.random.key_data(a), sp), impl=jax.random.key_impl(a))
+        host = np.asarray(a)
+        return jax.make_array_from_callback(host.shape, jax.sharding.NamedSharding(mesh, sp), lambda i: host[i])
+
+    return tuple(jax.tree.map(lambda a, sp=sp: put(a, sp), arg) for arg, sp in zip(args, specs))
 
 
 class LoopClock:
@@ -226,7 +307,8 @@ class BatchPlan(NamedTuple):
     seeds_real: list  # real seeds in each group
     settings_per_batch: int
     seeds_per_batch: int
-    bytes_per_batch: int  # the estimate of one batch
+    bytes_per_batch: int  # the estimate of one batch (of one device's part when sharded)
+    mesh: tuple = (1, 1)  # devices over (seeds, settings) of a batch
 
     @property
     def num_batches(self) -> int:
@@ -264,7 +346,7 @@ def _count(total: int, cap: int, q: int) -> int:
 
 
 def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budget, *, per_seed_bytes: int = 0,
-            fixed_bytes: int = 0, describe: str = "") -> BatchPlan:
+            fixed_bytes: int = 0, describe: str = "", mesh: tuple = (1, 1)) -> BatchPlan:
     """Plan the batches of ``S`` seeds x ``settings`` under ``memory_budget`` bytes (a batch of
     ``s`` seeds x ``p`` settings is estimated at ``fixed + s * per_seed + s * p * per_run``).
 
@@ -274,7 +356,12 @@ def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budge
     that fit (and at most ``batch_size`` settings each), adjusted to pad as little as
     possible; the settings are then split evenly, so the padding is less than one run per
     batch. Raises ``ValueError`` before anything is allocated or compiled when a single run
-    does not fit (``describe`` names the sizes)."""
+    does not fit (``describe`` names the sizes).
+
+    ``mesh = (ds, dp)``: a batch is sharded over ``ds x dp`` devices, its seeds over ``ds`` and
+    its settings over ``dp`` (see :func:`mesh_shape`). The budget, the ``MIN_AXIS`` floor and the
+    estimate are then per device: each device runs a local batch of ``s x p`` runs, and a batch
+    has ``ds * s`` seeds and ``dp * p`` settings (``batch_size`` caps the settings of a whole batch)."""
     P = len(settings)
     budget = float(default_memory_budget() if memory_budget is None else memory_budget)
 
@@ -294,17 +381,20 @@ def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budge
         warnings.warn(f"memory: a batch of {MIN_AXIS} seeds x {MIN_AXIS} settings ({fmt_bytes(need(q + 1, q + 1))}) "
                       f"exceeds the memory budget of {fmt_bytes(budget)}; running one run per batch, whose results "
                       "may differ by rounding from the same run in a larger batch", stacklevel=3)
+    ds, dp = mesh
+    S_loc, P_loc = math.ceil(S / ds), math.ceil(P / dp)  # per device, in one batch
     s_fit = int((budget - fixed_bytes) // (per_seed_bytes + q * per_run_bytes))
-    n_groups = _count(S, min(S, s_fit), q) if S > s_fit else 1
-    S_b = max(math.ceil(S / n_groups), q)
-    p_fit = int((budget - fixed_bytes - S_b * per_seed_bytes) // (S_b * per_run_bytes))
-    cap = max(1, min(P, p_fit, P if batch_size is None else int(batch_size)))
-    n_chunks = _count(P, cap, q)
-    P_b = max(math.ceil(P / n_chunks), q)
-    chunks, real = _split(list(settings), n_chunks, P_b)
-    groups, seeds_real = _split(list(range(S)), n_groups, S_b)
-    return BatchPlan(chunks=chunks, real=real, seed_groups=groups, seeds_real=seeds_real, settings_per_batch=P_b,
-                     seeds_per_batch=S_b, bytes_per_batch=int(need(S_b, P_b)))
+    n_groups = _count(S_loc, min(S_loc, s_fit), q) if S_loc > s_fit else 1
+    s_b = max(math.ceil(S_loc / n_groups), q)
+    p_fit = int((budget - fixed_bytes - s_b * per_seed_bytes) // (s_b * per_run_bytes))
+    cap = max(1, min(P_loc, p_fit, P_loc if batch_size is None else math.ceil(int(batch_size) / dp)))
+    n_chunks = _count(P_loc, cap, q)
+    p_b = max(math.ceil(P_loc / n_chunks), q)
+    chunks, real = _split(list(settings), n_chunks, dp * p_b)
+    groups, seeds_real = _split(list(range(S)), n_groups, ds * s_b)
+    return BatchPlan(chunks=chunks, real=real, seed_groups=groups, seeds_real=seeds_real,
+                     settings_per_batch=dp * p_b, seeds_per_batch=ds * s_b, bytes_per_batch=int(need(s_b, p_b)),
+                     mesh=(ds, dp))
 
 
 def seed_inputs(setup: Setup, idx):
@@ -334,8 +424,18 @@ def describe_sizes(setup: Setup, method, problem, mem: Memory) -> str:
     return ", ".join(parts)
 
 
+def cost_group_size(method, settings: list) -> int | None:
+    """Settings per batch for a clock whose batch steps together (a loop runs as many steps as
+    its busiest run needs): the largest group of settings sharing a cost key (e.g. Ringmaster's
+    ``R``: the stepsizes of one threshold see the same events), so a batch does not make runs of
+    a cheap key wait on a costly one. ``None`` (no cap) when every setting has the same key."""
+    keys = [method.cost_key(s) for s in settings]
+    sizes = {k: keys.count(k) for k in keys}
+    return None if len(sizes) == 1 else max(sizes.values())
+
+
 def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memory_budget=None, progress=False,
-              dtype=None, checkpoint=None):
+              dtype=None, checkpoint=None, devices=None):
     """The one batch runner: every clock's settings in equal-size batches, grouped by the
     method's cost key (an in-scan loop runs as many steps as its busiest run needs).
     Returns ``(metrics [S, P, G + 1] in the caller's order, info)``.
@@ -346,19 +446,31 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     ``ValueError`` naming the sizes. ``info`` reports the plan (``batch_size`` settings x
     ``seeds_per_batch`` seeds per call, ``batches`` calls, ``padded_runs``) and the estimate
     in bytes (``memory_per_batch``, ``memory_budget`` and the parts ``memory_per_run``,
-    ``memory_per_seed``, ``memory_shared``: see :class:`Memory`).
+    ``memory_per_seed``, ``memory_shared``: see :class:`Memory`). A clock whose batch steps
+    together gets batches of at most one cost group (:func:`cost_group_size`) unless
+    ``batch_size`` is given.
 
     ``checkpoint`` (a directory or a :class:`~jaxsim.checkpoint.Checkpoint`): each finished
     batch is saved there atomically under a hash of its configuration, and batches already
     there are loaded instead of computed (``info["batches_loaded"]`` /
-    ``info["batches_computed"]``: batch indices); another configuration's directory is refused."""
+    ``info["batches_computed"]``: batch indices); another configuration's directory is refused.
+
+    ``devices`` (see :func:`resolve_devices`; default: all of the default backend's): with more
+    than one, each batch is sharded over a ``("seed", "setting")`` mesh of them
+    (:func:`mesh_shape`, :func:`sharded_runner`), padded with masked copies to a multiple of the
+    mesh; ``memory_budget`` is then per device. A run's numbers do not depend on the devices."""
     order = sorted(range(len(settings)), key=lambda i: method.cost_key(settings[i]))  # stable
     S = setup.time.shape[0]
     budget = default_memory_budget() if memory_budget is None else memory_budget
     x0 = jnp.asarray(problem.init())  # a run-time input of the kernel, never a foldable literal
     mem = memory_estimate(setup, problem, x0, hp_arrays(method, list(settings)[:1], dtype))
+    devs = resolve_devices(devices)
+    shape = mesh_shape(S, len(settings), len(devs))
+    if batch_size is None and not setup.clock.independent:
+        batch_size = cost_group_size(method, settings)
     plan = batches([settings[i] for i in order], mem.per_run, S, batch_size, budget, per_seed_bytes=mem.per_seed,
-                   fixed_bytes=mem.fixed, describe=describe_sizes(setup, method, problem, mem))
+                   fixed_bytes=mem.fixed, describe=describe_sizes(setup, method, problem, mem), mesh=shape)
+    mesh = make_mesh(devs, shape) if len(devs) > 1 else None
     ckpt = as_checkpoint(checkpoint)
     if ckpt is not None:
         ckpt.open(config_components(setup, problem, settings, dtype))
@@ -379,9 +491,14 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
         if inputs is None or inputs[0] != g:
             whole = plan.seed_groups[g] == list(range(S))
             inputs = (g, (setup.seeds, setup.intervals, setup.t0) if whole else seed_inputs(setup, plan.seed_groups[g]))
-        out = run_batch(setup.clock, problem, inputs[1][0], hp, inputs[1][1], inputs[1][2], x0)
-        # padded runs are dropped on the device: their metrics are never transferred or kept
-        outs[g, c] = {k: np.asarray(v[:rs, :rp]) for k, v in out.items()}
+        if mesh is None:
+            out = run_batch(setup.clock, problem, inputs[1][0], hp, inputs[1][1], inputs[1][2], x0)
+            # padded runs are dropped on the device: their metrics are never transferred or kept
+            outs[g, c] = {k: np.asarray(v[:rs, :rp]) for k, v in out.items()}
+        else:
+            args = _global_inputs(mesh, (problem, inputs[1][0], hp, inputs[1][1], inputs[1][2], x0), setup.clock)
+            out = sharded_runner(setup.clock, mesh)(*args)
+            outs[g, c] = {k: np.asarray(v)[:rs, :rp] for k, v in out.items()}
         if ckpt is not None:
             ckpt.save(key, b, outs[g, c])
         computed.append(b)
@@ -394,7 +511,7 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
                 batches=plan.num_batches, padded_runs=plan.num_batches * plan.settings_per_batch * plan.seeds_per_batch
                 - S * len(settings), memory_per_batch=plan.bytes_per_batch, memory_budget=int(budget),
                 memory_per_run=mem.per_run, memory_per_seed=mem.per_seed, memory_shared=mem.fixed,
-                seconds_first_batch=t_first)
+                seconds_first_batch=t_first, devices=len(devs), mesh=plan.mesh)
     if ckpt is not None:
         info.update(checkpoint_dir=str(ckpt.dir), config_hash=ckpt.config_hash, batches_loaded=loaded,
                     batches_computed=computed)
@@ -409,5 +526,6 @@ def progress_bar(items, desc: str, enabled: bool):
 
 
 __all__ = ["MIN_AXIS", "BatchPlan", "LoopClock", "Memory", "NextEndClock", "Setup", "batched", "batches",
-           "describe_sizes", "hp_arrays", "job_steps", "job_time_scale", "memory_estimate", "progress_bar", "run_batch",
-           "run_setup", "seed_context", "seed_inputs", "stack_contexts", "state_bytes", "tree_bytes"]
+           "describe_sizes", "hp_arrays", "job_steps", "job_time_scale", "make_mesh", "memory_estimate", "mesh_shape",
+           "progress_bar", "resolve_devices", "run_batch", "run_setup", "seed_context", "seed_inputs",
+           "sharded_runner", "stack_contexts", "state_bytes", "tree_bytes"]

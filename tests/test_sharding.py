@@ -1,0 +1,119 @@
+"""Sweeps sharded over devices: the plan, the device option, and bit-identity with one device.
+
+The bit-identity check runs in a subprocess with 8 forced CPU devices
+(``--xla_force_host_platform_device_count=8``, set before JAX starts) and XLA's default
+optimization: a run's numbers do not depend on its batch's shape there (see
+``test_memory_batches``), so each device's local batch gives what the whole batch gives.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import pytest
+
+import jaxsim
+from jaxsim.sim.driver import MIN_AXIS, batches, mesh_shape, resolve_devices
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    import jax, numpy as np
+    import jaxsim
+    assert jax.device_count() == 8, jax.devices()
+    problem = jaxsim.worst_case_quadratic(d=4, noise_scale=0.05)
+    timing = jaxsim.make_timing(4, "one_plus_sqrt", "halfnormal")
+    cases = {  # a free-running, a controlled and an allocation method; 3 seeds x 5 settings
+        "ringmaster": {"gamma": [0.05, 0.1, 0.2, 0.3, 0.4], "R": 2},
+        "ringmaster_stops": {"gamma": [0.05, 0.1, 0.2, 0.3, 0.4], "R": 2},
+        "ata": {"gamma": [0.05, 0.1, 0.2, 0.3, 0.4], "B": 3},
+    }
+    out = {}
+    for name, grid in cases.items():
+        kw = dict(seeds=[0, 1, 2], grid=grid, horizon=20.0, num_points=4)
+        one = jaxsim.sweep(name, problem, timing, devices=1, **kw)
+        many = jaxsim.sweep(name, problem, timing, **kw)
+        out[name] = dict(
+            mesh=list(many.info["mesh"]), devices=many.info["devices"], padded=many.info["padded_runs"],
+            one_mesh=list(one.info["mesh"]), metrics=sorted(one.metrics),
+            same=[k for k in one.metrics if np.array_equal(one.metrics[k], many.metrics[k], equal_nan=True)],
+            updates=int(one.metrics["updates"][..., -1].sum()))
+    print("RESULT " + json.dumps(out))
+""")
+
+
+@pytest.fixture(scope="module")
+def eight_devices():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+    env.pop("JAXSIM_COMPILE_CACHE", None)
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT "):])
+
+
+@pytest.mark.parametrize("name", ["ringmaster", "ringmaster_stops", "ata"])
+def test_sharded_sweep_is_bit_identical_to_one_device(eight_devices, name):
+    r = eight_devices[name]
+    assert r["devices"] == 8 and r["one_mesh"] == [1, 1]
+    ds, dp = r["mesh"]
+    assert ds * dp == 8 and (ds, dp) == mesh_shape(3, 5, 8)
+    assert r["padded"] > 0  # 3 x 5 runs on a mesh of 8: masked copies were computed and dropped
+    assert r["updates"] > 0  # the runs did something
+    assert r["same"] == r["metrics"]
+
+
+def test_mesh_shape_computes_fewest_runs():
+    assert mesh_shape(3, 5, 1) == (1, 1)
+    assert mesh_shape(1, 100, 8) == (1, 8)  # one seed: every device over settings
+    assert mesh_shape(100, 1, 8) == (8, 1)  # one setting: every device over seeds
+    for S, P, k in [(3, 5, 8), (3, 70, 2), (7, 7, 4), (2, 2, 8)]:
+        ds, dp = mesh_shape(S, P, k)
+        best = min(max(-(-S // a), MIN_AXIS) * max(-(-P // (k // a)), MIN_AXIS) for a in range(1, k + 1) if k % a == 0)
+        assert ds * dp == k and max(-(-S // ds), MIN_AXIS) * max(-(-P // dp), MIN_AXIS) == best
+
+
+@pytest.mark.parametrize("S,P,mesh,budget_runs", [(3, 5, (2, 4), 10 ** 6), (5, 40, (1, 8), 12), (9, 3, (4, 2), 6)])
+def test_sharded_plan_covers_every_run_once(S, P, mesh, budget_runs):
+    per_run = 1000
+    plan = batches(list(range(P)), per_run, S, None, budget_runs * per_run, mesh=mesh)
+    ds, dp = mesh
+    assert plan.mesh == mesh
+    assert plan.seeds_per_batch % ds == 0 and plan.settings_per_batch % dp == 0
+    assert plan.seeds_per_batch // ds >= MIN_AXIS and plan.settings_per_batch // dp >= MIN_AXIS
+    assert plan.bytes_per_batch <= budget_runs * per_run  # the budget is per device
+    got = [s for chunk, k in zip(plan.chunks, plan.real) for s in chunk[:k]]
+    assert got == list(range(P))
+    assert [i for g, k in zip(plan.seed_groups, plan.seeds_real) for i in g[:k]] == list(range(S))
+    assert all(len(c) == plan.settings_per_batch for c in plan.chunks)
+
+
+def test_devices_option_is_checked_before_compiling():
+    problem = jaxsim.worst_case_quadratic(d=3)
+    timing = jaxsim.make_timing(2, "one_plus_sqrt")
+    assert resolve_devices(None) == jax.devices() and resolve_devices(1) == jax.devices()[:1]
+    assert resolve_devices(jax.devices()[:1]) == jax.devices()[:1]
+    for bad in [0, len(jax.devices()) + 1, "cpu", [], [jax.devices()[0]] * 2, 1.5, [0]]:
+        with pytest.raises(ValueError, match="devices"):
+            jaxsim.sweep("asgd", problem, timing, grid={"gamma": 0.1}, horizon=5.0, devices=bad)
+
+
+
+def test_cpu_devices_is_checked_and_refused_once_jax_runs():
+    jax.numpy.zeros(1).block_until_ready()  # the backend is up
+    for bad in [0, -1, 1.5, True, "2"]:
+        with pytest.raises(ValueError, match="cpu_devices: expected"):
+            jaxsim.use_cpu_devices(bad)
+    with pytest.raises(ValueError, match="cpu_devices: JAX's backends are already initialized"):
+        jaxsim.use_cpu_devices(2)
+
+
+def test_cli_cpu_devices_splits_the_cpu():
+    code = ("import sys, jax; from jaxsim import cli; "
+            "sys.exit(cli.main(['--cpu-devices', '3', 'list']) or (jax.device_count() != 3))")
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    env.pop("XLA_FLAGS", None)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
