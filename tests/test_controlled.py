@@ -684,3 +684,35 @@ def test_controlled_results_do_not_depend_on_grid_or_batch_order():
         np.testing.assert_allclose(fine.metrics[k][..., [0, 2, 4]], coarse.metrics[k][..., [0, 1, 2]],
                                    rtol=1e-5, atol=1e-6, err_msg=k)
         np.testing.assert_allclose(fine.metrics[k], rev.metrics[k][:, ::-1], rtol=1e-6, atol=1e-7, err_msg=k)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 64, 101])
+def test_blocks_find_the_earliest_worker_as_argmin(n):
+    """The per-block minima give ``argmin`` (ties to the lowest index), through indexed updates."""
+    import jax.numpy as jnp
+
+    from jaxsim.sim.controlled import Blocks
+
+    rng = np.random.default_rng(n)
+    blocks = Blocks.of(n)
+    assert blocks.K * blocks.nb >= n > blocks.K * (blocks.nb - 1)
+    vals = rng.choice([0.5, 1.0, 2.0, np.inf], size=n).astype(np.float32)  # ties and idle workers
+    finish = blocks.pad(jnp.asarray(vals))
+    bmin = blocks.mins(finish)
+    for _ in range(30):
+        e, t = blocks.earliest(finish, bmin)
+        assert int(e) == int(np.argmin(vals)) and float(t) == float(vals.min())
+        w, v = int(rng.integers(n)), float(rng.choice([0.25, 1.0, 3.0, np.inf]))
+        vals[w] = v
+        finish, bmin = blocks.set(finish, bmin, w, v)
+        np.testing.assert_array_equal(np.asarray(bmin), np.asarray(blocks.mins(finish)))
+
+
+def test_loop_clocks_batch_one_cost_group_at_a_time():
+    from jaxsim.sim.driver import cost_group_size
+
+    rm, rs = jaxsim.make_method("ringmaster_stops"), jaxsim.make_method("minibatch")
+    grid = [{"gamma": g, "R": r} for g in (0.1, 0.2, 0.3) for r in (1, 4)]
+    assert cost_group_size(rm, grid) == 3  # the stepsizes of one threshold
+    assert cost_group_size(rm, grid[:2]) == 1  # one setting per threshold
+    assert cost_group_size(rs, [{"gamma": g, "B": 2} for g in (0.1, 0.2)]) is None  # one key: no cap

@@ -27,6 +27,9 @@ class RennalaMVRStops(MVRBase, ControlledMethod):
     def window(self, hp):
         return 1
 
+    def cost_key(self, setting):
+        return -setting["S"]  # restarts waste less with large batches: many more arrivals
+
     def on_arrival(self, st, a, hp):  # every arrival is fresh: everyone restarted at x^k
         new, g, full = self.collect(st, a.grad, jnp.asarray(True), hp)
         return new, Decision(g, hp["gamma"], full, jnp.asarray(True),

@@ -27,6 +27,9 @@ class RennalaStops(ControlledMethod):
     def window(self, hp):
         return 1
 
+    def cost_key(self, setting):
+        return -setting["B"]  # restarts waste less with large batches: many more arrivals
+
     def init(self, x0, hp, ctx, timing):
         return empty_batch(x0)
 

@@ -17,15 +17,19 @@ earliest, in a step of its own. Cancelling thousands of jobs per update therefor
 costs a few vector operations over ``n`` and no random draws: most such jobs are
 cancelled again before anyone needs their duration.
 
-Each step handles one draw or one event of every run in the batch; a recording
-interval takes as many steps as its busiest run needs (a ``while_loop`` whose
-condition is one boolean for the batch). Runs keep a ring of the last ``W`` iterates
-(the method must bound its delays), so cancelling a job never copies a point.
+Each step handles one event of every run in the batch, after a loop of cheap draw steps
+that resolves the lower bounds in its way; a recording interval takes as many steps as its
+busiest run needs (a ``while_loop`` whose condition is one boolean for the batch), so the
+driver batches settings of one cost group together. The earliest finisher comes from
+per-block minima (:class:`Blocks`, O(sqrt n) per step), and a step writes each per-worker
+vector once, in place. Runs keep a ring of the last ``W`` iterates (the method must bound its
+delays), so cancelling a job never copies a point.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, NamedTuple
 
 import jax
@@ -37,7 +41,7 @@ from ..noise import NoNoise
 from ..rng import comm_key, grad_key, grad_root, time_key
 from ..timing import TimingModel
 from .driver import LoopClock, Setup, batched, job_steps, job_time_scale, stack_contexts
-from .server import Layout, ServerState, init_server, job_points, model_metrics, serve
+from .server import Layout, ServerState, after_masks, init_server, job_points, model_metrics, serve
 
 
 class ControlledSeed(NamedTuple):
@@ -53,13 +57,49 @@ class CTRun(NamedTuple):
     srv: ServerState
     job: jax.Array  # int32[n] index of each worker's current (or last) job; -1 before the first
     start: jax.Array  # [n] start time of the current job
-    finish: jax.Array  # [n] finish time (a lower bound while not drawn); inf when idle
+    finish: jax.Array  # [nb * K] finish time (a lower bound while not drawn); inf when idle and past n
+    bmin: jax.Array  # [nb] the minimum of each block of K finish times (see :class:`Blocks`)
     drawn: jax.Array  # bool[n] finish is exact
     busy: jax.Array  # bool[n]
-    budget: jax.Array  # [n] attempt budget beyond tau (inf = none)
+    cap: jax.Array  # [n] the most compute an attempt may take: tau + the method's budget (inf = none)
     busy_acc: jax.Array  # busy time of finished or cancelled jobs
     cancelled: jax.Array
     timeouts: jax.Array
+
+
+class Blocks(NamedTuple):
+    """The earliest of ``n`` finish times in O(sqrt n) per step: the times are kept in ``nb`` blocks
+    of ``K ~ sqrt(n)`` (padded with ``inf``) next to each block's minimum. A step changes one
+    worker's time, so it refreshes one block's minimum; the earliest is the lowest block's
+    lowest entry (ties to the lowest worker index, as ``argmin``). A full ``argmin`` over ``n``
+    per step is a scalar reduction loop in XLA's CPU code, which dominated the controlled loop at
+    thousands of workers."""
+
+    K: int
+    nb: int
+
+    @classmethod
+    def of(cls, n: int) -> "Blocks":
+        K = max(1, math.isqrt(n - 1) + 1) if n > 1 else 1
+        return cls(K, -(-n // K))
+
+    def pad(self, v):
+        return jnp.concatenate([v, jnp.full((self.nb * self.K - v.shape[0],), jnp.inf, v.dtype)])
+
+    def mins(self, finish):
+        return jnp.min(finish.reshape(self.nb, self.K), axis=-1)
+
+    def earliest(self, finish, bmin):
+        """``(e, finish[e])`` of the earliest worker."""
+        b = jnp.argmin(bmin)
+        block = jax.lax.dynamic_slice(finish, (b * self.K,), (self.K,))
+        return b * self.K + jnp.argmin(block).astype(b.dtype), bmin[b]
+
+    def set(self, finish, bmin, e, v):
+        """``finish[e] = v`` with its block's minimum refreshed."""
+        finish = finish.at[e].set(v)
+        b = e // self.K
+        return finish, bmin.at[b].set(jnp.min(jax.lax.dynamic_slice(finish, (b * self.K,), (self.K,))))
 
 
 class Bulk(NamedTuple):
@@ -79,20 +119,28 @@ class ControlledClock(LoopClock):
     n: int
     lazy: bool  # bulk restarts keep lower bounds (the noise law is random)
 
+    @property
+    def blocks(self) -> Blocks:
+        return Blocks.of(self.n)
+
     def _nominal(self, seed: ControlledSeed, w, j, dtype):
         """Nominal compute time of job ``j`` of worker ``w`` (all its local steps; a pair's cost)."""
         d = self.timing.draw(seed.tkey, seed.ctx.tau, w, j, dtype)
         return d * seed.scale[w] if self._scaled else d
 
     @property
+    def _budgeted(self) -> bool:
+        """The method may abandon attempts (it overrides :meth:`ControlledMethod.budget`)."""
+        return type(self.method).budget is not ControlledMethod.budget
+
+    @property
     def _scaled(self) -> bool:
         return self.method.job.time_scale(np.ones(self.n)) is not None
 
-    def _attempt_end(self, seed, c: CTRun, w, start, nominal):
-        """When an attempt of worker ``w`` with this nominal duration ends (its budget caps the
+    def _attempt_end(self, seed, c: CTRun, w, j, start, nominal):
+        """When attempt ``j`` of worker ``w`` with this nominal duration ends (its budget caps the
         compute; communication, if any, comes on top)."""
-        return self.timing.job_end(seed.ckey, w, c.job[w], start,
-                                   jnp.minimum(nominal, seed.ctx.tau[w] + c.budget[w]))
+        return self.timing.job_end(seed.ckey, w, j, start, jnp.minimum(nominal, c.cap[w]))
 
     def _start_jobs(self, seed, c: CTRun, mask, t, exact: bool):
         """Start a new job at the current model on every worker in ``mask`` at time ``t``.
@@ -104,55 +152,55 @@ class ControlledClock(LoopClock):
         ws = jnp.arange(self.n)
         if exact:
             D = jax.vmap(lambda w, j: self._nominal(seed, w, j, dt))(ws, job)
-            cj = c._replace(job=job)
-            fin = jax.vmap(lambda w, d: self._attempt_end(seed, cj, w, t, d))(ws, D)
+            fin = jax.vmap(lambda w, j, d: self._attempt_end(seed, c, w, j, t, d))(ws, job, D)
         else:
             fin = self.timing.finish(ws, t, seed.ctx.tau.astype(dt))
         srv = c.srv._replace(s=jnp.where(mask, c.srv.k, c.srv.s))
-        return c._replace(srv=srv, job=job, start=jnp.where(mask, t, c.start), finish=jnp.where(mask, fin, c.finish),
-                          drawn=jnp.where(mask, exact, c.drawn), busy=c.busy | mask)
-
-    def _start_one(self, seed, c: CTRun, w, t, do):
-        """Start a job on worker ``w`` (if ``do``) with its duration drawn now (a scalar draw)."""
-        j = c.job[w] + 1
-        cj = c._replace(job=c.job.at[w].set(j))
-        fin = self._attempt_end(seed, cj, w, t, self._nominal(seed, w, j, c.srv.x.dtype))
-        upd = lambda a, v: a.at[w].set(jnp.where(do, v, a[w]))  # noqa: E731
-        return c._replace(job=upd(c.job, j), start=upd(c.start, t), finish=upd(c.finish, fin),
-                          drawn=upd(c.drawn, True), busy=upd(c.busy, True))
+        finish = c.finish.at[:self.n].set(jnp.where(mask, fin, c.finish[:self.n]))
+        return c._replace(srv=srv, job=job, start=jnp.where(mask, t, c.start), finish=finish,
+                          bmin=self.blocks.mins(finish), drawn=jnp.where(mask, exact, c.drawn), busy=c.busy | mask)
 
     def init(self, problem, seed: ControlledSeed, hp, x0=None):
         srv = init_server(self.method, problem, self.optimizer, self.layout, self.n, hp, seed.ctx, self.timing, x0)
         dt = srv.x.dtype
         zero = jnp.zeros((), jnp.int32)
         c = CTRun(srv=srv, job=jnp.full((self.n,), -1, jnp.int32), start=jnp.zeros((self.n,), dt),
-                  finish=jnp.full((self.n,), jnp.inf, dt), drawn=jnp.ones((self.n,), bool),
-                  busy=jnp.zeros((self.n,), bool), budget=jnp.asarray(self.method.budget(hp, seed.ctx), dt),
+                  finish=jnp.full((self.blocks.nb * self.blocks.K,), jnp.inf, dt),
+                  bmin=jnp.full((self.blocks.nb,), jnp.inf, dt), drawn=jnp.ones((self.n,), bool),
+                  busy=jnp.zeros((self.n,), bool),
+                  cap=seed.ctx.tau.astype(dt) + jnp.asarray(self.method.budget(hp, seed.ctx), dt),
                   busy_acc=jnp.zeros((), dt), cancelled=zero, timeouts=zero)
         start = jnp.asarray(self.method.initial_workers(hp, seed.ctx, srv.method_state), bool)
         return self._start_jobs(seed, c, start, jnp.zeros((), dt), exact=True)
 
+    def draw(self, seed: ControlledSeed, t_end, c: CTRun):
+        """Draw the duration of the run's earliest job if its finish is only a lower bound (a job
+        started by a bulk command) and falls in the interval; else nothing. O(sqrt n)."""
+        e, t = self.blocks.earliest(c.finish, c.bmin)
+        do = (t <= t_end) & ~c.drawn[e]
+        fin = self._attempt_end(seed, c, e, c.job[e], c.start[e], self._nominal(seed, e, c.job[e], c.srv.x.dtype))
+        finish, bmin = self.blocks.set(c.finish, c.bmin, e, jnp.where(do, fin, t))
+        return c._replace(finish=finish, bmin=bmin, drawn=c.drawn.at[e].set(c.drawn[e] | do))
+
+    def undrawn(self, t_end, c: CTRun):
+        """The run's earliest job falls in the interval and its finish is only a lower bound."""
+        e, t = self.blocks.earliest(c.finish, c.bmin)
+        return (t <= t_end) & ~c.drawn[e]
+
     def step(self, problem, seed: ControlledSeed, hp, t_end, c: CTRun):
-        """One draw or one event of one run (a no-op if its next event is after ``t_end``).
+        """One event of one run, whose earliest finish is drawn (:meth:`draw`); a no-op if its
+        next event is after ``t_end``.
 
-        Returns the new state and the bulk commands of the event (see :meth:`bulk`)."""
+        Returns the new state and the bulk commands of the event (see :meth:`bulk`). The
+        per-worker vectors change only at the reporter ``e``: each gets one indexed write (in
+        place; a masked ``where`` would be a pass over ``n``)."""
         dt = c.srv.x.dtype
-        e = jnp.argmin(c.finish)
-        t = c.finish[e]
-        in_chunk = t <= t_end
-        do_draw = in_chunk & ~c.drawn[e]
-        ev = in_chunk & c.drawn[e]
+        e, t = self.blocks.earliest(c.finish, c.bmin)
+        ev = (t <= t_end) & c.drawn[e]
         j = c.job[e]
-        nominal = self._nominal(seed, e, j, dt)  # worker e's current job, either way
 
-        # A draw step: the earliest finish is only a lower bound; draw the job's duration.
-        if self.lazy:
-            fin = self._attempt_end(seed, c, e, c.start[e], nominal)
-            c = c._replace(finish=c.finish.at[e].set(jnp.where(do_draw, fin, t)),
-                           drawn=c.drawn.at[e].set(c.drawn[e] | do_draw))
-
-        # An event step: worker e reports (or its attempt timed out).
-        timed_out = nominal > seed.ctx.tau[e] + c.budget[e]
+        # Worker e reports (or its attempt timed out: only methods with budgets abandon attempts).
+        timed_out = self._nominal(seed, e, j, dt) > c.cap[e] if self._budgeted else jnp.zeros((), bool)
         srv, points = job_points(self.layout, c.srv, e)
         noise = self.method.job.sample_noise(problem, grad_key(seed.root, e, j), e)
         loss, out = self.method.job.evaluate(problem, points, noise, e, hp, seed.steps[e])
@@ -160,18 +208,25 @@ class ControlledClock(LoopClock):
                     workers=Workers(s=srv.s, busy=c.busy, k=srv.k), ctx=seed.ctx, valid=ev, timed_out=timed_out,
                     params=problem.params, flat=problem.flat, loss=loss)
         srv, dec = serve(self.method, self.optimizer, self.layout, srv, a, hp, points[0])
+
+        # The reporter's next job (the server set its start counter), its duration drawn now.
+        ctl = dec.commands
+        restart = ev & (jnp.asarray(ctl.reporter) != IDLE)
+        next_fin = self._attempt_end(seed, c, e, j + 1, t, self._nominal(seed, e, j + 1, dt))
+        finish, bmin = self.blocks.set(c.finish, c.bmin, e, jnp.where(restart, next_fin, jnp.where(ev, jnp.inf, t)))
+        busy = c.busy.at[after_masks(e, ctl)].set(restart | (c.busy[e] & ~ev))
         c = c._replace(
             srv=srv, timeouts=c.timeouts + (ev & timed_out).astype(jnp.int32),
-            busy_acc=c.busy_acc + jnp.where(ev, t - c.start[e], 0),
-            busy=c.busy.at[e].set(c.busy[e] & ~ev), finish=c.finish.at[e].set(jnp.where(ev, jnp.inf, c.finish[e])))
-
-        # The reporter's next job (the server set its start counter); bulk commands are returned.
-        ctl = dec.commands
-        c = self._start_one(seed, c, e, t, ev & (jnp.asarray(ctl.reporter) != IDLE))
+            busy_acc=c.busy_acc + jnp.where(ev, t - c.start[e], 0), finish=finish, bmin=bmin,
+            job=c.job.at[e].set(jnp.where(restart, j + 1, j)),
+            start=c.start.at[e].set(jnp.where(restart, t, c.start[e])),
+            drawn=c.drawn.at[e].set(c.drawn[e] | restart), busy=busy)
+        # Bulk commands concern the other workers, whose entries this step left as they were (so the
+        # updated vectors serve: reading the old ones after an in-place write would cost a copy).
         others = jnp.arange(self.n) != e
         none = jnp.zeros((self.n,), bool)
-        cancel = none if ctl.cancel is None else ev & ctl.cancel & c.busy & others
-        wake = none if ctl.wake is None else ev & ctl.wake & ~c.busy & others
+        cancel = none if ctl.cancel is None else ev & ctl.cancel & busy & others
+        wake = none if ctl.wake is None else ev & ctl.wake & ~busy & others
         return c, Bulk(cancel=cancel, wake=wake, t=t)
 
     def bulk(self, seed, c: CTRun, b: Bulk):
@@ -181,16 +236,25 @@ class ControlledClock(LoopClock):
         return self._start_jobs(seed, c, b.cancel | b.wake, b.t, exact=not self.lazy)
 
     def advance(self, problem, seeds, hp, c, t_end):
+        """Every run's events up to ``t_end``, a batch-wide loop of: the draws the earliest jobs
+        need (a loop of cheap steps, none when durations are fixed), one event, its bulk commands."""
+        draw = batched(self.draw, (0, 0, 0), (None, None, 0))
+        undrawn = batched(self.undrawn, (0, 0), (None, 0))
         event = batched(self.step, (None, 0, None, 0, 0), (None, None, 0, None, 0))
         bulk = batched(self.bulk, (0, 0, 0), (None, 0, 0))
 
         def step(c):
+            if self.lazy:
+                c = jax.lax.while_loop(lambda c: jnp.any(undrawn(t_end, c)), lambda c: draw(seeds, t_end, c), c)
             c, b = event(problem, seeds, hp, t_end, c)
-            # Most events command no bulk restart: skip the O(n) pass for the whole batch then.
-            return jax.lax.cond(jnp.any(b.cancel | b.wake), lambda: bulk(seeds, c, b), lambda: c)
+            # Most events command no bulk restart: skip the O(n) pass for the whole batch then, with a
+            # loop of zero or one iteration: XLA updates a loop's carry in place, where a
+            # conditional's outputs cost a copy of every per-worker vector per step.
+            todo = jnp.any(b.cancel | b.wake)
+            return jax.lax.while_loop(lambda cf: cf[1], lambda cf: (bulk(seeds, cf[0], b), False), (c, todo))[0]
 
         def pending(c):
-            return jnp.any(jnp.min(c.finish, axis=-1) <= t_end[:, None])
+            return jnp.any(jnp.min(c.bmin, axis=-1) <= t_end[:, None])
 
         return jax.lax.while_loop(pending, step, c)
 
@@ -237,4 +301,4 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
                  info=dict(window=W, store="ring", controlled=True))
 
 
-__all__ = ["Bulk", "CTRun", "ControlledClock", "ControlledSeed", "setup"]
+__all__ = ["Blocks", "Bulk", "CTRun", "ControlledClock", "ControlledSeed", "setup"]

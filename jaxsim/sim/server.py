@@ -167,9 +167,21 @@ def serve(method, optimizer, layout: Layout, srv: ServerState, a: Arrival, hp: d
         store, pending = (), ()
     else:  # slot k mod W now holds x^k (unchanged when there was no update)
         store, pending = new.store.at[k % layout.W].set(x), ()
-    srv = new._replace(s=new.s.at[w].set(jnp.where(fresh, k, new.s[w])), store=store, pending=pending,
+    srv = new._replace(s=new.s.at[after_masks(w, dec.commands)].set(jnp.where(fresh, k, new.s[w])), store=store,
+                       pending=pending,
                        method_state=mstate, counters=count(srv.counters, received, used, a.delay, a.loss))
     return srv, dec
+
+
+def after_masks(i, commands):
+    """``i``, made to depend on the commands' masks: an in-place write into a per-worker vector at
+    this index is then ordered after the masks that read the old vector. Without it XLA may
+    schedule the write first and copy the whole vector, each event, to keep the old one readable."""
+    masks = [m for m in (commands.cancel, commands.wake) if m is not None and jnp.ndim(m) > 0]
+    if not masks:
+        return i
+    seen = jnp.any(jnp.stack(masks)).astype(i.dtype) if len(masks) > 1 else jnp.any(masks[0]).astype(i.dtype)
+    return jnp.minimum(i, i + seen)  # == i (indices are non-negative)
 
 
 def model_metrics(problem, srv: ServerState) -> dict:
