@@ -6,9 +6,14 @@ in run-events per second (runs x events each):
 
 * engine: :func:`jaxsim.sweep.run_streams`, compiled, timed on a second call;
 * reference: the plain heap loop (:mod:`jaxsim.reference`) on a few of the same runs;
-* floor: a kernel over the same stream and batch, with the same random draws made
-  the same way (once per seed, before the scan), doing one ``axpy`` per event
-  (``x <- x - gamma z b``): what any engine must pay at least.
+* synchronous: a kernel over the same stream, batch and draws that computes each event's
+  gradient at the *current* model and steps (``x <- x - gamma grad(x; noise)``), recording
+  the same metrics: what any method computing these gradients pays, without a point
+  store, delays or the server's bookkeeping. ``fraction_of_sync`` is the engine's rate
+  over its rate.
+* floor: the same, doing only one ``axpy`` per event (``x <- x - gamma z b``): below what
+  any method computing the same gradients can reach, kept for continuity
+  (``fraction_of_floor``).
 
 Timings are the best of several interleaved repetitions (the machine is noisy).
 """
@@ -51,6 +56,30 @@ def floor_batch(clock, problem, seeds, intervals, gammas):
     return jax.vmap(over_hp, in_axes=(0, 0, None))(iv.valid, iv.noise, gammas)
 
 
+@functools.partial(jax.jit, static_argnames=("clock",))
+def sync_batch(clock, problem, seeds, intervals, gammas):
+    """The synchronous kernel: same stream, batch and draws as the engine; each event's
+    gradient at the current model, one SGD step, the engine's metrics at each grid point."""
+    x0 = problem.init()
+    iv = clock.prepare(problem, seeds, intervals)
+    job = clock.method.job
+
+    def one(worker, valid, noise, gamma):
+        def step(x, ev):
+            w, ok, z = ev
+            _, g = job.evaluate(problem, (x,), z, w, {}, 1)
+            return x - jnp.where(ok, gamma, 0.0) * g, None
+
+        def chunk(x, ev):
+            x, _ = jax.lax.scan(step, x, ev)
+            return x, (problem.loss(x), jnp.sum(problem.full_grad(x) ** 2))
+
+        return jax.lax.scan(chunk, x0, (worker, valid, noise))[1]
+
+    over_hp = jax.vmap(one, in_axes=(None, None, None, 0))
+    return jax.vmap(over_hp, in_axes=(0, 0, 0, None))(iv.worker, iv.valid, iv.noise, gammas)
+
+
 def _first_call(fn) -> float:
     t0 = time.perf_counter()
     jax.block_until_ready(fn())
@@ -86,10 +115,12 @@ def run(n: int = 100, d: int = 100, events: int = 20_000, seeds: int = 4, gammas
     setup = stream.setup(method, problem, timing, streams, seed_list, settings, optimizer=SGD)
     gam = jnp.asarray([s["gamma"] for s in settings], jnp.float32)
     floor_call = lambda: floor_batch(setup.clock, problem, setup.seeds, setup.intervals, gam)  # noqa: E731
+    sync_call = lambda: sync_batch(setup.clock, problem, setup.seeds, setup.intervals, gam)  # noqa: E731
     first = _first_call(engine_call)
     _first_call(floor_call)
-    best = best_interleaved({"engine": engine_call, "floor": floor_call}, repeats)
-    engine_s, floor_s = best["engine"], best["floor"]
+    _first_call(sync_call)
+    best = best_interleaved({"engine": engine_call, "sync": sync_call, "floor": floor_call}, repeats)
+    engine_s, floor_s, sync_s = best["engine"], best["floor"], best["sync"]
 
     D = timing.sample(time_key(0), 4 * events // n + 64)
     t0 = time.perf_counter()
@@ -100,13 +131,16 @@ def run(n: int = 100, d: int = 100, events: int = 20_000, seeds: int = 4, gammas
 
     engine_rate = run_events / engine_s
     floor_rate = run_events / floor_s
+    sync_rate = run_events / sync_s
     return {
         "runs": runs, "n": n, "d": d, "events_per_run": events, "backend": jax.default_backend(),
         "engine_run_events_per_s": engine_rate,
         "reference_run_events_per_s": ref_rate,
+        "sync_run_events_per_s": sync_rate,
         "floor_run_events_per_s": floor_rate,
         "speedup_vs_reference": engine_rate / ref_rate,
+        "fraction_of_sync": engine_rate / sync_rate,
         "fraction_of_floor": engine_rate / floor_rate,
         "compile_s": max(first - engine_s, 0.0),
-        "engine_s": engine_s, "floor_s": floor_s, "reference_s_per_run": ref_s,
+        "engine_s": engine_s, "sync_s": sync_s, "floor_s": floor_s, "reference_s_per_run": ref_s,
     }

@@ -57,13 +57,14 @@ def test_bench_json_last_line_has_required_keys(capsys, monkeypatch):
     from jaxsim import bench
 
     real = bench.run
-    monkeypatch.setattr(bench, "run", lambda events: real(n=6, d=3, events=events, seeds=2, gammas=2,
-                                                          thresholds=(1, 2), repeats=1, reference_runs=1))
-    assert cli.main(["bench", "--json", "--events", "300"]) == 0
+    monkeypatch.setattr(bench, "run", lambda events, d: real(n=6, d=d, events=events, seeds=2, gammas=2,
+                                                             thresholds=(1, 2), repeats=1, reference_runs=1))
+    assert cli.main(["bench", "--json", "--events", "300", "--d", "3"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     r = json.loads(last)
-    for key in ("engine_run_events_per_s", "reference_run_events_per_s", "speedup_vs_reference",
-                "fraction_of_floor", "compile_s"):
+    assert r["d"] == 3
+    for key in ("engine_run_events_per_s", "reference_run_events_per_s", "sync_run_events_per_s",
+                "speedup_vs_reference", "fraction_of_sync", "fraction_of_floor", "compile_s"):
         assert key in r and np.isfinite(r[key]) and r[key] >= 0
     assert r["runs"] == 2 * 2 * 2
 
