@@ -69,8 +69,10 @@ def test_bench_json_last_line_has_required_keys(capsys, monkeypatch):
     assert r["runs"] == 2 * 2 * 2
 
 
-def test_figure_pipeline_tiny(tmp_path):
-    cfg = rq.Config(n=6, d=3, horizon=20.0, seeds=(0, 1), gammas=(0.05, 0.2), num_points=5)
+@pytest.mark.parametrize("stops", [False, True])
+def test_figure_pipeline_tiny(tmp_path, stops):
+    cfg = rq.Config(n=6, d=3, horizon=20.0, seeds=(0, 1), gammas=(0.05, 0.2), num_points=5, stops=stops)
+    assert ("ringmaster_stops" in rq.grids(cfg)) == stops
     assert cfg.thresholds == [6, 1]
     summary = rq.run(cfg, out=tmp_path, progress=False)
     assert (tmp_path / "ringmaster-quadratic.png").stat().st_size > 0
