@@ -25,15 +25,20 @@ def host_memory_budget() -> int:
         return 8 * 2 ** 30
 
 
-def default_memory_budget() -> int:
-    """What the device has: ``jax.devices()[0].memory_stats()["bytes_limit"]`` when the
-    backend reports it (GPUs), else :func:`host_memory_budget` (CPU)."""
+def default_memory_budget(devices=None) -> int:
+    """What one device has: its ``memory_stats()["bytes_limit"]`` when the backend reports it
+    (GPUs), else (CPU) :func:`host_memory_budget` shared by this process's devices among
+    ``devices`` (default ``jax.devices()[:1]``): CPU devices split one host's memory."""
+    devices = list(devices) if devices else jax.devices()[:1]
     try:
-        stats = jax.devices()[0].memory_stats() or {}
+        stats = devices[0].memory_stats() or {}
     except Exception:  # noqa: BLE001  backends without memory statistics
         stats = {}
     limit = stats.get("bytes_limit")
-    return int(limit) if limit else host_memory_budget()
+    if limit:
+        return int(limit)
+    local = sum(d.process_index == jax.process_index() for d in devices)
+    return host_memory_budget() // max(local, 1)
 
 
 def fmt_bytes(b) -> str:

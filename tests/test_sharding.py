@@ -117,3 +117,13 @@ def test_cli_cpu_devices_splits_the_cpu():
     env.pop("XLA_FLAGS", None)
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_cpu_devices_share_the_host_memory_budget():
+    from jaxsim.memory import default_memory_budget, host_memory_budget
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("CPU devices only")
+    one = jax.devices()[:1]
+    assert default_memory_budget(one) == default_memory_budget() == host_memory_budget()
+    assert default_memory_budget(one * 4) == host_memory_budget() // 4

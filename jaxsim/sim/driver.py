@@ -461,10 +461,10 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     mesh; ``memory_budget`` is then per device. A run's numbers do not depend on the devices."""
     order = sorted(range(len(settings)), key=lambda i: method.cost_key(settings[i]))  # stable
     S = setup.time.shape[0]
-    budget = default_memory_budget() if memory_budget is None else memory_budget
+    devs = resolve_devices(devices)
+    budget = default_memory_budget(devs) if memory_budget is None else memory_budget
     x0 = jnp.asarray(problem.init())  # a run-time input of the kernel, never a foldable literal
     mem = memory_estimate(setup, problem, x0, hp_arrays(method, list(settings)[:1], dtype))
-    devs = resolve_devices(devices)
     shape = mesh_shape(S, len(settings), len(devs))
     if batch_size is None and not setup.clock.independent:
         batch_size = cost_group_size(method, settings)
