@@ -37,7 +37,7 @@ def default_memory_budget(devices=None) -> int:
     limit = stats.get("bytes_limit")
     if limit:
         return int(limit)
-    local = sum(d.process_index == jax.process_index() for d in devices)
+    local = sum(getattr(d, "process_index", jax.process_index()) == jax.process_index() for d in devices)
     return host_memory_budget() // max(local, 1)
 
 

@@ -511,7 +511,7 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
                 batches=plan.num_batches, padded_runs=plan.num_batches * plan.settings_per_batch * plan.seeds_per_batch
                 - S * len(settings), memory_per_batch=plan.bytes_per_batch, memory_budget=int(budget),
                 memory_per_run=mem.per_run, memory_per_seed=mem.per_seed, memory_shared=mem.fixed,
-                seconds_first_batch=t_first, devices=len(devs), mesh=plan.mesh)
+                seconds_first_batch=t_first, devices=len(devs), mesh=list(plan.mesh))
     if ckpt is not None:
         info.update(checkpoint_dir=str(ckpt.dir), config_hash=ckpt.config_hash, batches_loaded=loaded,
                     batches_computed=computed)
