@@ -10,6 +10,7 @@ runs (a scan over the interval's pre-sampled events), or for the whole batch (a
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
 import time
@@ -128,6 +129,13 @@ def make_mesh(devices: list, shape: tuple[int, int]) -> Mesh:
     return Mesh(np.asarray(devices, dtype=object).reshape(shape), ("seed", "setting"))
 
 
+def _in_specs(clock) -> tuple:
+    """How :func:`run_batch`'s inputs ``(problem, seeds, hp, intervals, t0, x0)`` lie on the mesh."""
+    spec = PartitionSpec
+    iv = spec("seed") if clock.independent else spec(None, "seed")  # loop clocks: intervals [G, S]
+    return spec(), spec("seed"), spec("setting"), iv, spec("seed"), spec()
+
+
 @functools.lru_cache(maxsize=None)
 def sharded_runner(clock, mesh: Mesh):
     """:func:`run_batch` with a batch's seeds sharded over the mesh's ``"seed"`` axis and its
@@ -135,9 +143,8 @@ def sharded_runner(clock, mesh: Mesh):
     communication (a loop clock's condition is per device, so a device steps only until its own
     runs are done); the metrics come back replicated on every device, so every host can read
     them. Cached per clock and mesh, so a sweep compiles once per batch shape."""
+    in_specs = _in_specs(clock)
     spec = PartitionSpec
-    iv = spec("seed") if clock.independent else spec(None, "seed")  # loop clocks: intervals [G, S]
-    in_specs = (spec(), spec("seed"), spec("setting"), iv, spec("seed"), spec())
 
     def local(problem, seeds, hp, intervals, t0, x0):
         return run_batch(clock, problem, seeds, hp, intervals, t0, x0)
@@ -152,9 +159,7 @@ def _global_inputs(mesh: Mesh, args: tuple, clock) -> tuple:
     laid out for :func:`sharded_runner` (every host holds the same values)."""
     if jax.process_count() == 1:
         return args
-    spec = PartitionSpec
-    iv = spec("seed") if clock.independent else spec(None, "seed")
-    specs = (spec(), spec("seed"), spec("setting"), iv, spec("seed"), spec())
+    specs = _in_specs(clock)
 
     def put(a, sp):
         if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):  # typed keys travel as their words
@@ -429,8 +434,7 @@ def cost_group_size(method, settings: list) -> int | None:
     its busiest run needs): the largest group of settings sharing a cost key (e.g. Ringmaster's
     ``R``: the stepsizes of one threshold see the same events), so a batch does not make runs of
     a cheap key wait on a costly one. ``None`` (no cap) when every setting has the same key."""
-    keys = [method.cost_key(s) for s in settings]
-    sizes = {k: keys.count(k) for k in keys}
+    sizes = collections.Counter(method.cost_key(s) for s in settings)
     return None if len(sizes) == 1 else max(sizes.values())
 
 
