@@ -1,4 +1,4 @@
-"""Command line: ``jaxsim list | run | bench | figure``."""
+"""Command line: ``jaxsim list | run | bench | figure | replot``."""
 
 from __future__ import annotations
 
@@ -365,12 +365,30 @@ def _option_value(options, flag: str):
 
 
 def _cmd_figure(args) -> int:
-    from .figures import load
+    from .figures import base, describe, load
 
+    if args.list or args.name is None:
+        if args.name is None and not args.list:
+            raise ValueError("figure: give a figure's name, or --list to see them")
+        for name in sorted(FIGURES):
+            forms = "/".join(base.forms_of(load(name)))
+            print(f"{name:26s} [{forms}] {describe(name)}")
+        return 0
     out = _option_value(args.options, "--out")
     if out is not None and not {"-h", "--help"} & set(args.options):
         _check_writable("--out", out, directory=True)  # every figure writes into a directory
-    return load(args.name).main(args.options)
+    module = load(args.name)
+    return base.main(module, args.options) if hasattr(module, "simulate") else module.main(args.options)
+
+
+def _cmd_replot(args) -> int:
+    from .figures import base
+
+    if args.out is not None:
+        _check_writable("--out", args.out, directory=True)
+    summary = base.render(args.directory, args.out)
+    base.print_summary(summary, args.out or args.directory)
+    return 0
 
 
 #: Help of the problem options of ``jaxsim run`` (also quoted by their errors).
@@ -475,16 +493,26 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print only the JSON line")
     b.add_argument("--events", type=_positive_int, default=20_000, help="events per run")
 
-    f = sub.add_parser("figure", help="reproduce a paper figure",
-                       description="Run a paper figure; 'jaxsim figure NAME --help' lists its options.")
-    f.add_argument("name", choices=sorted(FIGURES), help="the figure ('jaxsim list' describes each)")
+    f = sub.add_parser("figure", help="reproduce a paper figure (--list: every figure)",
+                       description="Run a paper figure: its sweeps, best-of-grid selection and plot, with every "
+                       "result saved beside its provenance; 'jaxsim figure NAME --help' lists its options.")
+    f.add_argument("--list", action="store_true", help="every figure, its forms and what it shows")
+    f.add_argument("name", nargs="?", choices=sorted(FIGURES), metavar="NAME",
+                   help="the figure (--list describes each)")
     f.add_argument("options", nargs=argparse.REMAINDER, help="the figure's own options")
+
+    rp = sub.add_parser("replot", help="redraw a saved figure run without simulating",
+                        description="Redraw a directory written by 'jaxsim figure' (PNG, PDF, summary.json) from "
+                        "its saved results; the PNG is byte-identical to the first run's.")
+    rp.add_argument("directory", help="a directory written by 'jaxsim figure'")
+    rp.add_argument("--out", metavar="DIR", help="where to write (default: DIRECTORY itself)")
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"list": _cmd_list, "run": _cmd_run, "bench": _cmd_bench, "figure": _cmd_figure}[args.cmd]
+    handler = {"list": _cmd_list, "run": _cmd_run, "bench": _cmd_bench, "figure": _cmd_figure,
+               "replot": _cmd_replot}[args.cmd]
     try:
         if args.cpu_devices is not None:
             from .cpu_devices import use_cpu_devices

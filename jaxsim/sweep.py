@@ -28,6 +28,7 @@ from .checkpoint import Checkpoint, atomic_savez
 from .events import EventStream, as_horizon, cycle_times, free_running, sample_stream
 from .methods import AllocationMethod, ControlledMethod, Method, RoundMethod, StreamMethod, make_method
 from .problems import Problem
+from .provenance import provenance
 from .rng import SEED_LIMIT, comm_key, time_key
 from .sim import allocation, controlled, rounds, stream
 from .sim.driver import resolve_devices, run_setup
@@ -66,10 +67,16 @@ class SweepResult:
         """``[seed, *grid]``: the run's model or a recorded metric was non-finite at some point
         (the one definition used by :meth:`best` and the CLI summary). ``batch_loss`` is NaN until
         the first job arrives, so only its values after that count."""
-        bad = self.metrics["diverged"].any(axis=-1)
-        for k, v in self.metrics.items():
+        return self._diverged(None)
+
+    def _diverged(self, point) -> np.ndarray:
+        """:attr:`diverged` counting only the points up to ``point`` (all when ``None``)."""
+        cut = slice(None) if point is None else slice(0, point + 1)
+        m = {k: v[..., cut] for k, v in self.metrics.items()}
+        bad = m["diverged"].any(axis=-1)
+        for k, v in m.items():
             if k == "batch_loss":
-                bad = bad | np.isinf(v).any(axis=-1) | (np.isnan(v) & (self.metrics["received"] > 0)).any(axis=-1)
+                bad = bad | np.isinf(v).any(axis=-1) | (np.isnan(v) & (m["received"] > 0)).any(axis=-1)
             elif np.issubdtype(v.dtype, np.floating):
                 bad = bad | ~np.isfinite(v).all(axis=-1)
         return bad
@@ -77,6 +84,15 @@ class SweepResult:
     def final(self, metric: str = "loss_gap") -> np.ndarray:
         """The metric at the horizon, ``[seed, *grid]``."""
         return self._metric(metric)[..., -1]
+
+    def point_at(self, at: float) -> int:
+        """The last recording point at or before time ``at`` (seconds; the median over seeds of
+        each point's time, which is the same for every seed under a time horizon)."""
+        t = np.median(self.time, axis=0)
+        p = int(np.searchsorted(t, at, side="right")) - 1
+        if p < 0:
+            raise ValueError(f"at: {at} is before the first recording point ({t[0]:g} s)")
+        return p
 
     def _metric(self, metric: str) -> np.ndarray:
         """``metrics[metric]``, or a ``ValueError`` naming what was recorded. ``loss_gap``
@@ -87,19 +103,21 @@ class SweepResult:
                 "and its best setting is the same)") if metric == "loss_gap" and "loss" in self.metrics else ""
         raise ValueError(f"metric {metric!r}: not recorded{hint}; recorded: {sorted(self.metrics)}")
 
-    def best(self, metric: str = "loss_gap", reduce: str = "median") -> dict:
-        """Best-of-grid (the papers' protocol): the setting whose final ``metric``,
-        reduced over seeds (median by default), is smallest.
+    def best(self, metric: str = "loss_gap", reduce: str = "median", at: Optional[float] = None) -> dict:
+        """Best-of-grid (the papers' protocol): the setting whose ``metric`` at the horizon
+        (or at time ``at``, see :meth:`point_at`), reduced over seeds (median by default), is
+        smallest.
 
-        Settings with a diverged run (:attr:`diverged`: a non-finite model or recorded metric)
-        on any seed are excluded. Returns a dict
-        with the chosen ``hparams``, its grid ``index``, the reduced ``value`` and the
+        Settings with a diverged run (:attr:`diverged`: a non-finite model or recorded metric,
+        up to the point selected on) on any seed are excluded. Returns a dict with the chosen
+        ``hparams``, its grid ``index``, the reduced ``value``, the ``point`` selected on and the
         number of settings ``excluded``; raises ``ValueError`` if every setting diverged,
         or if ``metric`` was not recorded: ``loss_gap`` (f - f*) exists only for problems with
         a known ``f*``; otherwise select on ``loss`` (f), which picks the same setting.
         """
-        final = self.final(metric).astype(np.float64)
-        bad_setting = self.diverged.any(axis=0)
+        point = self.time.shape[-1] - 1 if at is None else self.point_at(at)
+        final = self._metric(metric)[..., point].astype(np.float64)
+        bad_setting = self._diverged(point).any(axis=0)
         red = {"median": np.median, "mean": np.mean, "max": np.max}[reduce](final, axis=0)
         red = np.where(bad_setting, np.inf, red)
         if not np.isfinite(red).any():
@@ -107,7 +125,59 @@ class SweepResult:
         idx = np.unravel_index(int(np.argmin(red)), red.shape)
         hp = {d: self.coords[d][i].item() for d, i in zip(self.grid_dims, idx)}
         hp.update(self.fixed)
-        return {"hparams": hp, "index": idx, "value": float(red[idx]), "excluded": int(bad_setting.sum())}
+        return {"hparams": hp, "index": idx, "value": float(red[idx]), "point": point,
+                "excluded": int(bad_setting.sum())}
+
+    def index_of(self, **hparams) -> tuple:
+        """The grid index of the setting with these values (every grid axis named; a value
+        matches its coordinate to float32 rounding), e.g. the paper's stated setting."""
+        missing = [d for d in self.grid_dims if d not in hparams]
+        if missing:
+            raise ValueError(f"index_of: give a value for every grid axis; missing {missing}")
+        idx = []
+        for d in self.grid_dims:
+            hit = np.flatnonzero(np.isclose(np.asarray(self.coords[d], np.float64), hparams[d], rtol=1e-6, atol=0))
+            if hit.size == 0:
+                raise ValueError(f"index_of: {d}={hparams[d]} is not on the grid {np.asarray(self.coords[d]).tolist()}")
+            idx.append(int(hit[0]))
+        return tuple(idx)
+
+    def to_xarray(self):
+        """An ``xarray.Dataset``: one variable per metric over ``dims`` with their coordinates,
+        ``time`` over ``(seed, point)``, ``diverged`` over ``(seed, *grid)``; ``method``, ``fixed``
+        and ``info`` (as JSON) in ``attrs``. Needs ``xarray`` (``pip install xarray``)."""
+        try:
+            import xarray as xr
+        except ImportError as e:
+            raise ImportError("to_xarray needs xarray: pip install xarray") from e
+        coords = {d: np.asarray(self.coords[d]) for d in self.dims[:-1]}
+        coords["point"] = np.arange(self.time.shape[-1])
+        data = {k: (self.dims, v) for k, v in self.metrics.items()}
+        data["time"] = (("seed", "point"), self.time)
+        data["run_diverged"] = (self.dims[:-1], self.diverged)
+        return xr.Dataset(data, coords=coords, attrs=dict(
+            method=self.method, fixed=json.dumps(self.fixed, default=_jsonable),
+            info=json.dumps(self.info, default=_jsonable)))
+
+    def to_dataframe(self):
+        """Tidy rows (a ``pandas.DataFrame``): one per seed, grid setting and recording point,
+        with columns ``method``, ``seed``, the grid axes, ``point``, ``time``, every metric and
+        the fixed hyperparameters. Needs ``pandas``."""
+        try:
+            import pandas as pd
+        except ImportError as e:
+            raise ImportError("to_dataframe needs pandas: pip install pandas") from e
+        shape = self.time.shape[:1] + tuple(len(self.coords[d]) for d in self.grid_dims) + self.time.shape[-1:]
+        grids = np.meshgrid(*[np.arange(n) for n in shape], indexing="ij")
+        cols = {"method": np.full(grids[0].size, self.method)}
+        for d, g in zip(self.dims, grids):
+            cols[d] = np.arange(shape[-1])[g.ravel()] if d == "point" else np.asarray(self.coords[d])[g.ravel()]
+        cols["time"] = self.time[grids[0].ravel(), grids[-1].ravel()]
+        for k, v in self.metrics.items():
+            cols[k] = v.ravel()
+        for k, v in self.fixed.items():
+            cols[k] = np.full(grids[0].size, v)
+        return pd.DataFrame(cols)
 
     def curve(self, index: tuple, metric: str = "grad_norm_sq") -> np.ndarray:
         """``metric[seed, point]`` of one grid setting."""
@@ -430,7 +500,13 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
                                        window=window, **kw)
     S = len(seeds)
     info.update(seconds_total=_time.perf_counter() - t0, seconds_prepare=t_prep,
-                n=timing.n, d=problem.dim, horizon=dataclasses.asdict(horizon))
+                n=timing.n, d=problem.dim, horizon=dataclasses.asdict(horizon),
+                config=dict(method=method.name, method_options=dict(method_options or {}),
+                            optimizer=None if optimizer is None else repr(optimizer),
+                            problem=type(problem).__name__, timing=repr(timing), seeds=seeds,
+                            grid={k: np.asarray(v).tolist() for k, v in axes.items()}, fixed=fixed,
+                            num_points=int(num_points), durations_given=durations is not None),
+                provenance=provenance())
     shape = (S,) + tuple(len(v) for v in axes.values()) + (num_points + 1,)
     metrics = {k: v.reshape(shape) for k, v in raw.items()}
     if problem.f_star is None:  # f - f* is unknown: the kernel's loss_gap would be f itself, kept as `loss`

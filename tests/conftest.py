@@ -52,6 +52,29 @@ def shared_dir():
     return SHARED if SHARED.is_dir() else None
 
 
+@pytest.fixture(scope="session")
+def mnist_dir(tmp_path_factory):
+    """A folder of MNIST IDX files: the shared MNIST test set when present, else 600 generated
+    28x28 images per split (``t10k-*`` and ``train-*``; labels balanced, pixels random)."""
+    real = SHARED / "data" / "mnist"
+    if (real / "t10k-images-idx3-ubyte.gz").is_file():
+        return real
+    import gzip
+    import struct
+
+    import numpy as np
+
+    folder = tmp_path_factory.mktemp("mnist")
+    rng = np.random.default_rng(0)
+    labels = np.arange(600) % 10
+    images = rng.integers(0, 256, size=(600, 28, 28), dtype=np.uint8)
+    for prefix in ("t10k", "train"):
+        for kind, arr in (("images-idx3", images), ("labels-idx1", labels.astype(np.uint8))):
+            head = bytes([0, 0, 0x08, arr.ndim]) + b"".join(struct.pack(">I", s) for s in arr.shape)
+            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(head + arr.tobytes()))
+    return folder
+
+
 def _import_user_methods():
     """Register the one-file methods of ``tests/user_methods`` before any test module is
     collected, as a user's own method module would be imported before use."""

@@ -481,7 +481,8 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     work = [(g, c) for g in range(len(plan.seed_groups)) for c in range(len(plan.chunks))]
     outs, t_first, loaded, computed = {}, None, [], []
     inputs = None
-    for b, (g, c) in enumerate(progress_bar(work, method.name, progress)):
+    bar = ProgressBar(S * len(settings), method.name, progress)
+    for b, (g, c) in enumerate(work):
         tb = time.perf_counter()
         hp = hp_arrays(method, plan.chunks[c], dtype)
         rs, rp = plan.seeds_real[g], plan.real[c]
@@ -491,6 +492,7 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
         if out is not None:
             outs[g, c] = out
             loaded.append(b)
+            bar.update(outs[g, c])
             continue
         if inputs is None or inputs[0] != g:
             whole = plan.seed_groups[g] == list(range(S))
@@ -507,6 +509,8 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
             ckpt.save(key, b, outs[g, c])
         computed.append(b)
         t_first = t_first or (time.perf_counter() - tb)
+        bar.update(outs[g, c])
+    bar.close()
     back = np.argsort(order)
     keys = outs[0, 0].keys()
     metrics = {k: np.concatenate([np.concatenate([outs[g, c][k] for c in range(len(plan.chunks))], axis=1)
@@ -522,14 +526,34 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     return metrics, info
 
 
-def progress_bar(items, desc: str, enabled: bool):
-    if enabled:
-        from tqdm import tqdm
-        return tqdm(items, desc=desc)
-    return items
+class ProgressBar:
+    """A tqdm bar over a sweep's runs, advanced per batch: runs done, run-events per second
+    (gradients received, summed over the batch's runs, per wall second) and the ETA. A no-op
+    when disabled (the library's default; the CLI enables it when stderr is a terminal)."""
+
+    def __init__(self, runs: int, desc: str, enabled: bool):
+        self.bar, self.events, self.t0 = None, 0, time.perf_counter()
+        if enabled:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=runs, desc=desc, unit="run", dynamic_ncols=True)
+
+    def update(self, out: dict) -> None:
+        if self.bar is None:
+            return
+        received = out.get("received")
+        runs = int(np.prod(np.shape(received)[:2])) if received is not None else 0
+        if received is not None:
+            self.events += int(np.asarray(received)[..., -1].astype(np.int64).sum())
+        rate = self.events / max(time.perf_counter() - self.t0, 1e-9)
+        self.bar.set_postfix_str(f"{rate:.3g} run-events/s", refresh=False)
+        self.bar.update(runs)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 __all__ = ["MIN_AXIS", "BatchPlan", "LoopClock", "Memory", "NextEndClock", "Setup", "batched", "batches",
            "describe_sizes", "hp_arrays", "job_steps", "job_time_scale", "make_mesh", "memory_estimate", "mesh_shape",
-           "progress_bar", "resolve_devices", "run_batch", "run_setup", "seed_context", "seed_inputs",
+           "ProgressBar", "resolve_devices", "run_batch", "run_setup", "seed_context", "seed_inputs",
            "sharded_runner", "stack_contexts", "state_bytes", "tree_bytes"]

@@ -1,0 +1,252 @@
+"""The figure pipeline every figure module shares: simulate, save, draw, summarize, replot.
+
+A figure module defines
+
+* ``NAME``: the command-line name; its docstring's first line says what the figure shows and
+  the rest states the setup and **the paper's claim**;
+* ``Config``: a frozen dataclass of everything that determines the numbers; each field is a
+  command-line option (``--field-name``; ``help`` and ``choices`` from the field's metadata);
+  ``FULL`` (the paper's scale or the closest this project runs), ``QUICK`` (CPU minutes) and
+  ``TINY`` (seconds: the test suite) are instances;
+* ``FORMS``: the forms it can run, ``("paper",)`` or ``("paper", "authors")`` where the paper's
+  algorithm and the authors' simulator differ (``--forms authors`` runs the simulator's);
+* ``simulate(cfg, forms, progress) -> {label: SweepResult}``: every sweep, labeled;
+* ``summarize(results, cfg, forms) -> dict``: the numbers the figure reports, from the saved
+  results alone, with ``claim`` (``text``, ``holds``: True, False or None, and ``evidence``);
+* ``plot(results, cfg, forms) -> matplotlib Figure``: drawn from the saved results alone.
+
+:func:`run` simulates, saves every result with its provenance (``DIR/results/LABEL.npz``,
+``DIR/figure.json``), then draws and summarizes *from the files on disk*, exactly as
+:func:`replot` does later: a replot gives the same PNG, byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+import typing
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from ..provenance import provenance
+from ..sweep import SweepResult, _jsonable
+
+FORMAT = 1  #: version of the on-disk layout of a figure run
+DPI = 120
+
+# ---- selection and drawing helpers shared by the figures ---------------------------------------
+
+
+def band(ax, x, y, *, color, label=None, style="-", marker=None, log=True, floor=1e-16):
+    """Median over seeds (axis 0 of ``y``) with the inter-quartile band, the figures' one way
+    to draw a curve."""
+    y = np.asarray(y, np.float64)
+    if log:
+        y = np.maximum(y, floor)
+    q25, med, q75 = np.nanquantile(y, [0.25, 0.5, 0.75], axis=0)
+    ax.plot(x, med, style, color=color, label=label, marker=marker,
+            markevery=max(1, len(x) // 8) if marker else None)
+    ax.fill_between(x, q25, q75, color=color, alpha=0.2, linewidth=0)
+    if log:
+        ax.set_yscale("log")
+
+
+def time_axis(res: SweepResult) -> np.ndarray:
+    """The recording times, median over seeds (identical across seeds under a time horizon)."""
+    return np.median(res.time, axis=0)
+
+
+def fmt_hparams(hp: dict) -> str:
+    """``gamma=5, R=4``: a setting as figures print and label it."""
+    return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in hp.items())
+
+
+def stats(x) -> dict:
+    """Median and quartiles of a vector of per-seed values, as JSON numbers."""
+    x = np.asarray(x, np.float64)
+    return {"median": float(np.median(x)), "q25": float(np.quantile(x, 0.25)), "q75": float(np.quantile(x, 0.75))}
+
+
+def claim(text: str, holds, evidence: str) -> dict:
+    """The summary's verdict on the paper's claim: ``holds`` is True, False or None (not
+    decidable from this run, e.g. too small to say)."""
+    return {"text": text, "holds": None if holds is None else bool(holds), "evidence": evidence}
+
+
+# ---- configs as command-line options and JSON --------------------------------------------------
+
+
+def config_from_dict(cls, data: dict):
+    """Rebuild a ``Config`` from its JSON form (lists back to tuples); unknown keys refused."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ValueError(f"config: unknown field(s) {unknown} for {cls.__module__}.{cls.__name__}")
+    return cls(**{k: _tuples(v) for k, v in data.items()})
+
+
+def _tuples(v):
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
+def _field_type(f: dataclasses.Field, default):
+    if "type" in f.metadata:
+        return f.metadata["type"]
+    if isinstance(default, bool):
+        return bool
+    if isinstance(default, tuple):
+        return tuple
+    return type(default) if default is not None else str
+
+
+def add_config_options(parser: argparse.ArgumentParser, cls, defaults) -> None:
+    """One ``--field-name`` option per ``Config`` field (default: the chosen preset's value)."""
+    group = parser.add_argument_group("figure settings", "each overrides the chosen preset (FULL, or QUICK "
+                                      "with --quick); the figure's config is saved with its results")
+    for f in dataclasses.fields(cls):
+        default = getattr(defaults, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        kind = _field_type(f, default)
+        help_ = f.metadata.get("help", "")
+        if kind is bool:
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_)
+        elif kind is tuple:
+            elem = f.metadata.get("elem") or (float if any(isinstance(x, float) for x in default) else
+                                              type(default[0]) if default else str)
+            group.add_argument(flag, dest=f.name, nargs="+", type=elem, default=None, metavar="V", help=help_)
+        else:
+            group.add_argument(flag, dest=f.name, type=kind, default=None, choices=f.metadata.get("choices"),
+                               metavar=None if f.metadata.get("choices") else f.name.upper(), help=help_)
+
+
+def config_from_args(cls, preset, args) -> object:
+    """``preset`` with the options given on the command line."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name) is not None}
+    return dataclasses.replace(preset, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
+
+
+# ---- run, save, draw, replot -------------------------------------------------------------------
+
+
+def forms_of(module: ModuleType) -> tuple:
+    return tuple(getattr(module, "FORMS", ("paper",)))
+
+
+def run(module: ModuleType, cfg, out, *, forms: str = "paper", progress: bool = False, dpi: int = DPI) -> dict:
+    """Simulate the figure ``module`` at ``cfg``, save its results with provenance under ``out``,
+    then draw (``NAME.png``, ``NAME.pdf``) and summarize (``summary.json``) from the saved files.
+    Returns the summary."""
+    if forms not in forms_of(module):
+        raise ValueError(f"forms: {module.NAME} runs {' or '.join(forms_of(module))}, not {forms!r}")
+    out = Path(out)
+    (out / "results").mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    results = module.simulate(cfg, forms=forms, progress=progress)
+    seconds = time.perf_counter() - t0
+    for label, res in results.items():
+        res.save(out / "results" / f"{label}.npz")
+    manifest = dict(format=FORMAT, figure=module.NAME, forms=forms, config=dataclasses.asdict(cfg),
+                    results=list(results), seconds=seconds, provenance=provenance(), argv=sys.argv[1:])
+    (out / "figure.json").write_text(json.dumps(manifest, indent=2, default=_jsonable))
+    return render(out, dpi=dpi)
+
+
+def load_run(directory) -> tuple:
+    """``(module, cfg, forms, results, manifest)`` of a saved figure run."""
+    from . import load
+
+    directory = Path(directory)
+    path = directory / "figure.json"
+    if not path.is_file():
+        raise ValueError(f"replot: {directory} holds no figure.json (not a directory written by 'jaxsim figure')")
+    manifest = json.loads(path.read_text())
+    module = load(manifest["figure"])
+    cfg = config_from_dict(module.Config, manifest["config"])
+    results = {label: SweepResult.load(directory / "results" / f"{label}.npz") for label in manifest["results"]}
+    return module, cfg, manifest["forms"], results, manifest
+
+
+def render(directory, out=None, *, dpi: int = DPI) -> dict:
+    """Draw and summarize a saved figure run (``out``: where to write, default ``directory``).
+    Simulates nothing; the PNG is byte-identical to the first run's (same matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    module, cfg, forms, results, manifest = load_run(directory)
+    out = Path(directory if out is None else out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = dict(figure=module.NAME, forms=forms, seconds=manifest["seconds"],
+                   **module.summarize(results, cfg, forms))
+    fig = module.plot(results, cfg, forms)
+    with matplotlib.rc_context({"svg.hashsalt": "jaxsim"}):
+        fig.savefig(out / f"{module.NAME}.png", dpi=dpi, metadata={"Software": None})
+        fig.savefig(out / f"{module.NAME}.pdf", metadata={"CreationDate": None, "Producer": None, "Creator": None})
+    plt.close(fig)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
+    return summary
+
+
+def print_summary(summary: dict, out) -> None:
+    """The lines ``jaxsim figure`` prints: each reported number, the claim's verdict, the files."""
+    for label, s in summary.get("methods", {}).items():
+        line = s.get("line") if isinstance(s, dict) else None
+        print(f"{label:24s} {line if line else json.dumps(s, default=_jsonable)}")
+    c = summary.get("claim")
+    if c:
+        verdict = {True: "holds", False: "does not hold", None: "undecided"}[c["holds"]]
+        print(f"claim: {c['text']}\n  -> {verdict} in this run: {c['evidence']}")
+    print(f"simulated in {summary['seconds']:.1f} s; wrote {Path(out) / summary['figure']}.png/.pdf, "
+          f"summary.json, figure.json and results/")
+
+
+# ---- the command line --------------------------------------------------------------------------
+
+
+def main(module: ModuleType, argv=None) -> int:
+    """``jaxsim figure NAME [--quick] [--out DIR] [--forms F] [--no-progress] [--FIELD V ...]``."""
+    doc = (module.__doc__ or "").replace("``", "")
+    p = argparse.ArgumentParser(prog=f"jaxsim figure {module.NAME}", description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="the CPU-minutes preset (QUICK) instead of FULL")
+    p.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test suite's preset
+    p.add_argument("--out", default=f"out/{module.NAME}", help="directory for the figure, summary and results")
+    p.add_argument("--forms", default="paper", choices=forms_of(module),
+                   help="paper: the algorithms as the paper states them; authors: the forms of the authors' "
+                        "simulator, where they differ (see the docstring)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (default: on in a terminal)")
+    # parse the preset first so that --help shows its defaults
+    pre, _ = p.parse_known_args([a for a in (argv or []) if a in ("--quick", "--tiny")])
+    preset = module.TINY if pre.tiny else module.QUICK if pre.quick else module.FULL
+    add_config_options(p, module.Config, preset)
+    args = p.parse_args(argv)
+    cfg = config_from_args(module.Config, preset, args)
+    progress = not args.no_progress and sys.stderr.isatty()
+    summary = run(module, cfg, args.out, forms=args.forms, progress=progress)
+    print_summary(summary, args.out)
+    return 0
+
+
+def replot_main(argv=None) -> int:
+    """``jaxsim replot DIR [--out DIR2]``."""
+    p = argparse.ArgumentParser(prog="jaxsim replot", description="Redraw a saved figure run (PNG, PDF, "
+                                "summary.json) from its results, without simulating.")
+    p.add_argument("directory", help="a directory written by 'jaxsim figure'")
+    p.add_argument("--out", help="where to write (default: DIRECTORY)")
+    args = p.parse_args(argv)
+    summary = render(args.directory, args.out)
+    print_summary(summary, args.out or args.directory)
+    return 0
+
+
+Results = typing.Dict[str, SweepResult]
+
+__all__ = ["DPI", "FORMAT", "Results", "add_config_options", "band", "claim", "config_from_args",
+           "config_from_dict", "fmt_hparams", "load_run", "main", "print_summary", "render", "replot_main", "run",
+           "stats", "time_axis"]
