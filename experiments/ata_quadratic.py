@@ -1,7 +1,6 @@
 """ATA paper (arXiv 2502.00775), its quadratic figure at reduced size.
 
-    python experiments/ata_quadratic.py [--n 17 51] [--iterations 3000] [--horizon SECONDS]
-                                        [--seeds 0 1 2] [--points 300] [--out DIR]
+    python experiments/ata_quadratic.py [--quick] [--forms paper|authors] [--n 17 51] [--iterations K] [--out DIR]
 
 Same as ``jaxsim figure ata-quadratic`` (``--help`` lists its options); the recipe lives in
 ``jaxsim/figures/ata_quadratic.py``.

@@ -1,7 +1,7 @@
 """Ringleader ASGD against its baselines on MNIST with label-skewed workers.
 
-    python experiments/ringleader_mnist.py --data PATH [--split train|test] [--horizon SECONDS]
-        [--seeds K] [--authors] [--no-permute] [--out DIR]
+    python experiments/ringleader_mnist.py --data PATH [--quick] [--forms paper|authors] [--split train|test]
+        [--horizon SECONDS] [--seeds S ...] [--out DIR]
 
 Same as ``jaxsim figure ringleader-mnist`` (``--help`` lists its options); the recipe lives in
 ``jaxsim/figures/ringleader_mnist.py``.

@@ -1,6 +1,6 @@
 """Ringmaster LMO paper, language-model experiment (spec experiments.md §7.1) at CPU size.
 
-    python experiments/ringmaster_lmo_lm.py [--levels 1 sqrt_i i] [--form code|paper] [--quick] [--out DIR]
+    python experiments/ringmaster_lmo_lm.py [--quick] [--forms paper|authors] [--levels 1 sqrt_i i] [--out DIR]
 
 Same as ``jaxsim figure ringmaster-lmo-lm`` (``--help`` lists its options); the recipe lives in
 ``jaxsim/figures/ringmaster_lmo_lm.py``.

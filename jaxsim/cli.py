@@ -378,16 +378,25 @@ def _cmd_figure(args) -> int:
     if out is not None and not {"-h", "--help"} & set(args.options):
         _check_writable("--out", out, directory=True)  # every figure writes into a directory
     module = load(args.name)
-    return base.main(module, args.options) if hasattr(module, "simulate") else module.main(args.options)
+    _headless()
+    return base.main(module, args.options)
+
+
+def _headless() -> None:
+    """Figures drawn by the command line go to files only (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 def _cmd_replot(args) -> int:
     from .figures import base
 
+    _headless()
     if args.out is not None:
         _check_writable("--out", args.out, directory=True)
     summary = base.render(args.directory, args.out)
-    base.print_summary(summary, args.out or args.directory)
+    base.print_summary(summary, args.out or args.directory, simulated=False)
     return 0
 
 

@@ -156,8 +156,8 @@ class SweepResult:
         data["time"] = (("seed", "point"), self.time)
         data["run_diverged"] = (self.dims[:-1], self.diverged)
         return xr.Dataset(data, coords=coords, attrs=dict(
-            method=self.method, fixed=json.dumps(self.fixed, default=_jsonable),
-            info=json.dumps(self.info, default=_jsonable)))
+            method=self.method, fixed=json.dumps(self.fixed, default=jsonable),
+            info=json.dumps(self.info, default=jsonable)))
 
     def to_dataframe(self):
         """Tidy rows (a ``pandas.DataFrame``): one per seed, grid setting and recording point,
@@ -196,7 +196,7 @@ class SweepResult:
                       info=self.info, metrics=sorted(self.metrics), coords=sorted(self.coords))
         arrays = {f"metric/{k}": v for k, v in self.metrics.items()}
         arrays.update({f"coord/{k}": v for k, v in self.coords.items()})
-        return atomic_savez(path, header=np.array(json.dumps(header, default=_jsonable)), time=self.time, **arrays)
+        return atomic_savez(path, header=np.array(json.dumps(header, default=jsonable)), time=self.time, **arrays)
 
     @classmethod
     def load(cls, path) -> "SweepResult":
@@ -212,7 +212,7 @@ class SweepResult:
                        time=z["time"], fixed=h["fixed"], info=h["info"])
 
 
-def _jsonable(o):
+def jsonable(o):
     if isinstance(o, (np.integer,)):
         return int(o)
     if isinstance(o, (np.floating,)):

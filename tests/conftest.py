@@ -46,6 +46,23 @@ def no_compile(monkeypatch, caplog):
     assert not bad, bad
 
 
+@pytest.fixture
+def compiles(caplog):
+    """``compiles(fn)`` runs ``fn()`` and returns its result and the messages of the JAX
+    compilations it triggered (``[]``: every kernel it called was already compiled)."""
+    import logging
+
+    import jax
+
+    def run(fn):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="jax"), jax.log_compiles(True):
+            out = fn()
+        return out, [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def shared_dir():
     """The project's shared folder when present (never required)."""

@@ -258,3 +258,20 @@ def test_lcb_scores_match_reference_rules(name, constants):
                 np.testing.assert_allclose(s, ref, rtol=1e-10, atol=1e-12)
             positive += int((s > 0).sum())
     assert positive > 0
+
+
+def test_ata_figure_optimum_is_fta_expected_iteration():
+    """The ATA figure's theory overlay: ``E C(a*)`` of the law ``X_i = 29 i + Exp(mean 29 i)`` by
+    numerical integration, against closed forms and a Monte Carlo mean."""
+    from jaxsim.figures import ata_quadratic as fig
+
+    one = fig.optimum(1, 3)  # one worker, three tasks: 3 * 29 + E Gamma(3, 29) = 6 * 29
+    assert one["a"] == [3] and one["v_B"] == 3 * 58.0
+    np.testing.assert_allclose([one["time"], one["work"]], [174.0, 174.0], rtol=1e-4)
+    opt = fig.optimum(17, 23)
+    a = np.array(opt["a"])
+    assert a.sum() == 23 and opt["v_B"] == 522.0 and opt["work"] == float(np.sum(a * 58.0 * np.arange(1, 18)))
+    rng = np.random.default_rng(0)
+    c = 29.0 * np.arange(1, 18)[a > 0]
+    sums = a[a > 0] * c + rng.gamma(a[a > 0], c, size=(200_000, c.size))
+    np.testing.assert_allclose(opt["time"], sums.max(axis=1).mean(), rtol=3e-3)

@@ -272,3 +272,28 @@ def test_problem_without_constants_is_refused(no_compile):
     with pytest.raises(ValueError, match="problem: dp_rbcd needs a problem with coordinate-wise constants"):
         jaxsim.sweep("dp_rbcd", jaxsim.worst_case_quadratic(d=4), jaxsim.make_timing(1, "sqrt", "none"),
                      horizon=5.0, num_points=2)
+
+
+def test_figure_tunes_on_the_first_seed_and_reports_the_others():
+    """The figure's protocol (experiments.md §0), on a hand-made result: per eps, the setting best
+    on seed 0 (diverged runs excluded), then median and quartiles of the other seeds there."""
+    from jaxsim.figures import dp_rbcd as fig
+    from jaxsim.sweep import SweepResult
+
+    seeds, gammas, Ts, eps = 3, 2, 2, (1.0, 4.0)
+    gap = np.ones((seeds, gammas, Ts, len(eps), 2))
+    gap[0, 1, 0, 0, -1] = 0.1  # eps = 1: seed 0 prefers gamma index 1, T index 0
+    gap[1:, 1, 0, 0, -1] = [0.3, 0.5]
+    gap[0, 0, 1, 1, -1] = 0.05  # eps = 4: the lowest on seed 0, but that run diverged on the way
+    diverged = np.zeros(gap.shape, bool)
+    diverged[0, 0, 1, 1, 0] = True
+    gap[0, 1, 1, 1, -1] = 0.2  # so the next best is selected
+    res = SweepResult(method="dp_rbcd", dims=("seed", "gamma", "T", "eps", "point"),
+                      coords={"seed": np.arange(seeds), "gamma": np.array([0.3, 1.0]), "T": np.array([1, 3]),
+                              "eps": np.array(eps)},
+                      metrics={"loss_gap": gap, "diverged": diverged}, time=np.zeros((seeds, 2)))
+    cfg = fig.Config(eps=eps, seeds=tuple(range(seeds)), passes=(1, 3), gammas=(0.3, 1.0))
+    first, second = fig.selected(res, cfg)
+    assert (first["gamma"], first["T"], first["median"]) == (1.0, 1, pytest.approx(0.4))
+    assert (first["q1"], first["q3"]) == (pytest.approx(0.35), pytest.approx(0.45))
+    assert (second["gamma"], second["T"], second["median"]) == (1.0, 3, 1.0)

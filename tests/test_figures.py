@@ -11,7 +11,7 @@ from jaxsim import cli
 from jaxsim.figures import FIGURES, base, load
 from jaxsim.sweep import SweepResult
 
-NAMES = sorted(n for n in FIGURES if hasattr(load(n), "simulate"))  # TEMP while converting
+NAMES = sorted(FIGURES)
 
 
 def tiny(module, mnist_dir):

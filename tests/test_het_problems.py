@@ -197,6 +197,39 @@ def test_mlp_in_engine(small_mlp):
     assert "loss_gap" not in res  # no known f*: f(x) is recorded as `loss`, never labelled a gap
 
 
+def test_mlp_full_batch_scalar_noise():
+    """``full_batch_noise = s`` (the Ringmaster paper's MNIST recipe): every call is the exact full-batch
+    gradient plus ``s z 1`` with one scalar ``z`` per call, for any worker; the data are shared by all."""
+    X, y = tiny_xy(N=12, d=6, classes=3)
+    prob = mnist_mlp(X=X, y=y, hidden=4, classes=3, full_batch_noise=0.5, num_workers=5)  # split unused
+    assert prob.full_batch and prob.num_workers is None and prob.parts.shape == (1, 12)
+    assert prob.sigma2 == pytest.approx(0.25 * prob.dim)
+    x = prob.init() + 0.05
+    direct = jax.jit(jax.grad(_direct_loss))(x, prob, jnp.arange(12))
+    g = call("full_grad", prob, x)
+    np.testing.assert_allclose(g, direct, rtol=1e-4, atol=1e-6)
+    for worker in (0, 7):
+        key = jax.random.key(worker + 3)
+        z = call("sample_noise", prob, key, worker)
+        assert z.shape == ()
+        np.testing.assert_allclose(call("stoch_grad", prob, x, key, worker), g + 0.5 * z, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(call("local_grad", prob, x, worker), g, rtol=1e-6)
+    # no noise: the exact gradient; the minibatch mode is unchanged and has no sigma2
+    exact = mnist_mlp(X=X, y=y, hidden=4, classes=3, full_batch_noise=0.0)
+    np.testing.assert_allclose(call("stoch_grad", exact, x, jax.random.key(0), 2), g, rtol=1e-6)
+    mini = mnist_mlp(X=X, y=y, num_workers=3, split="iid", hidden=4, classes=3)
+    assert not mini.full_batch and mini.num_workers == 3
+    with pytest.raises(AttributeError, match="full-batch"):
+        _ = mini.sigma2
+    # any number of workers runs it
+    res = jaxsim.simulate("asgd", prob, jaxsim.make_timing(4, "one_plus_sqrt"), hparams={"gamma": 0.05},
+                          horizon=6.0, num_points=2)
+    assert res["updates"][-1] > 0 and np.all(np.isfinite(res["grad_norm_sq"]))
+    for bad in (-1.0, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(ValueError, match="full_batch_noise"):
+            mnist_mlp(X=X, y=y, hidden=4, classes=3, full_batch_noise=bad)
+
+
 def test_float64():
     with jax.enable_x64(True):
         X, y, parts = data.synthetic_logistic(2, 3, 2, seed=1)

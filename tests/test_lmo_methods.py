@@ -204,18 +204,24 @@ def test_lm_figure_timing_is_the_spec_law():
         np.testing.assert_allclose(excess.mean(axis=1), math.sqrt(2 / math.pi), rtol=0.08)
 
 
-@pytest.mark.parametrize("form", ["code", "paper"])
-def test_lmo_figures_build_their_methods_and_grids(form, no_compile):
+@pytest.mark.parametrize("forms", ["authors", "paper"])
+def test_lmo_figures_build_their_methods_and_grids(forms, no_compile):
+    """``--forms authors`` runs the code's methods (Nesterov, m^0 = 0, the code's PA schedule)."""
     from jaxsim.figures import ringmaster_lmo_lm as lm_fig
     from jaxsim.figures import ringmaster_lmo_quadratic as q_fig
 
+    code = forms == "authors"
     for fig in (lm_fig, q_fig):
         for name in fig.METHODS:
-            method = make_method(name, **fig.options(name, form))
-            assert method.nesterov == (form == "code") and method.m0 == ("zero" if form == "code" else "grad")
+            method = make_method(name, **fig.options(name, forms))
+            assert method.nesterov == code and method.m0 == ("zero" if code else "grad")
             if name == "ringmaster_lmo_pa":
-                assert method.schedule == form
-    assert make_method("ringmaster_lmo_stops", **q_fig.options("ringmaster_lmo_stops", "code")).partition == "all"
-    assert lm_fig.grid_of("ringmaster_lmo_stops", quick=False) == {
+                assert method.schedule == ("code" if code else "paper")
+    assert make_method("ringmaster_lmo_stops", **q_fig.options("ringmaster_lmo_stops", "authors")).partition == "all"
+    assert lm_fig.grid_of("ringmaster_lmo_stops", lm_fig.FULL) == {
         "gamma": [0.04, 0.2, 1.0, 5.0], "R": [1, 2, 4, 8, 16], "beta": 0.95}
-    assert lm_fig.grid_of("ringmaster_lmo_pa", quick=False) == {"gamma": [0.04, 0.2, 1.0, 5.0, 25.0]}
+    assert lm_fig.grid_of("ringmaster_lmo_pa", lm_fig.FULL) == {"gamma": [0.04, 0.2, 1.0, 5.0, 25.0]}
+    # the code's defaults join the grids where they are missing (Rennala's gamma = 1, the script's PA eta = 0.5)
+    assert lm_fig.grid_of("rennala_lmo", lm_fig.FULL)["gamma"] == [1.0, 5.0]
+    assert 0.5 in q_fig.grids(q_fig.FULL)["ringmaster_lmo_pa"]["gamma"]
+    assert 0.005 in q_fig.grids(q_fig.FULL)["delay_adaptive_lmo"]["gamma"]

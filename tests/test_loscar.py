@@ -198,3 +198,20 @@ def test_cli_runs_loscar(capsys):
                      "--hp", "K=1,2", "compute_time=5"]) == 0
     out = capsys.readouterr().out
     assert "diverged runs 0 of 2" in out and "'K': 2" in out
+
+
+def test_figure_sparsity_rounds_and_data(tmp_path):
+    """The a9a figure's own logic, without simulating (tests/test_figures.py runs it end to end)."""
+    import dataclasses
+
+    from jaxsim.figures import loscar_a9a as fig
+
+    assert [fig.sparsity(p, 123) for p in fig.FULL.ps] == [123, 12, 1, 1]  # p = 0.01 and 0.001 coincide
+    t = np.array([0.0, 1.0, 2.0, 3.0])
+    assert fig.time_to_reach(t, np.array([4.0, 3.0, 1.0, 0.5]), 1.0) == 2.0
+    assert fig.time_to_reach(t, np.array([4.0, 3.0, 2.0, 1.5]), 1.0) == math.inf
+    # normal regime, K = d = 123: a round is T + 1 + 0.01 K = 12.23 s, 49 of them in 600 s
+    th = fig.theory_rounds(fig.QUICK, 123, "normal", 123, overlap=True)
+    assert th["round_time"] == pytest.approx(12.23) and th["rounds"] == 49
+    with pytest.raises(ValueError, match="data: .* is not a file"):  # e.g. a folder (of MNIST files)
+        fig.make_problem(dataclasses.replace(fig.TINY, data=str(tmp_path)))

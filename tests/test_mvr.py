@@ -1,6 +1,8 @@
 """Rennala MVR: exact facts besides the oracle (tests/test_oracle.py runs both variants and
 their options against the reference rules)."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -101,16 +103,22 @@ def test_bad_hyperparameters_name_the_field(no_compile, grid, field):
         jaxsim.sweep("rennala_mvr", p, jaxsim.make_timing(3, "sqrt", "none"), grid=grid, horizon=5.0)
 
 
-def test_figure_runs_tiny(tmp_path):
-    """The MVR figure's pipeline end to end at a tiny size: sweeps, selection, plot, summary."""
+def test_figure_grids_and_theory():
+    """The MVR figure's own logic, without simulating (tests/test_figures.py runs it end to end):
+    S0 fixed on MVR's grid, a pair counts two gradients, positive theory estimates for the two
+    methods it has one for."""
+    from types import SimpleNamespace
+
     from jaxsim.figures import rennala_mvr_quadratic as fig
 
-    cfg = fig.Config(n=3, d=4, horizon=20.0, seeds=(0, 1), gammas=(0.1, 0.5), momenta=(0.5, 1.0), pairs=(1, 2),
-                     S0=2, batches=(1, 2), num_points=3)
-    summary = fig.run(cfg, tmp_path, progress=False)
-    assert (tmp_path / f"{fig.NAME}.png").stat().st_size > 0
-    assert set(summary["methods"]) == set(fig.METHODS)
-    mvr = summary["methods"]["rennala_mvr"]
-    assert set(mvr["best"]) == {"gamma", "a", "S", "S0"}
-    assert mvr["gradients_used"] % 2 == 0  # pairs: two gradients per used job
-    assert summary["theory"]["rennala_mvr"] > 0
+    g = fig.grids(fig.TINY)
+    assert set(g) == set(fig.METHODS) and g["rennala_mvr"]["S0"] == fig.TINY.S0
+    assert list(g["rennala"]["B"]) == list(fig.TINY.batches) == list(g["ringmaster"]["R"])
+    assert fig.gradients_per_job(SimpleNamespace(method="rennala_mvr")) == 2
+    assert fig.gradients_per_job(SimpleNamespace(method="rennala")) == 1
+    pred = fig.predictions(fig.TINY)
+    assert pred["eps"] > 0 and set(pred["time"]) == {"rennala_mvr", "rennala"}
+    assert all(t > 0 for t in pred["time"].values())
+    # a pair job's cost enters the MVR estimate linearly (every job, the initial batch's too, is a pair)
+    half = fig.predictions(dataclasses.replace(fig.TINY, kappa=1.0))["time"]["rennala_mvr"]
+    assert pred["time"]["rennala_mvr"] == pytest.approx(2 * half)

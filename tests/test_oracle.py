@@ -22,14 +22,18 @@ from jaxsim import reference
 from jaxsim.events import Horizon, cycle_times, free_running
 from jaxsim.methods import REGISTRY, AllocationMethod, ControlledMethod, RoundMethod, StreamMethod
 from jaxsim.problems import heterogeneous_quadratic
+from jaxsim.sim import driver
 from jaxsim.sweep import run_streams
 from jaxsim.timing import NOISE_LAWS, TimingModel
 
 @pytest.fixture(autouse=True)
 def _release_kernels():
-    """Each oracle test compiles its own float64 kernels; release them after it (see conftest)."""
+    """Each oracle test compiles its own float64 engine kernels; release them after it (see
+    conftest). Only the engine's: the small kernels of eager operations (duration draws, keys)
+    recur from test to test, and compiling them again cost up to a fifth of a test's time (the
+    module's end releases them too, ``conftest._release_compiled_kernels``)."""
     yield
-    jax.clear_caches()
+    driver.run_batch.clear_cache()
 
 
 BUCKETS = [(3, 2, "time"), (7, 5, "events")]  # (n, d, horizon kind)

@@ -1,4 +1,6 @@
-"""Sweeps: determinism, labels and shapes, best-of-grid selection, divergence, save/load."""
+"""Sweeps: determinism, labels and shapes, best-of-grid selection, divergence, save/load, xarray and pandas views."""
+
+import json
 
 import numpy as np
 import pytest
@@ -112,6 +114,52 @@ def test_save_load_roundtrip(res01, tmp_path):
     np.testing.assert_array_equal(back.time, res01.time)
     np.testing.assert_array_equal(back.metrics["busy_time"], res01.metrics["busy_time"])
     assert back.best() == res01.best()
+
+
+def test_to_xarray_matches_metrics(res01):
+    ds = res01.to_xarray()
+    assert set(ds.data_vars) == set(res01.metrics) | {"time", "run_diverged"}
+    for k, v in res01.metrics.items():
+        assert ds[k].dims == res01.dims, k
+        assert ds[k].dtype == v.dtype, k
+        np.testing.assert_array_equal(ds[k].values, v, err_msg=k)
+    for d in res01.dims[:-1]:
+        np.testing.assert_array_equal(ds.coords[d].values, res01.coords[d])
+    np.testing.assert_array_equal(ds.coords["point"].values, np.arange(6))
+    assert ds["time"].dims == ("seed", "point")
+    np.testing.assert_array_equal(ds["time"].values, res01.time)
+    assert ds["run_diverged"].dims == ("seed", "gamma", "R")
+    np.testing.assert_array_equal(ds["run_diverged"].values, res01.diverged)
+    assert ds.attrs["method"] == "ringmaster" and json.loads(ds.attrs["fixed"]) == res01.fixed
+    assert json.loads(ds.attrs["info"])["n"] == res01.info["n"]
+    # selecting by label is selecting by index
+    np.testing.assert_array_equal(ds["loss_gap"].sel(seed=1, gamma=0.2, R=3).values,
+                                  res01.curve(res01.index_of(gamma=0.2, R=3), "loss_gap")[1])
+
+
+def test_to_dataframe_is_tidy(res01):
+    df = res01.to_dataframe()
+    shape = res01.metrics["loss_gap"].shape  # (seed, gamma, R, point)
+    assert len(df) == shape[0] * (shape[1] * shape[2]) * shape[3]  # seeds x settings x points
+    assert list(df.columns) == ["method", "seed", "gamma", "R", "point", "time", *res01.metrics]
+    assert (df["method"] == "ringmaster").all()
+    for row, (s, g, r, p) in zip(df.itertuples(index=False), np.ndindex(*shape)):
+        assert (row.seed, row.gamma, row.R, row.point) == (res01.coords["seed"][s], res01.coords["gamma"][g],
+                                                          res01.coords["R"][r], p)
+        assert row.time == res01.time[s, p]
+        for k, v in res01.metrics.items():
+            np.testing.assert_array_equal(getattr(row, k), v[s, g, r, p], err_msg=k)
+    # the analysis it is for: medians over seeds per setting agree with the arrays'
+    last = df[(df.point == shape[3] - 1) & (df.gamma < 1e6)]
+    med = last.groupby(["gamma", "R"]).loss_gap.median().unstack("R")
+    np.testing.assert_allclose(med.to_numpy(), np.median(res01.final("loss_gap")[:, :2], axis=0), rtol=1e-6)
+
+
+def test_to_dataframe_repeats_fixed_hyperparameters():
+    r = _hand_result(_finals(), fixed={"foo": 7})
+    df = r.to_dataframe()
+    assert len(df) == 3 * 3 * 2 * 2 and (df["foo"] == 7).all()
+    np.testing.assert_array_equal(df["loss_gap"], r.metrics["loss_gap"].ravel())
 
 
 # ---- best() on hand-made results ---------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""Paper figures, one module each: ``jaxsim figure NAME [options]`` runs ``main(options)``.
+"""Paper figures, one module each, run by ``jaxsim figure NAME [--quick] [--forms paper|authors]``.
 
-:data:`FIGURES` maps a figure's name to its module, imported only when asked for
-(:func:`load`); every module has a docstring (first line: what the figure shows, then
-its setup and the paper's claim) and ``main(argv=None) -> int``, which parses that
-figure's own options and runs it.
+:data:`FIGURES` maps a figure's name to its module, imported only when asked for (:func:`load`).
+Every module follows the protocol of :mod:`jaxsim.figures.base` (a ``Config`` with ``FULL``,
+``QUICK`` and ``TINY`` presets, ``simulate``, ``summarize``, ``plot``); its docstring's first line
+says what the figure shows (``jaxsim figure --list``) and the rest states the setup and the
+paper's claim.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from types import ModuleType
 
 FIGURES = {
     "ringmaster-quadratic": "jaxsim.figures.ringmaster_quadratic",
+    "ringmaster-mnist": "jaxsim.figures.ringmaster_mnist",
+    "rennala-scaling": "jaxsim.figures.rennala_scaling",
     "mindflayer-heavy-tails": "jaxsim.figures.mindflayer_heavy_tails",
     "ringleader-mnist": "jaxsim.figures.ringleader_mnist",
     "rescaled-bias": "jaxsim.figures.rescaled_bias",
+    "rescaled-mnist": "jaxsim.figures.rescaled_mnist",
     "ata-quadratic": "jaxsim.figures.ata_quadratic",
     "ringmaster-lmo-lm": "jaxsim.figures.ringmaster_lmo_lm",
     "ringmaster-lmo-quadratic": "jaxsim.figures.ringmaster_lmo_quadratic",
@@ -30,11 +34,6 @@ def load(name: str) -> ModuleType:
     if name not in FIGURES:
         raise ValueError(f"unknown figure {name!r}; known: {', '.join(sorted(FIGURES))}")
     return importlib.import_module(FIGURES[name])
-
-
-def format_hparams(hp: dict) -> str:
-    """``gamma=5, R=4, alpha=0.05``: a setting as figures print and label it."""
-    return ", ".join(f"{k}={v:g}" for k, v in hp.items())
 
 
 def describe(name: str) -> str:

@@ -34,7 +34,7 @@ from types import ModuleType
 import numpy as np
 
 from ..provenance import provenance
-from ..sweep import SweepResult, _jsonable
+from ..sweep import SweepResult, jsonable
 
 FORMAT = 1  #: version of the on-disk layout of a figure run
 DPI = 120
@@ -152,7 +152,7 @@ def run(module: ModuleType, cfg, out, *, forms: str = "paper", progress: bool = 
         res.save(out / "results" / f"{label}.npz")
     manifest = dict(format=FORMAT, figure=module.NAME, forms=forms, config=dataclasses.asdict(cfg),
                     results=list(results), seconds=seconds, provenance=provenance(), argv=sys.argv[1:])
-    (out / "figure.json").write_text(json.dumps(manifest, indent=2, default=_jsonable))
+    (out / "figure.json").write_text(json.dumps(manifest, indent=2, default=jsonable))
     return render(out, dpi=dpi)
 
 
@@ -175,9 +175,7 @@ def render(directory, out=None, *, dpi: int = DPI) -> dict:
     """Draw and summarize a saved figure run (``out``: where to write, default ``directory``).
     Simulates nothing; the PNG is byte-identical to the first run's (same matplotlib)."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend: a notebook keeps its inline plots
 
     module, cfg, forms, results, manifest = load_run(directory)
     out = Path(directory if out is None else out)
@@ -189,21 +187,24 @@ def render(directory, out=None, *, dpi: int = DPI) -> dict:
         fig.savefig(out / f"{module.NAME}.png", dpi=dpi, metadata={"Software": None})
         fig.savefig(out / f"{module.NAME}.pdf", metadata={"CreationDate": None, "Producer": None, "Creator": None})
     plt.close(fig)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=jsonable))
     return summary
 
 
-def print_summary(summary: dict, out) -> None:
+def print_summary(summary: dict, out, *, simulated: bool = True) -> None:
     """The lines ``jaxsim figure`` prints: each reported number, the claim's verdict, the files."""
     for label, s in summary.get("methods", {}).items():
         line = s.get("line") if isinstance(s, dict) else None
-        print(f"{label:24s} {line if line else json.dumps(s, default=_jsonable)}")
+        print(f"{label:24s} {line if line else json.dumps(s, default=jsonable)}")
     c = summary.get("claim")
     if c:
         verdict = {True: "holds", False: "does not hold", None: "undecided"}[c["holds"]]
         print(f"claim: {c['text']}\n  -> {verdict} in this run: {c['evidence']}")
-    print(f"simulated in {summary['seconds']:.1f} s; wrote {Path(out) / summary['figure']}.png/.pdf, "
-          f"summary.json, figure.json and results/")
+    if simulated:
+        print(f"simulated in {summary['seconds']:.1f} s; wrote {Path(out) / summary['figure']}.png/.pdf, "
+              f"summary.json, figure.json and results/")
+    else:
+        print(f"redrew {Path(out) / summary['figure']}.png/.pdf and summary.json from the saved results")
 
 
 # ---- the command line --------------------------------------------------------------------------
@@ -222,7 +223,8 @@ def main(module: ModuleType, argv=None) -> int:
                         "simulator, where they differ (see the docstring)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (default: on in a terminal)")
     # parse the preset first so that --help shows its defaults
-    pre, _ = p.parse_known_args([a for a in (argv or []) if a in ("--quick", "--tiny")])
+    argv = sys.argv[1:] if argv is None else list(argv)
+    pre, _ = p.parse_known_args([a for a in argv if a in ("--quick", "--tiny")])
     preset = module.TINY if pre.tiny else module.QUICK if pre.quick else module.FULL
     add_config_options(p, module.Config, preset)
     args = p.parse_args(argv)
@@ -233,20 +235,8 @@ def main(module: ModuleType, argv=None) -> int:
     return 0
 
 
-def replot_main(argv=None) -> int:
-    """``jaxsim replot DIR [--out DIR2]``."""
-    p = argparse.ArgumentParser(prog="jaxsim replot", description="Redraw a saved figure run (PNG, PDF, "
-                                "summary.json) from its results, without simulating.")
-    p.add_argument("directory", help="a directory written by 'jaxsim figure'")
-    p.add_argument("--out", help="where to write (default: DIRECTORY)")
-    args = p.parse_args(argv)
-    summary = render(args.directory, args.out)
-    print_summary(summary, args.out or args.directory)
-    return 0
-
-
 Results = typing.Dict[str, SweepResult]
 
 __all__ = ["DPI", "FORMAT", "Results", "add_config_options", "band", "claim", "config_from_args",
-           "config_from_dict", "fmt_hparams", "load_run", "main", "print_summary", "render", "replot_main", "run",
+           "config_from_dict", "fmt_hparams", "load_run", "main", "print_summary", "render", "run",
            "stats", "time_axis"]

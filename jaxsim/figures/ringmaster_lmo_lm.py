@@ -1,83 +1,125 @@
-"""Ringmaster LMO paper's language-model experiment (spec experiments.md §7.1) at CPU size.
+"""Ringmaster Muon against Rennala, delay-adaptive and PA Muon on a small LM, three heterogeneities (arXiv 2605.18174).
 
-    jaxsim figure ringmaster-lmo-lm [--levels 1 sqrt_i i] [--form code|paper] [--horizon 500]
-                                    [--seeds 0] [--points 50] [--text FILE] [--quick] [--out DIR]
-
-(also ``python experiments/ringmaster_lmo_lm.py``).
-
-Setup: the small transformer of :mod:`jaxsim.problems.lm` (:meth:`LMConfig.cpu
-<jaxsim.problems.lm.LMConfig.cpu>`; model seed 7) on a byte-level corpus (``--text FILE``, else
-the standard library's docstrings, nothing downloaded); ``n = 8`` workers, job ``j`` of worker
-``i`` takes ``tau_i + |N(0, (0.05 tau_i)^2)|`` simulated seconds with ``tau_i = c_i``, ``c_i``
-in ``{1, sqrt(i), i}`` (one heterogeneity level each; the spec's ``b = 1`` second per
-gradient); 500 simulated seconds. Methods and grids of the authors' code (``beta = 0.95``,
-i.e. ``alpha = 0.05``): Ringmaster Muon (with stops) ``gamma in {5^-2..5^1}``, ``R in {1, 2, 4,
-8, 16}``; PA Ringmaster Muon ``eta in {5^-2..5^2}``; Rennala Muon ``gamma = 5``, ``B in {1, 2,
-4, 8, 16}``; Delay-adaptive Muon ``gamma in {5^-2..5^1}``. Every setting of a grid runs; the
-tuning score is the last recorded "latest minibatch loss" (``batch_loss``: the loss of the
+Setup (spec experiments.md §7.1, at CPU size): the small decoder-only transformer of
+:mod:`jaxsim.problems.lm` (default :meth:`LMConfig.cpu <jaxsim.problems.lm.LMConfig.cpu>`: 2
+layers, 2 heads, width 32, 8 windows of 64 byte tokens per gradient, d = 40 964; model seed 7)
+on a byte-level corpus (``--text FILE``, else the standard library's docstrings; nothing
+downloaded); ``n = 8`` workers; job ``j`` of worker ``i`` takes ``tau_i + |N(0, (0.05
+tau_i)^2)|`` simulated seconds with ``tau_i = c_i``, ``c_i`` in ``{1, sqrt(i), i}`` (one row
+each; the spec's ``b = 1`` second per gradient); 500 simulated seconds. Methods and grids of the
+authors' code (``beta = 0.95``): Ringmaster Muon (with stops) ``gamma in {5^-2..5^1}``, ``R in
+{1, 2, 4, 8, 16}``; PA Ringmaster Muon ``eta in {5^-2..5^2}``; Rennala Muon ``gamma = 5``, ``B in
+{1, 2, 4, 8, 16}``; Delay-adaptive Muon ``gamma in {5^-2..5^1}``; the code's defaults
+(Ringmaster gamma = 1, R = 2; PA eta = 5; Rennala gamma = 1, B = 2; Delay-adaptive gamma = 1)
+are added to the grids (Rennala's gamma = 1 is not on its grid) and drawn in the third column.
+The tuning score is the last recorded "latest minibatch loss" (``batch_loss``: the loss of the
 minibatch behind the latest received gradient, at the point where it was computed), median
-over seeds, lowest wins. The held-out loss at the current model (``loss``) is reported too.
+over seeds, lowest wins; the held-out loss at the current model (``loss``, 8 windows) is
+reported too.
 
-``--form code`` (default: the form the paper's figures were made with): Nesterov momentum,
-``m^0 = 0``, the code's Muon partition (Newton--Schulz on the blocks' matrices with radius
-``sqrt(max(1, fan_out / fan_in))``, unnormalized momentum on embeddings, head and scalars), the
-code's PA schedule. ``--form paper``: the analysed methods (no Nesterov, ``alpha_0 = 1``, the
-project's default partition with a Euclidean step on the non-matrix leaves, the paper's PA
-schedule), same grids. Every figure and the summary say which form ran.
+Cost: each setting computes every gradient it receives; per simulated second a setting
+receives about 8 (``c_i = 1``), 4.4 (``sqrt i``) and 2.7 (``i``) gradients, and one setting and
+received gradient of the default model costs 15-17 ms on this project's 2-core CPU measured
+alone (27 ms of CPU, marginal, with the machine shared), so FULL (the full grids, 39 settings per
+level, 500 s, one seed: about 290 000 setting-gradients) takes about 1.5-2 hours (extrapolated,
+not run; the old 34-setting grid at 200 s took 55 min on a loaded machine). Every method's
+kernel compiles anew per level (the timing is static in the controlled kernels): 12 compiles
+of 10-20 s CPU each. QUICK keeps every level and the code's defaults but a 60 s horizon and 7
+settings per level (a smoke test, not a reproduction: 395 s of CPU); TINY is one level of a
+one-layer width-8 model on 16-token windows over 5 s.
+
+Forms: ``authors`` (the form the paper's figures were made with): Nesterov momentum, ``m^0 =
+0``, the code's Muon partition (Newton--Schulz on the blocks' matrices with radius ``sqrt(max(1,
+fan_out / fan_in))``, unnormalized momentum on embeddings, head and scalars), the code's PA
+schedule. ``paper``: the analysed methods (no Nesterov, ``alpha_0 = 1``, the project's default
+partition with a Euclidean step on the non-matrix leaves, the paper's PA schedule), same grids.
 
 The paper's claim [uncertain: implied by its abstract]: Ringmaster Muon's advantage over the
-baselines grows with heterogeneity. The summary prints, per level, the methods ordered by their
-tuned score and Ringmaster's margin over the best baseline; nothing here is tuned to make that
-hold. ``--quick`` (horizon 60 s, one seed, small grids) is a smoke test of the pipeline.
-
-Writes ``ringmaster-lmo-lm-<level>.png`` (per level: tuned latest-minibatch loss and held-out
-loss against simulated time), ``ringmaster-lmo-lm-summary.png`` (final losses against
-heterogeneity), ``summary.json`` and one ``.npz`` per sweep into ``--out``.
+baselines grows with heterogeneity (at ``c_i = i`` the code's figure orders Ringmaster <
+Rennala < Delay-adaptive << PA). The verdict reads it on the held-out loss of the tuned
+settings (the latest minibatch loss is one minibatch's, too noisy to order close methods):
+Ringmaster's margin over the best baseline grows from level to level and is positive at the
+most heterogeneous one; nothing is tuned to make that hold.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
-import time
-from pathlib import Path
 
 import numpy as np
 
 from .. import TimingModel, sweep
-from ..methods import CODE_FORM
-from . import format_hparams
+from ..methods import CODE_FORM, make_method
 from ..noise import HalfNormal
-from ..problems.lm import language_model
 from ..timing import BASE_PROFILES
+from .base import band, claim, fmt_hparams, stats, time_axis
 
 NAME = "ringmaster-lmo-lm"
+FORMS = ("paper", "authors")
 #: Heterogeneity levels: name -> base-time profile ``c_i`` (``i = 1..n``).
 LEVELS = {"1": "constant", "sqrt_i": "sqrt", "i": "linear"}
 LEVEL_TITLES = {"1": r"$\tau_i = 1$", "sqrt_i": r"$\tau_i = \sqrt{i}$", "i": r"$\tau_i = i$"}
 BETA = 0.95
-POW5 = lambda lo, hi: [5.0 ** k for k in range(lo, hi + 1)]  # noqa: E731
-#: name -> (label, colour, grid); the code's methods and grids (spec experiments.md §7.1).
-METHODS = {
-    "ringmaster_lmo_stops": ("Ringmaster Muon", "#C00000", {"gamma": POW5(-2, 1), "R": [1, 2, 4, 8, 16]}),
-    "rennala_lmo": ("Rennala Muon", "#006666", {"gamma": [5.0], "B": [1, 2, 4, 8, 16]}),
-    "delay_adaptive_lmo": ("Delay-adaptive Muon", "#B8860B", {"gamma": POW5(-2, 1)}),
-    "ringmaster_lmo_pa": ("PA Ringmaster Muon", "#5B3A8E", {"gamma": POW5(-2, 2)}),
-}
-QUICK_GRIDS = {"ringmaster_lmo_stops": {"gamma": [1.0], "R": [2, 8]}, "rennala_lmo": {"gamma": [5.0], "B": [2]},
-               "delay_adaptive_lmo": {"gamma": [0.2, 1.0]}, "ringmaster_lmo_pa": {"gamma": [5.0]}}
+METHODS = ("ringmaster_lmo_stops", "rennala_lmo", "delay_adaptive_lmo", "ringmaster_lmo_pa")
+BASELINES = METHODS[1:]
+LABELS = {"ringmaster_lmo_stops": "Ringmaster Muon", "rennala_lmo": "Rennala Muon",
+          "delay_adaptive_lmo": "Delay-adaptive Muon", "ringmaster_lmo_pa": "PA Ringmaster Muon"}
+COLORS = {"ringmaster_lmo_stops": "#C00000", "rennala_lmo": "#006666", "delay_adaptive_lmo": "#B8860B",
+          "ringmaster_lmo_pa": "#5B3A8E"}
+STYLES = {"ringmaster_lmo_stops": "-", "rennala_lmo": "--", "delay_adaptive_lmo": "-.", "ringmaster_lmo_pa": ":"}
+#: The code's default settings (spec §7.1).
+DEFAULTS = {"ringmaster_lmo_stops": {"gamma": 1.0, "R": 2}, "rennala_lmo": {"gamma": 1.0, "B": 2},
+            "delay_adaptive_lmo": {"gamma": 1.0}, "ringmaster_lmo_pa": {"gamma": 5.0}}
+
+
+def _pow5(lo: int, hi: int) -> tuple:
+    return tuple(5.0 ** k for k in range(lo, hi + 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    levels: tuple = dataclasses.field(default=tuple(LEVELS), metadata={
+        "elem": str, "help": "heterogeneity levels c_i (rows): 1, sqrt_i, i"})
+    n: int = dataclasses.field(default=8, metadata={"help": "workers"})
+    horizon: float = dataclasses.field(default=500.0, metadata={"help": "simulated seconds"})
+    seeds: tuple = dataclasses.field(default=(0,), metadata={"elem": int})
+    ringmaster_gammas: tuple = _pow5(-2, 1)
+    thresholds: tuple = dataclasses.field(default=(1, 2, 4, 8, 16), metadata={"elem": int, "help": "Ringmaster's R"})
+    rennala_gammas: tuple = (5.0,)
+    rennala_batches: tuple = dataclasses.field(default=(1, 2, 4, 8, 16), metadata={"elem": int, "help": "Rennala's B"})
+    delay_adaptive_gammas: tuple = _pow5(-2, 1)
+    pa_gammas: tuple = dataclasses.field(default=_pow5(-2, 2), metadata={"help": "PA Ringmaster's eta"})
+    n_layer: int = dataclasses.field(default=2, metadata={"help": "LM: transformer blocks"})
+    n_head: int = dataclasses.field(default=2, metadata={"help": "LM: attention heads"})
+    n_embd: int = dataclasses.field(default=32, metadata={"help": "LM: width"})
+    seq_len: int = dataclasses.field(default=64, metadata={"help": "LM: predicted tokens per window"})
+    batch: int = dataclasses.field(default=8, metadata={"help": "LM: windows per gradient"})
+    text: str = dataclasses.field(default=None, metadata={
+        "type": str, "help": "a UTF-8 corpus file (default: the standard library's docstrings)"})
+    max_bytes: int = dataclasses.field(default=1_000_000, metadata={"help": "bytes of the default corpus"})
+    num_points: int = 50
+
+
+FULL = Config()
+QUICK = Config(horizon=60.0, ringmaster_gammas=(1.0,), thresholds=(2, 8), rennala_gammas=(5.0,), rennala_batches=(2,),
+               delay_adaptive_gammas=(0.2, 1.0), pa_gammas=(5.0,))
+# one level: each method's kernel compiles anew per level (the timing is static in it), ~10 s each
+TINY = Config(levels=("i",), horizon=5.0, seeds=(0, 1), ringmaster_gammas=(0.2, 1.0), thresholds=(2,),
+              rennala_gammas=(5.0,), rennala_batches=(2,), delay_adaptive_gammas=(1.0,), pa_gammas=(5.0,), n_layer=1,
+              n_head=1, n_embd=8, seq_len=16, batch=2, max_bytes=50_000, num_points=10)
 
 
 def timing_for(level: str, n: int = 8) -> TimingModel:
     """``tau_i = c_i`` of ``level`` plus ``|N(0, (0.05 tau_i)^2)|`` per job."""
+    if level not in LEVELS:
+        raise ValueError(f"levels: unknown level {level!r}; use {', '.join(LEVELS)}")
     tau = BASE_PROFILES[LEVELS[level]](n)
     return TimingModel(n=n, base=tau, noise=HalfNormal(var=tuple((0.05 * tau) ** 2)))
 
 
-def options(name: str, form: str) -> dict:
-    """The method's static options in ``form`` ("code" or "paper")."""
-    if form == "paper":
+def options(name: str, forms: str) -> dict:
+    """The method's static options under ``forms`` ("paper", or "authors": the code's)."""
+    if forms == "paper":
         return {"schedule": "paper"} if name == "ringmaster_lmo_pa" else {}
     opts = dict(CODE_FORM)
     if name == "ringmaster_lmo_pa":
@@ -85,138 +127,138 @@ def options(name: str, form: str) -> dict:
     return opts
 
 
-def grid_of(name: str, quick: bool) -> dict:
-    grid = dict((QUICK_GRIDS if quick else {k: v[2] for k, v in METHODS.items()})[name])
-    if name != "ringmaster_lmo_pa":  # PA's momentum weight is its schedule's
-        grid["beta"] = BETA
-    return grid
+def grids(cfg: Config) -> dict:
+    """Each method's grid, with the code's defaults added where the grid lacks them."""
+    g = {"ringmaster_lmo_stops": {"gamma": list(cfg.ringmaster_gammas), "R": list(cfg.thresholds)},
+         "rennala_lmo": {"gamma": list(cfg.rennala_gammas), "B": list(cfg.rennala_batches)},
+         "delay_adaptive_lmo": {"gamma": list(cfg.delay_adaptive_gammas)},
+         "ringmaster_lmo_pa": {"gamma": list(cfg.pa_gammas)}}
+    for m, axes in g.items():
+        for k, v in DEFAULTS[m].items():
+            if not np.isclose(axes[k], v).any():
+                axes[k] = sorted(axes[k] + [v])
+    return g
 
 
-def run_level(level: str, problem, form: str, seeds, horizon: float, points: int, quick: bool,
-              out: Path, progress: bool) -> dict:
-    """Every method's grid at one heterogeneity level; returns the level's summary and curves."""
-    from ..methods import make_method
-
-    timing = timing_for(level)
-    rows, curves = {}, {}
-    for name, (label, _, _) in METHODS.items():
-        method = make_method(name, **options(name, form))
-        t0 = time.perf_counter()
-        res = sweep(method, problem, timing, seeds=list(seeds), grid=grid_of(name, quick), horizon=horizon,
-                    num_points=points, progress=progress)
-        wall = time.perf_counter() - t0
-        res.save(out / f"{level}-{name}.npz")
-        best = res.best("batch_loss")
-        idx = best["index"]
-        heldout = res.curve(idx, "loss")
-        rows[name] = {
-            "label": label, "best": best["hparams"], "final_batch_loss": best["value"],
-            "final_heldout_loss": float(np.median(heldout[:, -1])),
-            "updates": float(np.median(res.curve(idx, "updates")[:, -1])),
-            "settings": int(np.prod([len(res.coords[d]) for d in res.grid_dims])),
-            "diverged_runs": int(res.diverged.sum()), "excluded_settings": best["excluded"], "wall_s": wall}
-        curves[name] = {"time": np.median(res.time, axis=0), "batch_loss": np.median(res.curve(idx, "batch_loss"), 0),
-                        "loss": np.median(heldout, axis=0)}
-        if progress:
-            print(f"  [{level}] {label:20s} {rows[name]['settings']:3d} settings  {wall:7.1f} s  best {format_hparams(best['hparams'])}"
-                  f"  final minibatch {best['value']:.3f}  held-out {rows[name]['final_heldout_loss']:.3f}")
-    order = sorted(rows, key=lambda k: rows[k]["final_batch_loss"])
-    baselines = [k for k in rows if k != "ringmaster_lmo_stops"]
-    best_base = min(baselines, key=lambda k: rows[k]["final_batch_loss"])
-    best_base_h = min(baselines, key=lambda k: rows[k]["final_heldout_loss"])
-    rm = rows["ringmaster_lmo_stops"]
-    summary = {"level": level, "methods": rows, "order_by_batch_loss": [rows[k]["label"] for k in order],
-               "order_by_heldout_loss": [rows[k]["label"] for k in
-                                         sorted(rows, key=lambda k: rows[k]["final_heldout_loss"])],
-               "margin_batch_loss": rows[best_base]["final_batch_loss"] - rm["final_batch_loss"],
-               "margin_heldout_loss": rows[best_base_h]["final_heldout_loss"] - rm["final_heldout_loss"],
-               "best_baseline": rows[best_base]["label"]}
-    return {"summary": summary, "curves": curves}
+def grid_of(name: str, cfg: Config) -> dict:
+    """The sweep's grid of ``name``: its tuning grid plus the momentum weight (PA's is its schedule's)."""
+    grid = grids(cfg)[name]
+    return grid if name == "ringmaster_lmo_pa" else dict(grid, beta=BETA)
 
 
-def main(argv=None) -> int:
-    """Run the levels, print each level's ordering and Ringmaster's margin, write figures."""
-    p = argparse.ArgumentParser(prog=f"jaxsim figure {NAME}", description=__doc__.splitlines()[0])
-    p.add_argument("--levels", nargs="+", choices=list(LEVELS), default=list(LEVELS),
-                   help="heterogeneity levels c_i: 1, sqrt_i, i (default: all three)")
-    p.add_argument("--form", choices=["code", "paper"], default="code",
-                   help="the authors' code's methods (default) or the paper's analysed form")
-    p.add_argument("--horizon", type=float, default=None, help="simulated seconds (default: 500; --quick: 60)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--points", type=int, default=50, help="recording points")
-    p.add_argument("--text", type=Path, default=None, help="UTF-8 corpus (default: the stdlib's docstrings)")
-    p.add_argument("--quick", action="store_true", help="60 s, small grids: a smoke test, not a reproduction")
-    p.add_argument("--out", type=Path, default=Path("results/ringmaster-lmo-lm"))
-    p.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
-    horizon = args.horizon if args.horizon is not None else (60.0 if args.quick else 500.0)
-    if not horizon > 0 or args.points < 1:
-        p.error("--horizon and --points must be positive")
-    args.out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    problem = language_model(path=args.text)
-    print(f"{NAME}: form {args.form}, d = {problem.dim}, corpus sha {problem.corpus_sha[:12]}, "
-          f"{len(problem.train)} training tokens, horizon {horizon:g} s, seeds {args.seeds}")
-    levels = {}
-    for level in args.levels:
-        levels[level] = run_level(level, problem, args.form, args.seeds, horizon, args.points, args.quick, args.out,
-                                  not args.no_progress)
-        _plot_level(levels[level], level, args.form, args.out / f"{NAME}-{level}.png")
-    summaries = [lv["summary"] for lv in levels.values()]
-    for s in summaries:
-        print(f"c_i = {s['level']:>6}: order (final minibatch loss) {' < '.join(s['order_by_batch_loss'])}; "
-              f"Ringmaster's margin over the best baseline ({s['best_baseline']}): "
-              f"{s['margin_batch_loss']:+.3f} minibatch, {s['margin_heldout_loss']:+.3f} held-out")
-    _plot_summary(summaries, args.form, args.out / f"{NAME}-summary.png")
-    wall = time.perf_counter() - t0
-    (args.out / "summary.json").write_text(json.dumps(
-        {"form": args.form, "horizon": horizon, "seeds": args.seeds, "quick": args.quick, "d": problem.dim,
-         "config": dataclasses.asdict(problem.config), "corpus_sha": problem.corpus_sha, "wall_s": wall,
-         "levels": summaries}, indent=1, default=float))
-    print(f"wrote {args.out}/{NAME}-*.png and summary.json; wall time {wall:.1f} s")
-    return 0
+def problem_for(cfg: Config):
+    from ..problems.lm import language_model
+
+    return language_model(path=cfg.text, max_bytes=cfg.max_bytes,
+                          config=dict(n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd,
+                                      seq_len=cfg.seq_len, batch=cfg.batch))
 
 
-def _plot_level(level_result: dict, level: str, form: str, path: Path) -> None:
-    import matplotlib
+def label(level: str, method: str) -> str:
+    return f"{level}-{method}"
 
-    matplotlib.use("Agg")
+
+def simulate(cfg: Config, forms: str = "paper", progress: bool = False) -> dict:
+    """Every method's grid at every level (one sweep each)."""
+    for level in cfg.levels:
+        timing_for(level, cfg.n)  # an unknown level is refused before anything runs
+    problem = problem_for(cfg)
+    return {label(level, m): sweep(make_method(m, **options(m, forms)), problem, timing_for(level, cfg.n),
+                                   seeds=list(cfg.seeds), grid=grid_of(m, cfg), horizon=cfg.horizon,
+                                   num_points=cfg.num_points, progress=progress)
+            for level in cfg.levels for m in METHODS}
+
+
+def selections(results: dict, cfg: Config) -> dict:
+    """``(level, method, "tuned" | "defaults") -> (grid index, hparams)``; tuned on the latest
+    minibatch loss at the horizon (the code's rule)."""
+    out = {}
+    for level in cfg.levels:
+        for m in METHODS:
+            res = results[label(level, m)]
+            best = res.best("batch_loss", at=cfg.horizon)
+            out[level, m, "tuned"] = (best["index"], {k: v for k, v in best["hparams"].items()
+                                                      if k not in ("alpha", "beta")})
+            hp = dict(DEFAULTS[m], **({"beta": BETA} if "beta" in res.grid_dims else {}))
+            out[level, m, "defaults"] = (res.index_of(**hp), DEFAULTS[m])
+    return out
+
+
+def summarize(results: dict, cfg: Config, forms: str) -> dict:
+    methods, final = {}, {}
+    for (level, m, which), (idx, hp) in selections(results, cfg).items():
+        res = results[label(level, m)]
+        p = res.point_at(cfg.horizon)
+        s = dict(method=res.method, level=level, hparams=hp, batch_loss=stats(res.curve(idx, "batch_loss")[:, p]),
+                 heldout_loss=stats(res.curve(idx, "loss")[:, p]), updates=stats(res.curve(idx, "updates")[:, p]),
+                 diverged_runs=int(res.diverged[(slice(None),) + idx].sum()))
+        if which == "tuned":
+            s.update(runs=int(res.diverged.size), diverged_total=int(res.diverged.sum()),
+                     received=float(np.sum(res.metrics["received"][..., p])), seconds=res.info["seconds_total"])
+            s["ms_per_setting_gradient"] = 1e3 * s["seconds"] / max(s["received"], 1.0)  # compile included
+            final[level, m] = (s["batch_loss"]["median"], s["heldout_loss"]["median"])
+        s["line"] = (f"c_i={level}: {fmt_hparams(hp)}: minibatch {s['batch_loss']['median']:.4f}, held-out "
+                     f"{s['heldout_loss']['median']:.4f}, updates {s['updates']['median']:.0f}" +
+                     (f" ({s['runs']} runs, {s['diverged_total']} diverged, {s['seconds']:.1f} s, "
+                      f"{s['ms_per_setting_gradient']:.1f} ms per setting and gradient received, compile included)"
+                      if which == "tuned" else ""))
+        methods[label(level, m) + ("" if which == "tuned" else "@defaults")] = s
+    margins, parts = [], []
+    for level in cfg.levels:
+        rm_b, rm_h = final[level, "ringmaster_lmo_stops"]
+        best_b = min(BASELINES, key=lambda m: final[level, m][0])
+        best_h = min(BASELINES, key=lambda m: final[level, m][1])
+        mb, mh = final[level, best_b][0] - rm_b, final[level, best_h][1] - rm_h
+        margins.append(mh)
+        order = sorted(METHODS, key=lambda m: final[level, m][1])
+        parts.append(f"c_i={level}: held-out margin {mh:+.4f} over {LABELS[best_h]} (minibatch {mb:+.4f} over "
+                     f"{LABELS[best_b]}); held-out order " + " < ".join(LABELS[m] for m in order))
+    grows = all(b > a for a, b in zip(margins, margins[1:]))
+    holds = None if len(margins) < 2 else grows and margins[-1] > 0
+    return dict(methods=methods, claim=claim(
+        "Ringmaster Muon's advantage over the best baseline (tuned, final held-out loss) grows with heterogeneity "
+        "(c_i = 1, sqrt i, i) and is positive at the most heterogeneous level", holds, "; ".join(parts)))
+
+
+def plot(results: dict, cfg: Config, forms: str):
     import matplotlib.pyplot as plt
 
-    rows = level_result["summary"]["methods"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name, c in level_result["curves"].items():
-        label, color, _ = METHODS[name]
-        hp = format_hparams(rows[name]["best"])
-        for ax, metric in zip(axes, ("batch_loss", "loss")):
-            ax.semilogy(c["time"], c[metric], color=color, label=f"{label} ({hp})")
-    for ax, ylabel in zip(axes, ("latest minibatch loss (at its stale point)", "held-out loss (current model)")):
-        ax.set(xlabel="runtime (simulated seconds)", ylabel=ylabel)
-        ax.grid(alpha=0.3, which="both")
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"Ringmaster LMO, small LM, n = 8, {LEVEL_TITLES[level]}; {form} form")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _plot_summary(summaries: list, form: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    x = np.arange(len(summaries))
-    for name, (label, color, _) in METHODS.items():
-        for ax, key in zip(axes, ("final_batch_loss", "final_heldout_loss")):
-            ax.plot(x, [s["methods"][name][key] for s in summaries], "o-", color=color, label=label)
-    for ax, ylabel in zip(axes, ("final minibatch loss (tuned)", "final held-out loss")):
-        ax.set_xticks(x, [LEVEL_TITLES[s["level"]] for s in summaries])
-        ax.set(xlabel="heterogeneity", ylabel=ylabel)
+    chosen = selections(results, cfg)
+    rows = len(cfg.levels)
+    fig, axes = plt.subplots(rows + 1, 3, figsize=(15, 3.6 * (rows + 1)), squeeze=False)
+    cols = (("tuned", "batch_loss", "latest minibatch loss (tuned)"), ("tuned", "loss", "held-out loss (tuned)"),
+            ("defaults", "batch_loss", "latest minibatch loss (the code's defaults)"))
+    for row, level in zip(axes, cfg.levels):
+        for ax, (which, metric, title) in zip(row, cols):
+            for m in METHODS:
+                res = results[label(level, m)]
+                idx, hp = chosen[level, m, which]
+                y = res.curve(idx, metric)
+                ok = np.isfinite(y).any(axis=0)  # batch_loss is NaN until the first gradient arrives
+                band(ax, time_axis(res)[ok], y[:, ok], color=COLORS[m], style=STYLES[m],
+                     label=f"{LABELS[m]} ({fmt_hparams(hp)})")
+            ax.set(xlabel="runtime (simulated seconds)", ylabel=title, title=f"{LEVEL_TITLES[level]}: {title}")
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=6)
+    last = axes[rows]
+    x = np.arange(rows)
+    for ax, metric, title in ((last[0], "batch_loss", "final latest minibatch loss"),
+                              (last[1], "loss", "final held-out loss")):
+        for m in METHODS:
+            vals = []
+            for level in cfg.levels:
+                res = results[label(level, m)]
+                vals.append(np.median(res.curve(chosen[level, m, "tuned"][0], metric)[:, res.point_at(cfg.horizon)]))
+            ax.plot(x, vals, "o", ls=STYLES[m], color=COLORS[m], label=LABELS[m])
+        ax.set_xticks(x, [LEVEL_TITLES[lv] for lv in cfg.levels])
+        ax.set(xlabel="heterogeneity", ylabel=title, title=f"{title} (tuned) against heterogeneity")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"Ringmaster LMO, small LM: final losses against heterogeneity ({form} form)")
+        ax.legend(fontsize=7)
+    last[2].axis("off")
+    form = ("the authors' code's forms (Nesterov, the code's Muon partition)" if forms == "authors" else
+            "the paper's forms (no Nesterov, Euclidean step on non-matrix leaves)")
+    fig.suptitle(f"Ringmaster LMO, small LM (layers {cfg.n_layer}, width {cfg.n_embd}, {cfg.batch} x {cfg.seq_len} "
+                 f"tokens per gradient), n = {cfg.n}, {cfg.horizon:g} s, {len(cfg.seeds)} seed(s) (median, IQR band); "
+                 f"{form}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig

@@ -1,137 +1,170 @@
-"""Ringmaster LMO paper's stochastic-quadratic experiment (spec experiments.md §7.2).
+"""Ringmaster Muon against Rennala, delay-adaptive and PA Ringmaster on the worst-case quadratic (arXiv 2605.18174).
 
-    jaxsim figure ringmaster-lmo-quadratic [--n 6174] [--horizon 2000] [--form code|paper]
-                                           [--seeds 0] [--points 100] [--quick] [--out DIR]
+Setup of the authors' development script ("Muon script", spec experiments.md §7.2; the final
+paper's settings are [uncertain]): worst-case quadratic ``d = 1729``, noise scale ``s = 0.01``;
+``n = 6174`` workers with durations ``1 + sqrt(w) + |N(0, w + 1)|``; 2000 simulated seconds.
+Methods and grids: Ringmaster Muon (with stops) ``gamma in 5^{-6..1}``, ``R in {1, 2, 4, 6, 8,
+16, 32}``; PA Ringmaster ``eta in 5^{-4..3}``; Rennala Muon ``gamma in 5^{-6..1}``, ``B`` over
+the same thresholds; Delay-adaptive Muon ``gamma in 5^{-8..-1}``; ``beta = 0.95`` (``alpha =
+0.05``). Each is tuned on the median final ``f(x) - f*`` at the horizon (best of grid); the
+second row shows the script's default settings (Ringmaster Muon gamma = 0.04, R = 6; Rennala
+Muon gamma = 0.04, B = 6; PA eta = 0.5; Delay-adaptive gamma = 0.005), added to the grids where
+they are not on them. Curves: median over seeds, inter-quartile band.
 
-(also ``python experiments/ringmaster_lmo_quadratic.py``).
+Forms: the point is a vector. ``authors`` (the script's methods): Nesterov momentum, ``m^0 =
+0``, the code's PA schedule, and Newton--Schulz acting on the vector as one ``1 x d`` block (a
+normalized step of length about ``0.859 gamma``). ``paper``: the analysed methods (no Nesterov,
+``alpha_0 = 1``, the paper's PA schedule), where the vector takes the Euclidean LMO ``-m /
+||m||`` (the older script's "normalized Ringmaster").
 
-Setup of the authors' development script ("Muon script"; the final paper's settings are
-[uncertain]): worst-case quadratic ``d = 1729``, noise scale ``s = 0.01``; ``n = 6174`` workers
-with durations ``1 + sqrt(w) + |N(0, w + 1)|``; 2000 simulated seconds. Methods and grids:
-Ringmaster Muon (with stops) ``gamma in 5^{-6..1}``, ``R in {1, 2, 4, 6, 8, 16, 32}``; PA
-Ringmaster ``eta in 5^{-4..3}``; Rennala Muon ``gamma in 5^{-6..1}``, ``B in {1, 2, 4, 6, 8, 16,
-32}``; Delay-adaptive Muon ``gamma in 5^{-8..-1}``; ``beta = 0.95`` (``alpha = 0.05``). Each is
-tuned on the final ``f(x) - f*`` (median over seeds).
-
-The point is a vector, so in ``--form code`` (default; Nesterov, ``m^0 = 0``, the code's PA
-schedule) Newton--Schulz acts on it as a ``1 x d`` block: a normalized step of length about
-``0.859 gamma``. ``--form paper``: the analysed methods (no Nesterov, ``alpha_0 = 1``, the
-paper's PA schedule), where the vector takes the Euclidean LMO ``-m / ||m||`` (the older
-script's "normalized Ringmaster"). The development history notes that Muon "does not give good
-result on simple objective"; this figure reports what it measures either way.
-
-``--quick``: ``n = 100`` (the older script's worker count), 500 s, one seed: CPU minutes.
-Writes ``ringmaster-lmo-quadratic.png`` (``f - f*`` and ``||grad f||^2`` of each method's
-tuned setting against simulated time), ``summary.json`` and one ``.npz`` per sweep.
+The paper's claim [uncertain: the final paper's quadratic figure is not known]: Ringmaster Muon
+reaches the lowest ``f - f*`` of the four. The development history notes that Muon "does not
+give good result on simple objective"; this figure reports what it measures either way.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
-from pathlib import Path
+import dataclasses
 
 import numpy as np
 
 from .. import make_timing, sweep, worst_case_quadratic
-from ..methods import make_method
-from ..methods import CODE_FORM
-from . import format_hparams
+from ..methods import CODE_FORM, make_method
+from .base import band, claim, fmt_hparams, stats, time_axis
 
 NAME = "ringmaster-lmo-quadratic"
+FORMS = ("paper", "authors")
 BETA = 0.95
-POW5 = lambda lo, hi: [5.0 ** k for k in range(lo, hi + 1)]  # noqa: E731
-THRESHOLDS = [1, 2, 4, 6, 8, 16, 32]
-METHODS = {  # name -> (label, colour, grid), the Muon script's grids
-    "ringmaster_lmo_stops": ("Ringmaster Muon", "#C00000", {"gamma": POW5(-6, 1), "R": THRESHOLDS}),
-    "rennala_lmo": ("Rennala Muon", "#006666", {"gamma": POW5(-6, 1), "B": THRESHOLDS}),
-    "delay_adaptive_lmo": ("Delay-adaptive Muon", "#B8860B", {"gamma": POW5(-8, -1)}),
-    "ringmaster_lmo_pa": ("PA Ringmaster Muon", "#5B3A8E", {"gamma": POW5(-4, 3)}),
-}
+METHODS = ("ringmaster_lmo_stops", "rennala_lmo", "delay_adaptive_lmo", "ringmaster_lmo_pa")
+LABELS = {"ringmaster_lmo_stops": "Ringmaster Muon", "rennala_lmo": "Rennala Muon",
+          "delay_adaptive_lmo": "Delay-adaptive Muon", "ringmaster_lmo_pa": "PA Ringmaster Muon"}
+COLORS = {"ringmaster_lmo_stops": "#C00000", "rennala_lmo": "#006666", "delay_adaptive_lmo": "#B8860B",
+          "ringmaster_lmo_pa": "#5B3A8E"}
+STYLES = {"ringmaster_lmo_stops": "-", "rennala_lmo": "--", "delay_adaptive_lmo": "-.", "ringmaster_lmo_pa": ":"}
+#: The Muon script's default settings (spec §7.2).
+DEFAULTS = {"ringmaster_lmo_stops": {"gamma": 0.04, "R": 6}, "rennala_lmo": {"gamma": 0.04, "B": 6},
+            "delay_adaptive_lmo": {"gamma": 0.005}, "ringmaster_lmo_pa": {"gamma": 0.5}}
 
 
-def options(name: str, form: str) -> dict:
-    """Static options of ``name`` in ``form``; in the code's form the vector is one NS block."""
-    opts = {} if form == "paper" else dict(CODE_FORM, partition="all")
+def _pow5(lo: int, hi: int) -> tuple:
+    return tuple(5.0 ** k for k in range(lo, hi + 1))
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    n: int = dataclasses.field(default=6174, metadata={"help": "workers"})
+    d: int = dataclasses.field(default=1729, metadata={"help": "dimension of the quadratic"})
+    noise_scale: float = dataclasses.field(default=0.01, metadata={"help": "gradient noise s (one scalar per call)"})
+    horizon: float = dataclasses.field(default=2000.0, metadata={"help": "simulated seconds"})
+    seeds: tuple = dataclasses.field(default=(0, 1, 2), metadata={"elem": int})
+    ringmaster_gammas: tuple = _pow5(-6, 1)
+    rennala_gammas: tuple = _pow5(-6, 1)
+    thresholds: tuple = dataclasses.field(default=(1, 2, 4, 6, 8, 16, 32), metadata={
+        "elem": int, "help": "Ringmaster's R and Rennala's B"})
+    delay_adaptive_gammas: tuple = _pow5(-8, -1)
+    pa_gammas: tuple = dataclasses.field(default=_pow5(-4, 3), metadata={"help": "PA Ringmaster's eta"})
+    num_points: int = 100
+
+
+FULL = Config()
+QUICK = Config(n=100, horizon=500.0, seeds=(0,))  # the older script's worker count, a quarter of the horizon
+TINY = Config(n=8, d=10, horizon=30.0, seeds=(0, 1), ringmaster_gammas=(0.04, 0.2), rennala_gammas=(0.04, 0.2),
+              thresholds=(1, 6), delay_adaptive_gammas=(0.005, 0.04), pa_gammas=(0.5, 2.5), num_points=10)
+
+
+def options(name: str, forms: str) -> dict:
+    """Static options of ``name`` under ``forms``; under the authors' the vector is one NS block."""
+    opts = {} if forms == "paper" else dict(CODE_FORM, partition="all")
     if name == "ringmaster_lmo_pa":
-        opts["schedule"] = form
+        opts["schedule"] = "paper" if forms == "paper" else "code"
     return opts
 
 
-def main(argv=None) -> int:
-    """Run every method's grid, print the tuned settings and final values, write the figure."""
-    p = argparse.ArgumentParser(prog=f"jaxsim figure {NAME}", description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=None, help="workers (default 6174; --quick: 100)")
-    p.add_argument("--d", type=int, default=1729)
-    p.add_argument("--noise-scale", type=float, default=0.01)
-    p.add_argument("--horizon", type=float, default=None, help="simulated seconds (default 2000; --quick: 500)")
-    p.add_argument("--form", choices=["code", "paper"], default="code")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--points", type=int, default=100)
-    p.add_argument("--quick", action="store_true", help="n = 100, 500 s: CPU minutes")
-    p.add_argument("--out", type=Path, default=Path("results/ringmaster-lmo-quadratic"))
-    p.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
-    n = args.n if args.n is not None else (100 if args.quick else 6174)
-    horizon = args.horizon if args.horizon is not None else (500.0 if args.quick else 2000.0)
-    if n < 1 or args.d < 1 or not horizon > 0 or args.points < 1:
-        p.error("--n, --d, --horizon and --points must be positive")
-    args.out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    problem = worst_case_quadratic(d=args.d, noise_scale=args.noise_scale)
-    timing = make_timing(n, "one_plus_sqrt", "halfnormal", var="i")
-    rows, curves = {}, {}
-    for name, (label, _, grid) in METHODS.items():
-        grid = dict(grid) if name == "ringmaster_lmo_pa" else dict(grid, beta=BETA)
-        t1 = time.perf_counter()
-        res = sweep(make_method(name, **options(name, args.form)), problem, timing, seeds=args.seeds, grid=grid,
-                    horizon=horizon, num_points=args.points, progress=not args.no_progress)
-        wall = time.perf_counter() - t1
-        res.save(args.out / f"{name}.npz")
-        best = res.best("loss_gap")
-        idx = best["index"]
-        rows[name] = {"label": label, "best": best["hparams"], "final_loss_gap": best["value"],
-                      "final_grad_norm_sq": float(np.median(res.curve(idx, "grad_norm_sq")[:, -1])),
-                      "updates": float(np.median(res.curve(idx, "updates")[:, -1])),
-                      "settings": int(np.prod([len(res.coords[d]) for d in res.grid_dims])),
-                      "diverged_runs": int(res.diverged.sum()), "wall_s": wall}
-        curves[name] = {m: np.median(res.curve(idx, m), axis=0) for m in ("loss_gap", "grad_norm_sq")}
-        curves[name]["time"] = np.median(res.time, axis=0)
-        r = rows[name]
-        print(f"{label:20s} {r['settings']:3d} settings {wall:7.1f} s  best {format_hparams(r['best'])}  "
-              f"final f-f* {r['final_loss_gap']:.4g}  |grad|^2 {r['final_grad_norm_sq']:.4g}  "
-              f"updates {r['updates']:.0f}  diverged runs {r['diverged_runs']}")
-    order = sorted(rows, key=lambda k: rows[k]["final_loss_gap"])
-    print("order (final f - f*): " + " < ".join(rows[k]["label"] for k in order))
-    _plot(curves, rows, n, args, horizon, args.out / f"{NAME}.png")
-    wall = time.perf_counter() - t0
-    (args.out / "summary.json").write_text(json.dumps(
-        {"form": args.form, "n": n, "d": args.d, "noise_scale": args.noise_scale, "horizon": horizon,
-         "seeds": args.seeds, "wall_s": wall, "order": [rows[k]["label"] for k in order], "methods": rows},
-        indent=1, default=float))
-    print(f"wrote {args.out / (NAME + '.png')} and summary.json; wall time {wall:.1f} s")
-    return 0
+def grids(cfg: Config) -> dict:
+    """Each method's grid, with the script's defaults added where the grid lacks them."""
+    g = {"ringmaster_lmo_stops": {"gamma": list(cfg.ringmaster_gammas), "R": list(cfg.thresholds)},
+         "rennala_lmo": {"gamma": list(cfg.rennala_gammas), "B": list(cfg.thresholds)},
+         "delay_adaptive_lmo": {"gamma": list(cfg.delay_adaptive_gammas)},
+         "ringmaster_lmo_pa": {"gamma": list(cfg.pa_gammas)}}
+    for m, axes in g.items():
+        for k, v in DEFAULTS[m].items():
+            if not np.isclose(axes[k], v).any():
+                axes[k] = sorted(axes[k] + [v])
+    return g
 
 
-def _plot(curves: dict, rows: dict, n: int, args, horizon: float, path: Path) -> None:
-    import matplotlib
+def simulate(cfg: Config, forms: str = "paper", progress: bool = False) -> dict:
+    """One sweep per method over its grid (which holds the script's defaults too)."""
+    problem = worst_case_quadratic(d=cfg.d, noise_scale=cfg.noise_scale)
+    timing = make_timing(cfg.n, "one_plus_sqrt", "halfnormal", var="i")
+    out = {}
+    for m, grid in grids(cfg).items():
+        if m != "ringmaster_lmo_pa":  # PA's momentum weight is its schedule's
+            grid = dict(grid, beta=BETA)
+        out[m] = sweep(make_method(m, **options(m, forms)), problem, timing, seeds=list(cfg.seeds), grid=grid,
+                       horizon=cfg.horizon, num_points=cfg.num_points, progress=progress)
+    return out
 
-    matplotlib.use("Agg")
+
+def selections(results: dict, cfg: Config) -> dict:
+    """``(method, "tuned" | "defaults") -> (grid index, hparams)``."""
+    out = {}
+    for m in METHODS:
+        res = results[m]
+        best = res.best("loss_gap", at=cfg.horizon)
+        out[m, "tuned"] = (best["index"], {k: v for k, v in best["hparams"].items() if k not in ("alpha", "beta")})
+        hp = dict(DEFAULTS[m], **({"beta": BETA} if "beta" in res.grid_dims else {}))
+        out[m, "defaults"] = (res.index_of(**hp), DEFAULTS[m])
+    return out
+
+
+def summarize(results: dict, cfg: Config, forms: str) -> dict:
+    methods = {}
+    for (m, which), (idx, hp) in selections(results, cfg).items():
+        res = results[m]
+        p = res.point_at(cfg.horizon)
+        s = dict(method=res.method, hparams=hp, loss_gap=stats(res.curve(idx, "loss_gap")[:, p]),
+                 grad_norm_sq=stats(res.curve(idx, "grad_norm_sq")[:, p]),
+                 updates=stats(res.curve(idx, "updates")[:, p]),
+                 diverged_runs=int(res.diverged[(slice(None),) + idx].sum()))
+        if which == "tuned":
+            s.update(runs=int(res.diverged.size), diverged_total=int(res.diverged.sum()),
+                     seconds=res.info["seconds_total"])
+        s["line"] = (f"{fmt_hparams(hp)}: f-f* {s['loss_gap']['median']:.4g}, |grad|^2 "
+                     f"{s['grad_norm_sq']['median']:.4g}, updates {s['updates']['median']:.0f}" +
+                     (f" ({s['runs']} runs, {s['diverged_total']} diverged, {s['seconds']:.1f} s)"
+                      if which == "tuned" else ""))
+        methods[m if which == "tuned" else f"{m}@defaults"] = s
+    tuned = {m: methods[m]["loss_gap"]["median"] for m in METHODS}
+    order = sorted(METHODS, key=tuned.get)
+    holds = order[0] == "ringmaster_lmo_stops"
+    evidence = "median final f-f*, tuned: " + " < ".join(f"{LABELS[m]} {tuned[m]:.3g}" for m in order)
+    return dict(methods=methods, claim=claim("Ringmaster Muon reaches the lowest f - f* of the four (tuned)",
+                                             holds, evidence))
+
+
+def plot(results: dict, cfg: Config, forms: str):
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name, c in curves.items():
-        label, color, _ = METHODS[name]
-        hp = format_hparams(rows[name]["best"])
-        for ax, metric in zip(axes, ("loss_gap", "grad_norm_sq")):
-            ax.semilogy(c["time"], np.maximum(c[metric], 1e-16), color=color, label=f"{label} ({hp})")
-    for ax, ylabel in zip(axes, (r"$f(x) - f^*$", r"$\|\nabla f(x)\|^2$")):
-        ax.set(xlabel="runtime (simulated seconds)", ylabel=ylabel)
-        ax.grid(alpha=0.3, which="both")
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"Ringmaster LMO, worst-case quadratic: n={n}, d={args.d}, s={args.noise_scale}, {horizon:g} s, "
-                 f"{len(args.seeds)} seed(s); {args.form} form")
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
+    chosen = selections(results, cfg)
+    rows = (("tuned", "tuned (best of grid at the horizon)"), ("defaults", "the Muon script's default settings"))
+    for (which, title), row in zip(rows, axes):
+        for ax, metric, ylabel in zip(row, ("loss_gap", "grad_norm_sq"), (r"$f(x) - f^*$", r"$\|\nabla f(x)\|^2$")):
+            for m in METHODS:
+                res = results[m]
+                idx, hp = chosen[m, which]
+                band(ax, time_axis(res), res.curve(idx, metric), color=COLORS[m], style=STYLES[m],
+                     label=f"{LABELS[m]} ({fmt_hparams(hp)})")
+            ax.set_ylabel(ylabel)
+            ax.set_title(title, fontsize=9)
+            ax.grid(alpha=0.3, which="both")
+        row[0].legend(fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel("Runtime (simulated seconds)")
+    form = ("the authors' script's forms (Nesterov, Newton-Schulz on the 1 x d block)" if forms == "authors" else
+            "the paper's forms (Euclidean LMO on the vector, no Nesterov)")
+    fig.suptitle(f"Ringmaster LMO, worst-case quadratic: n={cfg.n}, d={cfg.d}, s={cfg.noise_scale}, {cfg.horizon:g} s, "
+                 f"{len(cfg.seeds)} seed(s) (median, IQR band)\n{form}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig

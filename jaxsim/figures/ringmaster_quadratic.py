@@ -35,6 +35,15 @@ STYLES = {"ringmaster": "-", "rennala": "--", "delay_adaptive_asgd": "-."}  # tu
 LABELS = {"ringmaster": "Ringmaster ASGD", "rennala": "Rennala SGD", "delay_adaptive_asgd": "Delay-adaptive ASGD"}
 
 
+def thresholds(n: int) -> list[int]:
+    """``{n, n/4, n/16, ...}`` down to 1 (integer division): the paper's grid of ``R`` and ``B``."""
+    out, r = [], n
+    while r > 1:
+        out.append(r)
+        r //= 4
+    return out + [1]
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     n: int = dataclasses.field(default=6174, metadata={"help": "workers"})
@@ -47,17 +56,16 @@ class Config:
 
     @property
     def thresholds(self) -> list[int]:
-        """``{n, n/4, n/16, ...}`` down to 1 (integer division), as in the paper."""
-        out, r = [], self.n
-        while r > 1:
-            out.append(r)
-            r //= 4
-        return out + [1]
+        return thresholds(self.n)
 
 
 FULL = Config()
 QUICK = Config(horizon=500.0, seeds=(0,), num_points=50)  # paper sizes, a quarter of the horizon, one seed
 TINY = Config(n=8, d=10, horizon=30.0, seeds=(0, 1), gammas=(0.04, 0.2, 1.0), num_points=10)
+
+# The metrics this figure reports, the first one the selection's: (recorded name, printed name, axis label).
+METRICS = (("loss_gap", "f-f*", r"$f(x) - f^*$"), ("grad_norm_sq", "|grad|^2", r"$\|\nabla f(x)\|^2$"))
+CLAIM = "Ringmaster ASGD ends lowest; Rennala SGD close; delay-adaptive ASGD far behind"
 
 
 def paper_settings(forms: str) -> dict:
@@ -71,9 +79,15 @@ def registered(method: str, forms: str) -> str:
     return method + "_stops" if forms == "authors" and method != "delay_adaptive_asgd" else method
 
 
-def grids(cfg: Config, forms: str = "paper") -> dict:
-    """Each method's tuning grid, with the legend's values added where the paper grid lacks them."""
-    paper = paper_settings(forms)
+# ---- shared with the paper's other Appendix G figure (ringmaster_mnist): the problem-specific
+# bits (legend settings, metrics, claim, title) are parameters; cfg needs n, gammas, thresholds,
+# seeds, horizon and num_points.
+
+
+def grids(cfg, forms: str = "paper", settings: dict | None = None) -> dict:
+    """Each method's tuning grid, with the legend's values (``settings``, default this figure's)
+    added where the paper grid lacks them."""
+    paper = paper_settings(forms) if settings is None else settings
     g = {"ringmaster": {"gamma": list(cfg.gammas), "R": cfg.thresholds},
          "rennala": {"gamma": list(cfg.gammas), "B": cfg.thresholds},
          "delay_adaptive_asgd": {"gamma": list(cfg.gammas)}}
@@ -84,67 +98,76 @@ def grids(cfg: Config, forms: str = "paper") -> dict:
     return g
 
 
-def simulate(cfg: Config, forms: str = "paper", progress: bool = False) -> dict:
-    """One sweep per method over its grid (which holds the paper's settings too)."""
-    problem = worst_case_quadratic(d=cfg.d, noise_scale=cfg.noise_scale)
+def sweeps(problem, cfg, forms: str, settings: dict, progress: bool = False) -> dict:
+    """One sweep per method over its grid on the paper's workers: ``(1 + sqrt(w)) + |N(0, w + 1)|``."""
     timing = make_timing(cfg.n, "one_plus_sqrt", "halfnormal", var="i")
     return {m: sweep(registered(m, forms), problem, timing, seeds=list(cfg.seeds), grid=grid, horizon=cfg.horizon,
-                     num_points=cfg.num_points, progress=progress) for m, grid in grids(cfg, forms).items()}
+                     num_points=cfg.num_points, progress=progress)
+            for m, grid in grids(cfg, forms, settings).items()}
 
 
-def selections(results: dict, cfg: Config, forms: str) -> dict:
-    """``(method, "tuned" | "paper") -> (grid index, hparams)``: best of grid at the horizon, and the
-    legend's setting (absent when it does not fit, e.g. R = 6 > n at a tiny size)."""
+def selections(results: dict, cfg, forms: str, settings: dict | None = None, metric: str = "loss_gap") -> dict:
+    """``(method, "tuned" | "paper") -> (grid index, hparams)``: best of grid on ``metric`` at the
+    horizon, and the legend's setting (absent when it does not fit, e.g. R = 6 > n at a tiny size)."""
+    paper = paper_settings(forms) if settings is None else settings
     out = {}
     for m in METHODS:
         res = results[m]
-        best = res.best("loss_gap", at=cfg.horizon)
+        best = res.best(metric, at=cfg.horizon)
         out[m, "tuned"] = (best["index"], best["hparams"])
-        hp = paper_settings(forms)[m]
+        hp = paper[m]
         if all(k == "gamma" or v <= cfg.n for k, v in hp.items()):
             out[m, "paper"] = (res.index_of(**hp), hp)
     return out
 
 
-def summarize(results: dict, cfg: Config, forms: str) -> dict:
+def summary(results: dict, cfg, chosen: dict, metrics=METRICS, claim_text: str = CLAIM, note: str = "") -> dict:
+    """Per selected setting: the median and quartiles of each of ``metrics`` and of the update count
+    at the horizon; the verdict: the tuned Ringmaster (and at the legend's settings, when they fit)
+    lowest on the first metric. ``note`` ends the evidence (e.g. which data the run used)."""
+    first = metrics[0][0]
     methods = {}
-    for (m, which), (idx, hp) in selections(results, cfg, forms).items():
+    for (m, which), (idx, hp) in chosen.items():
         res = results[m]
         p = res.point_at(cfg.horizon)
-        s = dict(method=res.method, hparams=hp, loss_gap=stats(res.curve(idx, "loss_gap")[:, p]),
-                 grad_norm_sq=stats(res.curve(idx, "grad_norm_sq")[:, p]),
-                 updates=stats(res.curve(idx, "updates")[:, p]),
+        s = dict(method=res.method, hparams=hp)
+        for key, _, _ in metrics:
+            s[key] = stats(res.curve(idx, key)[:, p])
+        s.update(updates=stats(res.curve(idx, "updates")[:, p]),
                  diverged_runs=int(res.diverged[(slice(None),) + idx].sum()))
         if which == "tuned":
-            s.update(runs=int(res.diverged.size), seconds=res.info["seconds_total"])
-        s["line"] = (f"{fmt_hparams(hp)}: f-f* {s['loss_gap']['median']:.4g}, |grad|^2 "
-                     f"{s['grad_norm_sq']['median']:.4g}, updates {s['updates']['median']:.0f}" +
+            s.update(runs=int(res.diverged.size), diverged_settings=int(res.diverged.any(axis=0).sum()),
+                     seconds=res.info["seconds_total"])
+        s["line"] = (f"{fmt_hparams(hp)}: " + ", ".join(f"{name} {s[key]['median']:.4g}" for key, name, _ in metrics) +
+                     f", updates {s['updates']['median']:.0f}" +
                      (f" ({s['runs']} runs, {s['seconds']:.1f} s)" if which == "tuned" else ""))
         methods[m if which == "tuned" else f"{m}@paper"] = s
 
-    tuned = {m: methods[m]["loss_gap"]["median"] for m in METHODS}
-    legend = {m: methods[f"{m}@paper"]["loss_gap"]["median"] for m in METHODS if f"{m}@paper" in methods}
+    name = dict((k, n) for k, n, _ in metrics)[first]
+    tuned = {m: methods[m][first]["median"] for m in METHODS}
+    legend = {m: methods[f"{m}@paper"][first]["median"] for m in METHODS if f"{m}@paper" in methods}
     rm, rn = methods["ringmaster"]["hparams"], methods["rennala"]["hparams"]
     same = rm["R"] == rn["B"] == 1 and rm["gamma"] == rn["gamma"]
     holds = tuned["ringmaster"] <= min(tuned.values()) * (1 + 1e-6) and \
         (not legend or legend.get("ringmaster", np.inf) <= min(legend.values()) * (1 + 1e-6))
-    evidence = ("median final f-f*, tuned: " + ", ".join(f"{m} {v:.3g}" for m, v in tuned.items()) +
+    evidence = (f"median final {name}, tuned: " + ", ".join(f"{m} {v:.3g}" for m, v in tuned.items()) +
                 ("; at the legend's settings: " + ", ".join(f"{m} {v:.3g}" for m, v in legend.items())
                  if legend else "") +
                 ("; tuned Ringmaster and Rennala both chose R = B = 1 with the same gamma (the same rule)"
-                 if same else ""))
-    return dict(methods=methods, claim=claim("Ringmaster ASGD ends lowest; Rennala SGD close; delay-adaptive "
-                                             "ASGD far behind", holds, evidence))
+                 if same else "") + (f"; {note}" if note else ""))
+    return dict(methods=methods, claim=claim(claim_text, holds, evidence))
 
 
-def plot(results: dict, cfg: Config, forms: str):
+def draw(results: dict, cfg, forms: str, chosen: dict, metrics=METRICS, title: str = ""):
+    """Rows: tuned, the legend's settings; columns: ``metrics`` (the selection's first, as the paper
+    plots ``||grad f||^2`` first when it is the selection's)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
-    chosen = selections(results, cfg, forms)
+    cols = sorted(metrics, key=lambda mt: mt[0] != "grad_norm_sq")  # the paper's plotted metric first
+    fig, axes = plt.subplots(2, len(cols), figsize=(5.5 * len(cols), 8), sharex=True, squeeze=False)
     rows = (("tuned", "tuned (best of grid at the horizon)"), ("paper", "the paper legend's settings"))
-    for (which, title), row in zip(rows, axes):
-        for ax, metric, ylabel in zip(row, ("grad_norm_sq", "loss_gap"), (r"$\|\nabla f(x)\|^2$", r"$f(x) - f^*$")):
+    for (which, title_row), row in zip(rows, axes):
+        for ax, (metric, _, ylabel) in zip(row, cols):
             for m in METHODS:
                 if (m, which) not in chosen:
                     continue
@@ -154,13 +177,30 @@ def plot(results: dict, cfg: Config, forms: str):
                 band(ax, time_axis(res), res.curve(idx, metric), color=COLORS[m], style=STYLES[m],
                      label=f"{name} ({fmt_hparams(hp)})")
             ax.set_ylabel(ylabel)
-            ax.set_title(title, fontsize=9)
+            ax.set_title(title_row, fontsize=9)
             ax.grid(alpha=0.3)
         row[0].legend(fontsize=7)
     for ax in axes[1]:
         ax.set_xlabel("Runtime (seconds)")
     form = "the authors' simulator forms (with stops)" if forms == "authors" else "the paper's forms (free-running)"
-    fig.suptitle(f"Worst-case quadratic: n={cfg.n}, d={cfg.d}, s={cfg.noise_scale}, {len(cfg.seeds)} seeds "
-                 f"(median, IQR band); {form}", fontsize=10)
+    fig.suptitle(f"{title}, {len(cfg.seeds)} seeds (median, IQR band); {form}", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ---- this figure ---------------------------------------------------------------------------------
+
+
+def simulate(cfg: Config, forms: str = "paper", progress: bool = False) -> dict:
+    """One sweep per method over its grid (which holds the paper's settings too)."""
+    return sweeps(worst_case_quadratic(d=cfg.d, noise_scale=cfg.noise_scale), cfg, forms, paper_settings(forms),
+                  progress)
+
+
+def summarize(results: dict, cfg: Config, forms: str) -> dict:
+    return summary(results, cfg, selections(results, cfg, forms))
+
+
+def plot(results: dict, cfg: Config, forms: str):
+    return draw(results, cfg, forms, selections(results, cfg, forms),
+                title=f"Worst-case quadratic: n={cfg.n}, d={cfg.d}, s={cfg.noise_scale}")

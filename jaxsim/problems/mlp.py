@@ -11,6 +11,12 @@ stochastic gradient is the gradient on ``batch`` (default 4) local samples drawn
 without replacement, independently across calls; the engine pre-draws only those
 ``batch`` positions per event.
 
+Full-batch mode (``full_batch_noise = s``, the Ringmaster paper's MNIST recipe, arXiv 2501.16168
+G.2): every worker's stochastic gradient is the exact ``grad f`` over all samples in ``parts`` plus
+``s z 1`` with one scalar ``z ~ N(0, 1)`` per call added to every coordinate (as the worst-case
+quadratic's ``"scalar"`` noise; ``sigma^2 = s^2 d``). The data are then shared by all workers,
+so the problem runs with any number of workers (``num_workers`` is ``None``).
+
 The engine sees the parameters raveled into one vector; the unravel function is rebuilt
 from the static sizes, so two problems of the same shape share compiled code.
 ``loss`` and ``full_grad`` stream over the samples in chunks of ``chunk`` so that a
@@ -81,7 +87,8 @@ def _unravel(in_dim: int, hidden: int, classes: int):
 @pytree_dataclass
 class MLPClassifier(Problem):
     """See the module docstring. Leaves: ``X [N, in]``, ``y [N]`` (int32 classes),
-    ``parts [n, m]`` (int32), ``x0 [d]``; static: layer sizes, ``batch``, ``chunk``."""
+    ``parts [n, m]`` (int32), ``x0 [d]``, ``noise_scale`` (``None``: minibatch gradients; a
+    scalar ``s``: full-batch gradients plus ``s z 1``); static: layer sizes, ``batch``, ``chunk``."""
 
     X: jax.Array
     y: jax.Array
@@ -91,6 +98,7 @@ class MLPClassifier(Problem):
     classes: int = static_field(default=10)
     batch: int = static_field(default=4)
     chunk: int = static_field(default=4096)
+    noise_scale: jax.Array = None
 
     name = "mnist_mlp"
 
@@ -100,7 +108,12 @@ class MLPClassifier(Problem):
 
     @property
     def num_workers(self):
-        return self.parts.shape[0]
+        return None if self.full_batch else self.parts.shape[0]
+
+    @property
+    def full_batch(self) -> bool:
+        """Whether gradients are full-batch plus scalar noise (``full_batch_noise`` given)."""
+        return self.noise_scale is not None
 
     @property
     def local_size(self) -> int:
@@ -151,27 +164,41 @@ class MLPClassifier(Problem):
         return jax.lax.scan(body, jnp.zeros_like(x), (idx, w))[0]
 
     def local_loss(self, x, worker):
-        """``f_i(x)`` of one worker (exact, over its ``m`` samples)."""
-        return self._rows_loss(x, self.parts[worker])
+        """``f_i(x)`` of one worker (exact, over its ``m`` samples; full-batch mode: ``f``)."""
+        return self.loss(x) if self.full_batch else self._rows_loss(x, self.parts[worker])
 
     def local_grad(self, x, worker):
-        """``grad f_i(x)`` of one worker (exact, over its ``m`` samples)."""
-        return jax.grad(self._rows_loss)(x, self.parts[worker])
+        """``grad f_i(x)`` of one worker (exact, over its ``m`` samples; full-batch mode: ``grad f``)."""
+        return self.full_grad(x) if self.full_batch else jax.grad(self._rows_loss)(x, self.parts[worker])
 
     def sample_noise(self, key, worker):
+        if self.full_batch:  # one scalar per call, as the quadratic's "scalar" noise draws it
+            return jax.random.normal(key, (), self.x0.dtype)
         return minibatch_positions(key, self.parts.shape[1], self.batch)
 
     def grad_from_noise(self, x, noise, worker):
+        if self.full_batch:
+            return self.full_grad(x) + self.noise_scale * noise
         return jax.grad(self._rows_loss)(x, self.parts[worker, noise])
+
+    @property
+    def sigma2(self) -> float:
+        """Full-batch mode: the noise variance ``E||g - grad f||^2 = s^2 d``."""
+        if not self.full_batch:
+            raise AttributeError("sigma2: known only in full-batch mode (full_batch_noise given)")
+        return float(self.noise_scale) ** 2 * self.dim
 
 
 def mlp_classifier(X, y, parts, hidden: int = 128, classes: int = 10, batch: int = 4,
-                   init_seed: int = 0, chunk: int = 4096, dtype=None) -> MLPClassifier:
+                   init_seed: int = 0, chunk: int = 4096, dtype=None,
+                   full_batch_noise: float | None = None) -> MLPClassifier:
     """Build :class:`MLPClassifier` from features ``X [N, in]``, integer labels ``y`` in
     ``[0, classes)`` and a split ``parts [n, m]`` (see :mod:`jaxsim.data`).
 
     ``dtype`` defaults to float64 when x64 is enabled, else float32; the initial
-    parameters are drawn in that dtype from ``init_seed``.
+    parameters are drawn in that dtype from ``init_seed``. ``full_batch_noise = s`` (finite,
+    ``>= 0``) selects full-batch gradients over every sample in ``parts`` plus ``s z 1`` (see the
+    module docstring; ``batch`` is then unused and any number of workers may run it).
     """
     X, y = _data.check_dataset(X, y)
     y = _data.check_labels(y, "y (labels)")
@@ -180,7 +207,12 @@ def mlp_classifier(X, y, parts, hidden: int = 128, classes: int = 10, batch: int
     if y.max() >= classes:
         raise ValueError(f"y (labels): found class {int(y.max())} but classes = {classes}")
     parts = _data.check_parts(parts, X.shape[0])
-    batch = check_batch(batch, parts.shape[1])
+    if full_batch_noise is not None:
+        if isinstance(full_batch_noise, bool) or not isinstance(full_batch_noise, (int, float, np.number)) \
+                or not (math.isfinite(full_batch_noise) and full_batch_noise >= 0):
+            raise ValueError(f"full_batch_noise must be a finite number >= 0 (or None), got {full_batch_noise!r}")
+    else:
+        batch = check_batch(batch, parts.shape[1])
     init_seed = _data._check_seed("init_seed", init_seed)
     dtype = default_dtype(dtype)
     in_dim = X.shape[1]
@@ -190,14 +222,16 @@ def mlp_classifier(X, y, parts, hidden: int = 128, classes: int = 10, batch: int
     return MLPClassifier(X=jnp.asarray(X, dtype), y=jnp.asarray(y, jnp.int32),
                          parts=jnp.asarray(parts, jnp.int32), x0=jnp.asarray(x0, dtype),
                          hidden=int(hidden), classes=int(classes), batch=batch,
-                         chunk=int(chunk))
+                         chunk=int(chunk),
+                         noise_scale=None if full_batch_noise is None else jnp.asarray(full_batch_noise, dtype))
 
 
 def mnist_mlp(path=None, X=None, y=None, *, num_workers: int = 100, split: str = "dirichlet",
               alpha: float = 0.1, split_seed: int | None = None, parts=None,
               hidden: int = 128, classes: int = 10, batch: int = 4, init_seed: int = 0,
               train: bool = True, normalize=_data.MNIST_NORMALIZE,
-              max_samples: int | None = None, chunk: int = 4096, dtype=None) -> MLPClassifier:
+              max_samples: int | None = None, chunk: int = 4096, dtype=None,
+              full_batch_noise: float | None = None) -> MLPClassifier:
     """The registry's ``"mnist_mlp"`` builder (defaults: the Ringleader paper's MNIST setup).
 
     Data: the MNIST-format files in folder ``path`` (training split, or the ``t10k`` test
@@ -205,7 +239,9 @@ def mnist_mlp(path=None, X=None, y=None, *, num_workers: int = 100, split: str =
     ``normalize=jaxsim.data.FASHION_MNIST_NORMALIZE``), or arrays ``X [N, in]``, ``y [N]``.
     ``max_samples`` keeps the first samples only. Split over ``num_workers`` workers by
     ``split`` (``"dirichlet"`` with ``alpha``, seed 654321 unless ``split_seed``;
-    ``"iid"``; ``"by_class"``), or an explicit ``parts``.
+    ``"iid"``; ``"by_class"``), or an explicit ``parts``. ``full_batch_noise = s``: full-batch
+    gradients over all (kept) samples plus ``s z 1`` (the Ringmaster paper's MNIST recipe); the
+    samples are then shared by every worker, so ``num_workers``, ``split`` and ``alpha`` are unused.
     """
     if (path is None) == (X is None):
         raise ValueError("path/X: give either path (an MNIST folder) or the arrays X and y")
@@ -219,8 +255,10 @@ def mnist_mlp(path=None, X=None, y=None, *, num_workers: int = 100, split: str =
     if max_samples is not None:
         _data._check_count("max_samples", max_samples)
         X, y = X[:max_samples], y[:max_samples]
-    if parts is None:
+    if parts is None and full_batch_noise is not None:
+        parts = np.arange(X.shape[0])[None, :]  # one row: every worker sees all samples
+    elif parts is None:
         parts = _data.make_split(_data.check_labels(y, "y (labels)"), num_workers, split,
                                  alpha, split_seed)
     return mlp_classifier(X, y, parts, hidden=hidden, classes=classes, batch=batch,
-                          init_seed=init_seed, chunk=chunk, dtype=dtype)
+                          init_seed=init_seed, chunk=chunk, dtype=dtype, full_batch_noise=full_batch_noise)

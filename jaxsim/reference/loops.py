@@ -35,6 +35,12 @@ def rule_of(method):
     return rule
 
 
+#: ``grad_key`` and ``fold_in`` compiled once: called eagerly, each ``fold_in`` is its own
+#: dispatch, most of a loop's time per job. The keys are the same bits.
+_grad_key = jax.jit(grad_key)
+_fold_in = jax.jit(jax.random.fold_in)
+
+
 @jax.jit
 def _grad_at(problem, key, x, w):
     return problem.stoch_grad(x, key, w)
@@ -65,22 +71,22 @@ class JobRunner:
         own = type(self.job).compute is not Job.compute and type(self.job).evaluate is Job.evaluate
         if not self.problem.has_batch_loss or own:
             return float("nan")
-        return float(_sample_loss(self.problem, grad_key(self.root, w, j), jnp.asarray(points[0]), w))
+        return float(_sample_loss(self.problem, _grad_key(self.root, w, j), jnp.asarray(points[0]), w))
 
     def __call__(self, points, w: int, j: int):
-        key = grad_key(self.root, w, j)
+        if self.oracle is not None:  # the problem's NumPy oracle draws job (w, j)'s sample itself
+            return self.oracle(points[0], w, j)
+        key = _grad_key(self.root, w, j)
         if self.job.pair:  # one sample at two points (or two samples, when not shared)
-            old_key = key if self.job.shared else jax.random.fold_in(key, 1)
+            old_key = key if self.job.shared else _fold_in(key, 1)
             return (self.grad(points[0], w, key), self.grad(points[1], w, old_key))
         if self.job.scales_time:  # local SGD steps on the worker's own copy
             lr = self.hp[self.job.lr]
             y, total = np.array(points[0], dtype=np.float64), 0.0
             for h in range(int(self.steps[w])):
-                g = self.grad(y, w, key if h == 0 else jax.random.fold_in(key, h))
+                g = self.grad(y, w, key if h == 0 else _fold_in(key, h))
                 y, total = y - lr * g, total + g
             return total
-        if self.oracle is not None:
-            return self.oracle(points[0], w, j)
         return self.grad(points[0], w, key)
 
 
@@ -381,7 +387,7 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
         g, loss, slot = 0.0, 0.0, 0  # the mean of the B gradients (and sample losses) at x^k, by worker
         for i in range(n):
             for _ in range(a[i]):
-                key = grad_key(groot, slot, srv.k)
+                key = _grad_key(groot, slot, srv.k)
                 g = g + np.asarray(_grad_at(problem, key, jnp.asarray(srv.x), i), np.float64)
                 if problem.has_batch_loss:
                     loss += float(_sample_loss(problem, key, jnp.asarray(srv.x), i))
