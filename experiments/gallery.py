@@ -50,8 +50,19 @@ def run_one(name: str, out: Path, extra: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed ({proc.returncode})")
     summary = json.loads((out / "summary.json").read_text())
-    return dict(name=name, command=" ".join(["jaxsim", "figure", name, "--quick", *extra]), wall_s=round(wall, 1),
+    return dict(name=name, command=portable_command(name, ["--quick", *extra]), wall_s=round(wall, 1),
                 peak_rss_gb=round(usage.ru_maxrss / 2**20, 2), claim=summary.get("claim"))
+
+
+def portable_command(name: str, options: list[str]) -> str:
+    """The command a reader types: no output folder or progress flag, the data folder as ``DIR``."""
+    shown, skip = [], False
+    for prev, a in zip(["", *options], options):
+        if skip or a in ("--out", "--no-progress"):
+            skip = a == "--out"
+            continue
+        shown.append("DIR" if prev == "--data" else a)
+    return " ".join(["jaxsim", "figure", name, *shown])
 
 
 def thumbnail(png: Path, dst: Path, scale: float = 0.3) -> None:
@@ -67,7 +78,7 @@ def saved_one(name: str, out: Path) -> dict:
 
     summary = render(out)
     manifest = json.loads((out / "figure.json").read_text())
-    return dict(name=name, command=" ".join(["jaxsim", "figure", name, *manifest["argv"][2:]]),
+    return dict(name=name, command=portable_command(name, manifest["argv"][2:]),
                 wall_s=round(manifest["seconds"], 1), peak_rss_gb=None, claim=summary.get("claim"))
 
 
@@ -100,7 +111,7 @@ def main(argv=None) -> int:
         thumbnail(out / f"{name}.png", GALLERY / f"{name}.png")
         records[name] = rec
         record_path.write_text(json.dumps(records, indent=2) + "\n")
-    print("| Figure | Command | CPU time | The paper's claim |\n|---|---|---|---|")
+    print("| Figure | Command | Time (wall) | The paper's claim |\n|---|---|---|---|")
     for name, r in sorted(records.items()):
         verdict = {True: "holds", False: "does not hold", None: "undecided"}[(r["claim"] or {}).get("holds")]
         print(f"| ![{name}](docs/gallery/{name}.png) | `{r['command']}` | {r['wall_s'] / 60:.1f} min | "

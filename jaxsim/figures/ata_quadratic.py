@@ -27,8 +27,9 @@ grows like ``n^2``; ATA-Empirical's relative widths need about a hundred tasks p
 
 Cost: GTA dominates (its event loop, about 0.6 ms per iteration on this project's 2-core CPU;
 it completes 1.58x FTA's iterations). QUICK (``n = 17, 51``, 40 000 iterations, one seed) takes
-about 160 s of CPU; ``--n 51 153 --iterations 200000`` took 8 min of CPU; FULL (the paper's
-four rows and ``K = 3e6``, seed 5) about 4-5 hours (extrapolated, not run). At QUICK's size
+2.0 min of wall time on an idle 2-core CPU (start-up and compiles included); ``--n 51 153
+--iterations 200000`` took 8 min of CPU; FULL (the paper's four rows and ``K = 3e6``, seed 5)
+about 4-5 hours (extrapolated, not run). At QUICK's size
 ATA is still exploring at ``n = 51``; TINY is one row of 300 iterations.
 
 Forms: ``paper`` uses the poster's confidence widths; ``authors`` the authors' code

@@ -25,7 +25,8 @@ level, 500 s, one seed: about 290 000 setting-gradients) takes about 1.5-2 hours
 not run; the old 34-setting grid at 200 s took 55 min on a loaded machine). Every method's
 kernel compiles anew per level (the timing is static in the controlled kernels): 12 compiles
 of 10-20 s CPU each. QUICK keeps every level and the code's defaults but a 60 s horizon and 7
-settings per level (a smoke test, not a reproduction: 395 s of CPU); TINY is one level of a
+settings per level (a smoke test, not a reproduction: 4.4 min of wall time
+on an idle 2-core CPU); TINY is one level of a
 one-layer width-8 model on 16-token windows over 5 s.
 
 Forms: ``authors`` (the form the paper's figures were made with): Nesterov momentum, ``m^0 =

@@ -17,7 +17,8 @@ added to the grids where they are not on them. Curves: median over seeds, inter-
 Sizes: FULL is the paper's (about 90 000 gradient evaluations of the MLP per setting and seed,
 about 170 settings: an accelerator's job; hours on a CPU). QUICK keeps the model, data and noise
 but runs ``n = 100`` workers for 200 s, one seed, ``gamma`` in ``5^-4 .. 5^2`` (the legend's values
-are on it; the thresholds are ``{100, 25, 6, 1}``): about 135 s of CPU time.
+are on it; the thresholds are ``{100, 25, 6, 1}``): 1.2 min of wall
+time on an idle 2-core CPU, start-up and compiles included.
 
 Collapse check: with noise this large (``sigma^2 = d``) a run can end at the best constant predictor
 (the network's output no longer depends on the input; ``f`` = the labels' entropy, recorded in each
