@@ -51,7 +51,7 @@ def run_one(name: str, out: Path, extra: list[str]) -> dict:
         raise SystemExit(f"{name} failed ({proc.returncode})")
     summary = json.loads((out / "summary.json").read_text())
     return dict(name=name, command=portable_command(name, ["--quick", *extra]), wall_s=round(wall, 1),
-                peak_rss_gb=round(usage.ru_maxrss / 2**20, 2), claim=summary.get("claim"))
+                peak_rss_gib=round(usage.ru_maxrss / 2**20, 2), claim=summary.get("claim"))
 
 
 def portable_command(name: str, options: list[str]) -> str:
@@ -79,7 +79,7 @@ def saved_one(name: str, out: Path) -> dict:
     summary = render(out)
     manifest = json.loads((out / "figure.json").read_text())
     return dict(name=name, command=portable_command(name, manifest["argv"][2:]),
-                wall_s=round(manifest["seconds"], 1), peak_rss_gb=None, claim=summary.get("claim"))
+                wall_s=round(manifest["seconds"], 1), peak_rss_gib=None, claim=summary.get("claim"))
 
 
 def main(argv=None) -> int:
