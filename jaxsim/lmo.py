@@ -24,8 +24,8 @@ dimensions is read in flax's layout ``[..., fan_in, fan_out]`` and acts as the b
 The spectral radius is ``1`` (``radius="unit"``) or, as in the authors' code,
 ``sqrt(max(1, fan_out / fan_in))`` (``radius="muon"``: their ``sqrt(max(1, rows / cols))`` of a
 torch weight, which is laid out ``[fan_out, fan_in]``; ``1`` for a vector); a callable
-``radius(shape)`` gives any per-block radius (e.g. for a pytree in torch's layout). Together, per-block LMOs with per-block radii are the LMO of the
-layer-wise product (max) norm.
+``radius(shape)`` gives any per-block radius (e.g. for a pytree in torch's layout). Together,
+per-block LMOs with per-block radii are the LMO of the layer-wise product (max) norm.
 
 A *partition* labels each leaf of the parameter pytree ``"matrix"`` or ``"other"``; each group
 gets its own rule (:func:`lmo`). Partitions (:data:`PARTITIONS`) or any label function
@@ -199,6 +199,10 @@ class LMOConfig(NamedTuple):
         return self
 
 
+#: The paper's default rules (immutable, so one instance serves as every default argument).
+DEFAULT_LMO = LMOConfig()
+
+
 def _group(rule: str, leaves: list, radius) -> list:
     """One group's rule on its leaves (the Euclidean rule normalizes by the group's norm)."""
     if rule == "momentum":
@@ -213,7 +217,7 @@ def _group(rule: str, leaves: list, radius) -> list:
     raise ValueError(f"lmo: unknown rule {rule!r}; expected one of {RULES}")
 
 
-def lmo(m, config: LMOConfig = LMOConfig()) -> Any:
+def lmo(m, config: LMOConfig = DEFAULT_LMO) -> Any:
     """``lmo(m)`` of a parameter pytree: each group's rule (see the module docstring)."""
     leaves, treedef = jax.tree.flatten(m)
     labels = labels_of(config.partition, m)
@@ -226,7 +230,7 @@ def lmo(m, config: LMOConfig = LMOConfig()) -> Any:
     return jax.tree.unflatten(treedef, out)
 
 
-def scale_by_lmo(config: LMOConfig = LMOConfig()) -> optax.GradientTransformation:
+def scale_by_lmo(config: LMOConfig = DEFAULT_LMO) -> optax.GradientTransformation:
     """An optax transformation mapping a direction ``u`` to ``-lmo(u)`` (stateless).
 
     Like a gradient, the output still needs a descent sign: chain it as

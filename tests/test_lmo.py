@@ -87,8 +87,8 @@ def test_vector_gets_a_normalized_step_of_length_0_859():
 
 def _tree(rng):
     return {"wte": {"embedding": rng.normal(size=(7, 3))},
-            "h_0": {"q": rng.normal(size=(3, 3)), "fc": rng.normal(size=(3, 6)), "proj": rng.normal(size=(6, 3)), "scale": rng.normal(size=(3,)),
-                    "conv": rng.normal(size=(2, 3, 2))},
+            "h_0": {"q": rng.normal(size=(3, 3)), "fc": rng.normal(size=(3, 6)), "proj": rng.normal(size=(6, 3)),
+                    "scale": rng.normal(size=(3,)), "conv": rng.normal(size=(2, 3, 2))},
             "lm_head": {"kernel": rng.normal(size=(3, 7))}}
 
 
@@ -99,7 +99,8 @@ def test_default_and_code_partitions():
     code = dict(zip(paths, L.labels_of("muon_code", tree)))
     matrix = lambda labels: sorted(p for p, lab in labels.items() if lab == "matrix")  # noqa: E731
     assert matrix(default) == ["['h_0']['fc']", "['h_0']['proj']", "['h_0']['q']"]  # 2-D, not embedding or head
-    assert matrix(code) == ["['h_0']['conv']", "['h_0']['fc']", "['h_0']['proj']", "['h_0']['q']"]  # ndim >= 2 inside blocks
+    # the code's partition: ndim >= 2 inside blocks
+    assert matrix(code) == ["['h_0']['conv']", "['h_0']['fc']", "['h_0']['proj']", "['h_0']['q']"]
     assert set(L.labels_of("all", tree)) == {"matrix"} and set(L.labels_of("none", tree)) == {"other"}
 
 

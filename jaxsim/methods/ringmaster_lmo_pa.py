@@ -14,7 +14,8 @@ update that brings the counter to ``k``, jobs are refreshed against ``max(1, flo
 one update behind the paper's ``R_k``; the momentum and stepsize schedules are the paper's.
 The code evaluates the root as ``floor(1 / (1 / sqrt(k)))`` in floating point, one short of
 ``floor(sqrt(k))`` at some perfect squares (first ``k = 93^2 = 8649``); this method uses the
-exact integer root in both schedules (:func:`jaxsim.theory.pa_threshold_code` has both). Combine with ``**CODE_FORM`` for the code's Nesterov and Muon partition.
+exact integer root in both schedules (:func:`jaxsim.theory.pa_threshold_code` has both).
+Combine with ``**CODE_FORM`` for the code's Nesterov and Muon partition.
 
 The thresholds grow without bound, and the server keeps the last ``max R_k`` iterates:
 ``r_max`` (static, default 256) caps ``R_k``, binding only after ``r_max^2`` updates
