@@ -61,6 +61,11 @@ def time_axis(res: SweepResult) -> np.ndarray:
     return np.median(res.time, axis=0)
 
 
+def powers_of_5(lo: int, hi: int) -> tuple:
+    """The papers' stepsize grids: ``5**lo, ..., 5**hi`` (both ends included)."""
+    return tuple(5.0 ** k for k in range(lo, hi + 1))
+
+
 def fmt_hparams(hp: dict) -> str:
     """``gamma=5, R=4``: a setting as figures print and label it."""
     return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in hp.items())

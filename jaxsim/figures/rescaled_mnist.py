@@ -34,13 +34,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Optional
 
 import numpy as np
 
 from .. import sweep
 from .base import band, claim, fmt_hparams, stats, time_axis
-from .ringleader_mnist import GRID_LARGE, GRID_SMALL, build_problem, build_timing, data_info, data_text
+from .ringleader_mnist import GRID_LARGE, GRID_SMALL, MnistProblem, build_problem, build_timing, data_info, data_text
 
 NAME = "rescaled-mnist"
 FORMS = ("paper",)
@@ -54,17 +53,7 @@ POSTER = {2_000.0: (0.27, 0.36, 0.39), 10_000.0: (0.10, 0.20, 0.23), 30_000.0: (
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    data: Optional[str] = dataclasses.field(default=None, metadata={
-        "type": str, "help": "folder with the MNIST IDX files (required): train-* for --split train, t10k-* for test"})
-    split: str = dataclasses.field(default="train", metadata={
-        "choices": ("train", "test"), "help": "train: 60 000 images; test: the 10 000 t10k images"})
-    workers: int = dataclasses.field(default=100, metadata={"help": "workers n"})
-    alpha: float = dataclasses.field(default=0.1, metadata={"help": "Dirichlet label-skew concentration"})
-    hidden: int = dataclasses.field(default=128, metadata={"help": "hidden units of the MLP"})
-    batch: int = dataclasses.field(default=4, metadata={"help": "samples per stochastic gradient"})
-    max_samples: Optional[int] = dataclasses.field(default=None, metadata={
-        "type": int, "help": "keep only the first samples of the split (default: all)"})
+class Config(MnistProblem):  # the Ringleader figure's problem, the poster's horizon and grids
     horizon: float = dataclasses.field(default=POSTER_HORIZON, metadata={"help": "simulated seconds"})
     seeds: tuple = dataclasses.field(default=tuple(range(10)), metadata={"elem": int})
     gammas_rescaled: tuple = dataclasses.field(default=GRID_SMALL, metadata={"help": "stepsize grid of Rescaled ASGD"})

@@ -72,7 +72,9 @@ STYLES = {"ringleader": "-", "malenia": "-", "ia2sgd": "-", "minibatch": "--"}
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class MnistProblem:
+    """The options of :func:`build_problem`: the paper's MLP on label-skewed MNIST workers."""
+
     data: Optional[str] = dataclasses.field(default=None, metadata={
         "type": str, "help": "folder with the MNIST IDX files (required): train-* for --split train, t10k-* for test"})
     split: str = dataclasses.field(default="train", metadata={
@@ -83,6 +85,10 @@ class Config:
     batch: int = dataclasses.field(default=4, metadata={"help": "samples per stochastic gradient"})
     max_samples: Optional[int] = dataclasses.field(default=None, metadata={
         "type": int, "help": "keep only the first samples of the split (default: all)"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(MnistProblem):
     horizon: float = dataclasses.field(default=PAPER_HORIZON, metadata={"help": "simulated seconds"})
     seeds: tuple = dataclasses.field(default=tuple(range(30)), metadata={"elem": int})
     gammas_small: tuple = dataclasses.field(default=GRID_SMALL, metadata={

@@ -53,28 +53,19 @@ from .. import TimingModel, sweep
 from ..methods import CODE_FORM, make_method
 from ..noise import HalfNormal
 from ..timing import BASE_PROFILES
-from .base import band, claim, fmt_hparams, stats, time_axis
+from .base import band, claim, fmt_hparams, powers_of_5, stats, time_axis
+# the same four methods, drawn alike in both LMO figures
+from .ringmaster_lmo_quadratic import BETA, COLORS, LABELS, METHODS, STYLES
 
 NAME = "ringmaster-lmo-lm"
 FORMS = ("paper", "authors")
 #: Heterogeneity levels: name -> base-time profile ``c_i`` (``i = 1..n``).
 LEVELS = {"1": "constant", "sqrt_i": "sqrt", "i": "linear"}
 LEVEL_TITLES = {"1": r"$\tau_i = 1$", "sqrt_i": r"$\tau_i = \sqrt{i}$", "i": r"$\tau_i = i$"}
-BETA = 0.95
-METHODS = ("ringmaster_lmo_stops", "rennala_lmo", "delay_adaptive_lmo", "ringmaster_lmo_pa")
 BASELINES = METHODS[1:]
-LABELS = {"ringmaster_lmo_stops": "Ringmaster Muon", "rennala_lmo": "Rennala Muon",
-          "delay_adaptive_lmo": "Delay-adaptive Muon", "ringmaster_lmo_pa": "PA Ringmaster Muon"}
-COLORS = {"ringmaster_lmo_stops": "#C00000", "rennala_lmo": "#006666", "delay_adaptive_lmo": "#B8860B",
-          "ringmaster_lmo_pa": "#5B3A8E"}
-STYLES = {"ringmaster_lmo_stops": "-", "rennala_lmo": "--", "delay_adaptive_lmo": "-.", "ringmaster_lmo_pa": ":"}
 #: The code's default settings (spec §7.1).
 DEFAULTS = {"ringmaster_lmo_stops": {"gamma": 1.0, "R": 2}, "rennala_lmo": {"gamma": 1.0, "B": 2},
             "delay_adaptive_lmo": {"gamma": 1.0}, "ringmaster_lmo_pa": {"gamma": 5.0}}
-
-
-def _pow5(lo: int, hi: int) -> tuple:
-    return tuple(5.0 ** k for k in range(lo, hi + 1))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,12 +75,12 @@ class Config:
     n: int = dataclasses.field(default=8, metadata={"help": "workers"})
     horizon: float = dataclasses.field(default=500.0, metadata={"help": "simulated seconds"})
     seeds: tuple = dataclasses.field(default=(0,), metadata={"elem": int})
-    ringmaster_gammas: tuple = _pow5(-2, 1)
+    ringmaster_gammas: tuple = powers_of_5(-2, 1)
     thresholds: tuple = dataclasses.field(default=(1, 2, 4, 8, 16), metadata={"elem": int, "help": "Ringmaster's R"})
     rennala_gammas: tuple = (5.0,)
     rennala_batches: tuple = dataclasses.field(default=(1, 2, 4, 8, 16), metadata={"elem": int, "help": "Rennala's B"})
-    delay_adaptive_gammas: tuple = _pow5(-2, 1)
-    pa_gammas: tuple = dataclasses.field(default=_pow5(-2, 2), metadata={"help": "PA Ringmaster's eta"})
+    delay_adaptive_gammas: tuple = powers_of_5(-2, 1)
+    pa_gammas: tuple = dataclasses.field(default=powers_of_5(-2, 2), metadata={"help": "PA Ringmaster's eta"})
     n_layer: int = dataclasses.field(default=2, metadata={"help": "LM: transformer blocks"})
     n_head: int = dataclasses.field(default=2, metadata={"help": "LM: attention heads"})
     n_embd: int = dataclasses.field(default=32, metadata={"help": "LM: width"})

@@ -30,7 +30,8 @@ import numpy as np
 
 from .. import make_timing, sweep, worst_case_quadratic
 from ..methods import CODE_FORM, make_method
-from .base import band, claim, fmt_hparams, stats, time_axis
+from .base import band, claim, fmt_hparams, powers_of_5, stats, time_axis
+from .ringmaster_quadratic import QuadraticProblem
 
 NAME = "ringmaster-lmo-quadratic"
 FORMS = ("paper", "authors")
@@ -46,23 +47,14 @@ DEFAULTS = {"ringmaster_lmo_stops": {"gamma": 0.04, "R": 6}, "rennala_lmo": {"ga
             "delay_adaptive_lmo": {"gamma": 0.005}, "ringmaster_lmo_pa": {"gamma": 0.5}}
 
 
-def _pow5(lo: int, hi: int) -> tuple:
-    return tuple(5.0 ** k for k in range(lo, hi + 1))
-
-
 @dataclasses.dataclass(frozen=True)
-class Config:
-    n: int = dataclasses.field(default=6174, metadata={"help": "workers"})
-    d: int = dataclasses.field(default=1729, metadata={"help": "dimension of the quadratic"})
-    noise_scale: float = dataclasses.field(default=0.01, metadata={"help": "gradient noise s (one scalar per call)"})
-    horizon: float = dataclasses.field(default=2000.0, metadata={"help": "simulated seconds"})
-    seeds: tuple = dataclasses.field(default=(0, 1, 2), metadata={"elem": int})
-    ringmaster_gammas: tuple = _pow5(-6, 1)
-    rennala_gammas: tuple = _pow5(-6, 1)
+class Config(QuadraticProblem):  # the Ringmaster figure's quadratic, with the Muon methods' grids
+    ringmaster_gammas: tuple = powers_of_5(-6, 1)
+    rennala_gammas: tuple = powers_of_5(-6, 1)
     thresholds: tuple = dataclasses.field(default=(1, 2, 4, 6, 8, 16, 32), metadata={
         "elem": int, "help": "Ringmaster's R and Rennala's B"})
-    delay_adaptive_gammas: tuple = _pow5(-8, -1)
-    pa_gammas: tuple = dataclasses.field(default=_pow5(-4, 3), metadata={"help": "PA Ringmaster's eta"})
+    delay_adaptive_gammas: tuple = powers_of_5(-8, -1)
+    pa_gammas: tuple = dataclasses.field(default=powers_of_5(-4, 3), metadata={"help": "PA Ringmaster's eta"})
     num_points: int = 100
 
 

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..problems.mlp import mnist_mlp
 from . import ringmaster_quadratic as rq
+from .base import powers_of_5
 
 NAME = "ringmaster-mnist"
 FORMS = ("paper", "authors")
@@ -66,7 +67,7 @@ class Config:
     noise_scale: float = dataclasses.field(default=1.0, metadata={"help": "gradient noise s (one scalar per call)"})
     horizon: float = dataclasses.field(default=1000.0, metadata={"help": "simulated seconds"})
     seeds: tuple = dataclasses.field(default=(0, 1, 2), metadata={"elem": int})
-    gammas: tuple = tuple(5.0 ** i for i in range(-5, 5))
+    gammas: tuple = powers_of_5(-5, 4)
     num_points: int = 100
 
     @property
@@ -75,7 +76,7 @@ class Config:
 
 
 FULL = Config()
-QUICK = Config(n=100, horizon=200.0, seeds=(0,), gammas=tuple(5.0 ** i for i in range(-4, 3)), num_points=50)
+QUICK = Config(n=100, horizon=200.0, seeds=(0,), gammas=powers_of_5(-4, 2), num_points=50)
 TINY = Config(samples=20, hidden=4, n=8, horizon=20.0, seeds=(0, 1), gammas=(0.2, 1.0, 5.0), num_points=10)
 
 

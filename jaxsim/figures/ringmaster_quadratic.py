@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 
 from .. import make_timing, sweep, worst_case_quadratic
-from .base import band, claim, fmt_hparams, stats, time_axis
+from .base import band, claim, fmt_hparams, powers_of_5, stats, time_axis
 
 NAME = "ringmaster-quadratic"
 FORMS = ("paper", "authors")
@@ -45,13 +45,19 @@ def thresholds(n: int) -> list[int]:
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class QuadraticProblem:
+    """The paper's worst-case quadratic (G.1): workers, dimension, noise, horizon and seeds."""
+
     n: int = dataclasses.field(default=6174, metadata={"help": "workers"})
     d: int = dataclasses.field(default=1729, metadata={"help": "dimension of the quadratic"})
     noise_scale: float = dataclasses.field(default=0.01, metadata={"help": "gradient noise s (one scalar per call)"})
     horizon: float = dataclasses.field(default=2000.0, metadata={"help": "simulated seconds"})
     seeds: tuple = dataclasses.field(default=(0, 1, 2), metadata={"elem": int})
-    gammas: tuple = tuple(5.0 ** i for i in range(-5, 5))
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(QuadraticProblem):
+    gammas: tuple = powers_of_5(-5, 4)
     num_points: int = 100
 
     @property
