@@ -66,6 +66,20 @@ def powers_of_5(lo: int, hi: int) -> tuple:
     return tuple(5.0 ** k for k in range(lo, hi + 1))
 
 
+def with_value(axis, value, *, descending: bool = False) -> list:
+    """Grid ``axis`` with ``value`` (a paper's stated setting) added, kept sorted, unless a value
+    close to it is there already."""
+    axis = list(axis)
+    return axis if np.isclose(axis, value).any() else sorted(axis + [value], reverse=descending)
+
+
+def with_settings(grids: dict, settings: dict) -> dict:
+    """Each method's grid (``{method: {axis: values}}``) with its stated setting
+    (``{method: {axis: value}}``) added to each axis by :func:`with_value`."""
+    return {m: {k: with_value(v, settings[m][k]) if k in settings.get(m, {}) else v for k, v in axes.items()}
+            for m, axes in grids.items()}
+
+
 def fmt_hparams(hp: dict) -> str:
     """``gamma=5, R=4``: a setting as figures print and label it."""
     return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in hp.items())

@@ -55,7 +55,7 @@ import numpy as np
 from .. import make_timing, sweep
 from ..rng import time_key
 from ..theory import ringleader_delay_bound
-from .base import band, claim, fmt_hparams, stats, time_axis
+from .base import band, claim, fmt_hparams, stats, time_axis, with_value
 
 NAME = "ringleader-mnist"
 FORMS = ("paper", "authors")
@@ -162,9 +162,7 @@ def label(m: str, forms: str) -> str:
 def grid(cfg: Config, m: str) -> list:
     """``m``'s stepsize grid, with the paper's tuned value added when missing."""
     g = list(cfg.gammas_small if m in ("ringleader", "ia2sgd") else cfg.gammas_large)
-    if m in PAPER_GAMMA and not np.isclose(g, PAPER_GAMMA[m]).any():
-        g = sorted(g + [PAPER_GAMMA[m]])
-    return g
+    return with_value(g, PAPER_GAMMA[m]) if m in PAPER_GAMMA else g
 
 
 def simulate(cfg: Config, forms: str = "paper", progress: bool = False) -> dict:

@@ -53,7 +53,7 @@ from .. import TimingModel, sweep
 from ..methods import CODE_FORM, make_method
 from ..noise import HalfNormal
 from ..timing import BASE_PROFILES
-from .base import band, claim, fmt_hparams, powers_of_5, stats, time_axis
+from .base import band, claim, fmt_hparams, powers_of_5, stats, time_axis, with_settings
 # the same four methods, drawn alike in both LMO figures
 from .ringmaster_lmo_quadratic import BETA, COLORS, LABELS, METHODS, STYLES
 
@@ -125,11 +125,7 @@ def grids(cfg: Config) -> dict:
          "rennala_lmo": {"gamma": list(cfg.rennala_gammas), "B": list(cfg.rennala_batches)},
          "delay_adaptive_lmo": {"gamma": list(cfg.delay_adaptive_gammas)},
          "ringmaster_lmo_pa": {"gamma": list(cfg.pa_gammas)}}
-    for m, axes in g.items():
-        for k, v in DEFAULTS[m].items():
-            if not np.isclose(axes[k], v).any():
-                axes[k] = sorted(axes[k] + [v])
-    return g
+    return with_settings(g, DEFAULTS)
 
 
 def grid_of(name: str, cfg: Config) -> dict:

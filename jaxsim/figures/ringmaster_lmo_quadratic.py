@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 
 from .. import make_timing, sweep, worst_case_quadratic
 from ..methods import CODE_FORM, make_method
-from .base import band, claim, fmt_hparams, powers_of_5, stats, time_axis
+from .base import band, claim, fmt_hparams, powers_of_5, stats, time_axis, with_settings
 from .ringmaster_quadratic import QuadraticProblem
 
 NAME = "ringmaster-lmo-quadratic"
@@ -78,11 +77,7 @@ def grids(cfg: Config) -> dict:
          "rennala_lmo": {"gamma": list(cfg.rennala_gammas), "B": list(cfg.thresholds)},
          "delay_adaptive_lmo": {"gamma": list(cfg.delay_adaptive_gammas)},
          "ringmaster_lmo_pa": {"gamma": list(cfg.pa_gammas)}}
-    for m, axes in g.items():
-        for k, v in DEFAULTS[m].items():
-            if not np.isclose(axes[k], v).any():
-                axes[k] = sorted(axes[k] + [v])
-    return g
+    return with_settings(g, DEFAULTS)
 
 
 def simulate(cfg: Config, forms: str = "paper", progress: bool = False) -> dict:

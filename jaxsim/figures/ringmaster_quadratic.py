@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 
 from .. import make_timing, sweep, worst_case_quadratic
-from .base import band, claim, fmt_hparams, powers_of_5, stats, time_axis
+from .base import band, claim, fmt_hparams, powers_of_5, stats, time_axis, with_value
 
 NAME = "ringmaster-quadratic"
 FORMS = ("paper", "authors")
@@ -99,8 +99,8 @@ def grids(cfg, forms: str = "paper", settings: dict | None = None) -> dict:
          "delay_adaptive_asgd": {"gamma": list(cfg.gammas)}}
     for m, axes in g.items():
         for k, v in paper[m].items():
-            if not np.isclose(axes[k], v).any() and (k == "gamma" or v <= cfg.n):
-                axes[k] = sorted(axes[k] + [v], reverse=k != "gamma")
+            if k == "gamma" or v <= cfg.n:
+                axes[k] = with_value(axes[k], v, descending=k != "gamma")
     return g
 
 
