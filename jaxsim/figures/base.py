@@ -12,7 +12,10 @@ A figure module defines
   algorithm and the authors' simulator differ (``--forms authors`` runs the simulator's);
 * ``simulate(cfg, forms, progress) -> {label: SweepResult}``: every sweep, labeled;
 * ``summarize(results, cfg, forms) -> dict``: the numbers the figure reports, from the saved
-  results alone, with ``claim`` (``text``, ``holds``: True, False or None, and ``evidence``);
+  results alone, with ``claim``: the verdict of :mod:`jaxsim.figures.verdict` (``text``,
+  ``verdict``: holds, does_not_hold, tie, vacuous or undecided, its ``parts`` each with their
+  numbers, ``notes`` and ``evidence``); :class:`Comparison` does this for a figure that declares
+  its methods, the metric the paper plots and the claim's parts;
 * ``plot(results, cfg, forms) -> matplotlib Figure``: drawn from the saved results alone.
 
 :func:`run` simulates, saves every result with its provenance (``DIR/results/LABEL.npz``,
@@ -35,6 +38,7 @@ import numpy as np
 
 from ..provenance import provenance
 from ..sweep import SweepResult, jsonable
+from . import verdict as V
 
 FORMAT = 1  #: version of the on-disk layout of a figure run
 DPI = 120
@@ -43,17 +47,29 @@ DPI = 120
 
 
 def band(ax, x, y, *, color, label=None, style="-", marker=None, log=True, floor=1e-16):
-    """Median over seeds (axis 0 of ``y``) with the inter-quartile band, the figures' one way
-    to draw a curve."""
+    """Median over seeds (axis 0 of ``y``) with the inter-quartile band (drawn only with at least
+    three seeds: fewer have no meaningful quartiles), the figures' one way to draw a curve."""
     y = np.asarray(y, np.float64)
     if log:
         y = np.maximum(y, floor)
     q25, med, q75 = np.nanquantile(y, [0.25, 0.5, 0.75], axis=0)
     ax.plot(x, med, style, color=color, label=label, marker=marker,
             markevery=max(1, len(x) // 8) if marker else None)
-    ax.fill_between(x, q25, q75, color=color, alpha=0.2, linewidth=0)
+    if y.shape[0] >= 3:
+        ax.fill_between(x, q25, q75, color=color, alpha=0.2, linewidth=0)
     if log:
         ax.set_yscale("log")
+
+
+def seeds_text(seeds) -> str:
+    """What a figure's curves are: ``3 seeds (median, IQR band)``, or the median alone."""
+    n = len(seeds)
+    return f"{n} seeds (median, IQR band)" if n >= 3 else f"{n} seed{'s' * (n != 1)} (median; too few for a band)"
+
+
+def edge_text(sel) -> str:
+    """`` [edge: gamma high]`` for a selection on its grid's edge (legend labels), else ``""``."""
+    return f" [edge: {', '.join(f'{a} {e}' for a, e in sel.edges.items())}]" if sel is not None and sel.edges else ""
 
 
 def time_axis(res: SweepResult) -> np.ndarray:
@@ -91,10 +107,187 @@ def stats(x) -> dict:
     return {"median": float(np.median(x)), "q25": float(np.quantile(x, 0.25)), "q75": float(np.quantile(x, 0.75))}
 
 
-def claim(text: str, holds, evidence: str) -> dict:
-    """The summary's verdict on the paper's claim: ``holds`` is True, False or None (not
-    decidable from this run, e.g. too small to say)."""
-    return {"text": text, "holds": None if holds is None else bool(holds), "evidence": evidence}
+def claim(text: str, holds, evidence: str) -> dict:  # TODO(issue 22): removed once every figure judges by parts
+    verdict = {True: "holds", False: "does_not_hold", None: "undecided"}[None if holds is None else bool(holds)]
+    return V.claim(text, [dict(text=text, verdict=verdict, evidence=evidence)])
+
+
+def tail_stats(res: SweepResult, index: tuple, metric: str, at=None, tail: float = V.TAIL) -> dict:
+    """:func:`stats` of the per-seed tail means (:func:`verdict.tail_values`) of one setting."""
+    upto = None if at is None else res.point_at(at)
+    return stats(V.tail_values(res.curve(index, metric), tail, upto))
+
+
+# ---- a declared comparison: methods tuned and at the paper's settings, judged part by part ------
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A recorded metric as a figure names it: ``key`` (recorded name), ``name`` (printed),
+    ``axis`` (axis label) and ``source`` (where the paper says it plots this metric)."""
+
+    key: str
+    name: str
+    axis: str
+    source: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Curve:
+    """One method of a figure: ``key`` labels its results; how it is drawn."""
+
+    key: str
+    label: str
+    color: str
+    style: str = "-"
+    marker: typing.Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """One part of a claim: ``better`` ends lower than ``factor`` times ``worse`` (keys of curves)."""
+
+    better: str
+    worse: str
+    factor: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """A figure's declaration: its ``curves``, the metric the paper plots (``metric``: selection
+    and verdicts, by :mod:`jaxsim.figures.verdict`), other ``metrics`` it reports and draws, the
+    claim (``claim`` text and its ``parts``) and its ``rows``: ``("tuned", title)`` is best of
+    each grid, any other row (``("paper", title)``) the stated settings given to :meth:`choose`.
+    Every part is judged in every row where both sides have a selection. ``separates_at``
+    (seconds, with its ``separation_source``): runs ending earlier are ``undecided``."""
+
+    claim: str
+    metric: Metric
+    curves: tuple
+    parts: tuple
+    metrics: tuple = ()
+    rows: tuple = (("tuned", "tuned (best of grid, mean of the last 10 % of the run)"),
+                   ("paper", "the paper's stated settings"))
+    separates_at: typing.Optional[float] = None
+    separation_source: str = ""
+    hidden: tuple = ()  #: hyperparameters not printed (fixed by the figure, e.g. beta)
+
+    @property
+    def all_metrics(self) -> tuple:
+        return (self.metric,) + tuple(m for m in self.metrics if m.key != self.metric.key)
+
+    def curve(self, key: str) -> Curve:
+        return next(c for c in self.curves if c.key == key)
+
+    def choose(self, results: dict, cfg, settings: typing.Optional[dict] = None) -> dict:
+        """``{(key, row): Selection}``: best of grid on the plotted metric at ``cfg.horizon`` for
+        ``tuned``, and ``settings[row][key]`` (hyperparameters) for each other row, where given
+        and on the grid."""
+        out = {}
+        for c in self.curves:
+            res = results[c.key]
+            for row, _ in self.rows:
+                if row == "tuned":
+                    try:
+                        out[c.key, row] = V.select(res, self.metric.key, at=cfg.horizon)
+                    except ValueError:  # every setting diverged: no selection, the parts say so
+                        out[c.key, row] = None
+                else:
+                    hp = (settings or {}).get(row, {}).get(c.key)
+                    if hp is not None:
+                        out[c.key, row] = V.setting(res, self.metric.key, hp, at=cfg.horizon)
+        return out
+
+    def judge(self, results: dict, chosen: dict, cfg, notes=()) -> dict:
+        """The claim: each part in each row (:func:`verdict.compare`), with edge picks and
+        ``notes`` listed beside it."""
+        parts = []
+        for row, _ in self.rows:
+            for part in self.parts:
+                a, b = chosen.get((part.better, row)), chosen.get((part.worse, row))
+                if (part.better, row) not in chosen and (part.worse, row) not in chosen:
+                    continue
+                na, nb = self.curve(part.better).label, self.curve(part.worse).label
+                same = (a is not None and b is not None and
+                        V.same_results(results[part.better].curve(a.index, self.metric.key),
+                                       results[part.worse].curve(b.index, self.metric.key)))
+                rel = "<" if part.factor == 1 else f"< {part.factor:g} x"
+                parts.append(V.compare(
+                    f"{row}: {na} {rel} {nb} in {self.metric.name}", None if a is None else a.per_seed,
+                    None if b is None else b.per_seed, names=(na, nb), factor=part.factor, same=same,
+                    start=V.start_value(results[part.better], self.metric.key), horizon=cfg.horizon,
+                    separates_at=self.separates_at, separation_source=self.separation_source))
+        edges = V.edge_notes({f"{self.curve(k).label} ({row})": s for (k, row), s in chosen.items() if row == "tuned"})
+        return V.claim(self.claim, parts, notes=list(edges) + list(notes))
+
+    def method_summaries(self, results: dict, chosen: dict, cfg) -> dict:
+        """Per selection: its setting, the selection (per-seed values, edges), each metric's
+        tail statistics, the updates at the horizon and the diverged runs."""
+        out = {}
+        for (key, row), sel in chosen.items():
+            res = results[key]
+            label = key if row == "tuned" else f"{key}@{row}"
+            if sel is None:
+                out[label] = dict(method=res.method, line="every setting diverged", runs=int(res.diverged.size))
+                continue
+            hp = {k: v for k, v in sel.hparams.items() if k not in self.hidden}
+            s = dict(method=res.method, hparams=hp, selection=sel.to_json())
+            for m in self.all_metrics:
+                s[m.key] = tail_stats(res, sel.index, m.key, at=cfg.horizon)
+            p = res.point_at(cfg.horizon)
+            s.update(updates=stats(res.curve(sel.index, "updates")[:, p]),
+                     diverged_runs=int(res.diverged[(slice(None),) + sel.index].sum()))
+            if row == "tuned":
+                s.update(runs=int(res.diverged.size), diverged_settings=int(res.diverged.any(axis=0).sum()),
+                         seconds=res.info.get("seconds_total"))
+            s["line"] = (f"{fmt_hparams(hp)}: " + ", ".join(f"{m.name} {s[m.key]['median']:.4g}"
+                                                             for m in self.all_metrics) +
+                         f", updates {s['updates']['median']:.0f}" + edge_text(sel) +
+                         (f" ({s['runs']} runs, {s['diverged_settings']} settings diverged)" if row == "tuned" else ""))
+            out[label] = s
+        return out
+
+    def summarize(self, results: dict, cfg, settings=None, notes=()) -> dict:
+        """``{methods, claim, protocol}`` (see :meth:`choose`, :meth:`judge`)."""
+        chosen = self.choose(results, cfg, settings)
+        return dict(methods=self.method_summaries(results, chosen, cfg),
+                    claim=self.judge(results, chosen, cfg, notes),
+                    protocol=dict(metric=self.metric.key, metric_source=self.metric.source, tail=V.TAIL,
+                                  tie_rtol=V.TIE_RTOL, seeds=len(cfg.seeds)))
+
+    def draw(self, results: dict, cfg, settings=None, *, title: str = "", xlabel: str = "Runtime (seconds)",
+             extra=None):
+        """Rows (:attr:`rows`) by columns (the plotted metric first, then :attr:`metrics`); a
+        selection on its grid's edge is marked ``[edge: ...]`` in the legend. ``extra(ax, row,
+        metric)`` may draw more on each panel (theory lines, a collapse level)."""
+        import matplotlib.pyplot as plt
+
+        chosen = self.choose(results, cfg, settings)
+        rows = [(r, t) for r, t in self.rows if any((c.key, r) in chosen for c in self.curves)]
+        cols = self.all_metrics
+        fig, axes = plt.subplots(len(rows), len(cols), figsize=(5.5 * len(cols), 4 * len(rows)), sharex=True,
+                                 squeeze=False)
+        for (row, row_title), ax_row in zip(rows, axes):
+            for ax, m in zip(ax_row, cols):
+                for c in self.curves:
+                    sel = chosen.get((c.key, row))
+                    if sel is None:
+                        continue
+                    res = results[c.key]
+                    hp = {k: v for k, v in sel.hparams.items() if k not in self.hidden}
+                    band(ax, time_axis(res), res.curve(sel.index, m.key), color=c.color, style=c.style,
+                         marker=c.marker, label=f"{c.label} ({fmt_hparams(hp)}){edge_text(sel)}")
+                if extra is not None:
+                    extra(ax, row, m)
+                ax.set_ylabel(m.axis)
+                ax.set_title(row_title, fontsize=9)
+                ax.grid(alpha=0.3, which="both")
+            ax_row[0].legend(fontsize=7)
+        for ax in axes[-1]:
+            ax.set_xlabel(xlabel)
+        fig.suptitle(f"{title}, {seeds_text(cfg.seeds)}", fontsize=10)
+        fig.tight_layout()
+        return fig
 
 
 # ---- configs as command-line options and JSON --------------------------------------------------
@@ -217,8 +410,12 @@ def print_summary(summary: dict, out, *, simulated: bool = True) -> None:
         print(f"{label:24s} {line if line else json.dumps(s, default=jsonable)}")
     c = summary.get("claim")
     if c:
-        verdict = {True: "holds", False: "does not hold", None: "undecided"}[c["holds"]]
-        print(f"claim: {c['text']}\n  -> {verdict} in this run: {c['evidence']}")
+        print(f"claim: {c['text']}\n  -> {V.VERDICT_WORDS[c['verdict']]} in this run")
+        for part in c.get("parts", ()):
+            lean = f" (leaning {V.VERDICT_WORDS[part['leaning']]})" if part.get("leaning") else ""
+            print(f"     [{V.VERDICT_WORDS[part['verdict']]}{lean}] {part['text']}: {part['evidence']}")
+        for note in c.get("notes", ()):
+            print(f"     note: {note}")
     if simulated:
         print(f"simulated in {summary['seconds']:.1f} s; wrote {Path(out) / summary['figure']}.png/.pdf, "
               f"summary.json, figure.json and results/")
@@ -256,6 +453,7 @@ def main(module: ModuleType, argv=None) -> int:
 
 Results = typing.Dict[str, SweepResult]
 
-__all__ = ["DPI", "FORMAT", "Results", "add_config_options", "band", "claim", "config_from_args",
+__all__ = ["DPI", "FORMAT", "Comparison", "Curve", "Metric", "Part", "Results", "add_config_options", "band",
+           "config_from_args", "edge_text", "seeds_text", "tail_stats",
            "config_from_dict", "fmt_hparams", "load_run", "main", "print_summary", "render", "run",
            "stats", "time_axis"]
