@@ -171,6 +171,7 @@ class Comparison:
     separates_at: typing.Optional[float] = None
     separation_source: str = ""
     hidden: tuple = ()  #: hyperparameters not printed (fixed by the figure, e.g. beta)
+    thresholds: tuple = ("R", "B", "S")  #: integer axes bounded by 1 and the worker count ``cfg.n``
 
     @property
     def all_metrics(self) -> tuple:
@@ -181,15 +182,17 @@ class Comparison:
 
     def choose(self, results: dict, cfg, settings: typing.Optional[dict] = None) -> dict:
         """``{(key, row): Selection}``: best of grid on the plotted metric at ``cfg.horizon`` for
-        ``tuned``, and ``settings[row][key]`` (hyperparameters) for each other row, where given
-        and on the grid."""
+        ``tuned`` (a pick at a threshold's hard bound, ``1`` or ``cfg.n``, is no edge), and
+        ``settings[row][key]`` (hyperparameters) for each other row, where given and on the grid."""
+        n = getattr(cfg, "n", None)
+        bounds = {a: (1, n if isinstance(n, int) else None) for a in self.thresholds}
         out = {}
         for c in self.curves:
             res = results[c.key]
             for row, _ in self.rows:
                 if row == "tuned":
                     try:
-                        out[c.key, row] = V.select(res, self.metric.key, at=cfg.horizon)
+                        out[c.key, row] = V.select(res, self.metric.key, at=cfg.horizon, bounds=bounds)
                     except ValueError:  # every setting diverged: no selection, the parts say so
                         out[c.key, row] = None
                 else:
@@ -247,13 +250,52 @@ class Comparison:
             out[label] = s
         return out
 
+    def collapses(self, results: dict, chosen: dict, cfg) -> dict:
+        """``{label: seeds collapsed}`` for the selections of a classification problem (whose
+        results record the labels' entropy as ``info["constant_loss"]``) that ended at the best
+        constant predictor on some seed (:func:`verdict.collapsed`)."""
+        out = {}
+        for (key, row), sel in chosen.items():
+            res = results[key]
+            if sel is None or "constant_loss" not in res.info:
+                continue
+            upto = res.point_at(cfg.horizon)
+            flags = V.collapsed(V.tail_values(res.curve(sel.index, "loss"), upto=upto),
+                                V.tail_values(res.curve(sel.index, "grad_norm_sq"), upto=upto),
+                                res.info["constant_loss"], V.start_value(res, "grad_norm_sq", sel.index))
+            if flags.any():
+                out[f"{self.curve(key).label} ({row})"] = int(flags.sum())
+        return out
+
     def summarize(self, results: dict, cfg, settings=None, notes=()) -> dict:
-        """``{methods, claim, protocol}`` (see :meth:`choose`, :meth:`judge`)."""
+        """``{methods, claim, protocol, collapsed}`` (see :meth:`choose`, :meth:`judge`,
+        :meth:`collapses`): the verdict stays on the paper's metric; collapses are listed beside it."""
         chosen = self.choose(results, cfg, settings)
-        return dict(methods=self.method_summaries(results, chosen, cfg),
+        dead = self.collapses(results, chosen, cfg)
+        if dead:
+            entropy = next(r.info["constant_loss"] for r in results.values() if "constant_loss" in r.info)
+            notes = [f"COLLAPSED to the best constant predictor (f within 1 % of the labels' entropy {entropy:.4g} "
+                     f"with a vanishing gradient: nothing learned, however low ||grad f||^2 is): " +
+                     ", ".join(f"{k} on {v} of {len(cfg.seeds)} seeds" for k, v in dead.items())] + list(notes)
+        return dict(methods=self.method_summaries(results, chosen, cfg), collapsed=dead,
                     claim=self.judge(results, chosen, cfg, notes),
                     protocol=dict(metric=self.metric.key, metric_source=self.metric.source, tail=V.TAIL,
                                   tie_rtol=V.TIE_RTOL, seeds=len(cfg.seeds)))
+
+    def draw_panel(self, ax, results: dict, chosen: dict, row: str, metric: str) -> None:
+        """Every curve's selection of ``row`` on ``ax``: ``metric`` over time, median and band
+        (points where no seed has a finite value, e.g. a minibatch loss before the first
+        arrival, are left out); an edge pick is marked ``[edge: ...]`` in its label."""
+        for c in self.curves:
+            sel = chosen.get((c.key, row))
+            if sel is None:
+                continue
+            res = results[c.key]
+            y = res.curve(sel.index, metric)
+            ok = np.isfinite(y).any(axis=0)
+            hp = {k: v for k, v in sel.hparams.items() if k not in self.hidden}
+            band(ax, time_axis(res)[ok], y[:, ok], color=c.color, style=c.style, marker=c.marker,
+                 label=f"{c.label} ({fmt_hparams(hp)}){edge_text(sel)}")
 
     def draw(self, results: dict, cfg, settings=None, *, title: str = "", xlabel: str = "Runtime (seconds)",
              extra=None):
@@ -269,14 +311,7 @@ class Comparison:
                                  squeeze=False)
         for (row, row_title), ax_row in zip(rows, axes):
             for ax, m in zip(ax_row, cols):
-                for c in self.curves:
-                    sel = chosen.get((c.key, row))
-                    if sel is None:
-                        continue
-                    res = results[c.key]
-                    hp = {k: v for k, v in sel.hparams.items() if k not in self.hidden}
-                    band(ax, time_axis(res), res.curve(sel.index, m.key), color=c.color, style=c.style,
-                         marker=c.marker, label=f"{c.label} ({fmt_hparams(hp)}){edge_text(sel)}")
+                self.draw_panel(ax, results, chosen, row, m.key)
                 if extra is not None:
                     extra(ax, row, m)
                 ax.set_ylabel(m.axis)

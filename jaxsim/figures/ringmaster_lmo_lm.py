@@ -12,21 +12,21 @@ authors' code (``beta = 0.95``): Ringmaster Muon (with stops) ``gamma in {5^-2..
 {1, 2, 4, 8, 16}``; Delay-adaptive Muon ``gamma in {5^-2..5^1}``; the code's defaults
 (Ringmaster gamma = 1, R = 2; PA eta = 5; Rennala gamma = 1, B = 2; Delay-adaptive gamma = 1)
 are added to the grids (Rennala's gamma = 1 is not on its grid) and drawn in the third column.
-The tuning score is the last recorded "latest minibatch loss" (``batch_loss``: the loss of the
-minibatch behind the latest received gradient, at the point where it was computed), median
-over seeds, lowest wins; the held-out loss at the current model (``loss``, 8 windows) is
-reported too.
+Selection and verdict are on the "latest minibatch loss" (``batch_loss``: the loss of the
+minibatch behind the latest received gradient, at the point where it was computed), the metric
+the authors' figure plots and their tuning score (spec experiments.md §7.1 [code]), reduced as
+the median over seeds of the mean over the last 10 % of the run (the code takes the last value
+alone); the held-out loss at the current model (``loss``, 8 windows) is reported and drawn too.
 
 Cost: each setting computes every gradient it receives; per simulated second a setting
 receives about 8 (``c_i = 1``), 4.4 (``sqrt i``) and 2.7 (``i``) gradients, and one setting and
 received gradient of the default model costs 15-17 ms on this project's 2-core CPU measured
 alone (27 ms of CPU, marginal, with the machine shared), so FULL (the full grids, 39 settings per
 level, 500 s, one seed: about 290 000 setting-gradients) takes about 1.5-2 hours (extrapolated,
-not run; the old 34-setting grid at 200 s took 55 min on a loaded machine). Every method's
+not run, per seed; FULL runs the paper's 500 s with three seeds, so about three times that). Every method's
 kernel compiles anew per level (the timing is static in the controlled kernels): 12 compiles
 of 10-20 s CPU each. QUICK keeps every level and the code's defaults but a 60 s horizon and 7
-settings per level (a smoke test, not a reproduction: 4.4 min of wall time
-on an idle 2-core CPU); TINY is one level of a
+settings per level, three seeds (a smoke test, not a reproduction); TINY is one level of a
 one-layer width-8 model on 16-token windows over 5 s.
 
 Forms: ``authors`` (the form the paper's figures were made with): Nesterov momentum, ``m^0 =
@@ -36,11 +36,11 @@ schedule. ``paper``: the analysed methods (no Nesterov, ``alpha_0 = 1``, the pro
 partition with a Euclidean step on the non-matrix leaves, the paper's PA schedule), same grids.
 
 The paper's claim [uncertain: implied by its abstract]: Ringmaster Muon's advantage over the
-baselines grows with heterogeneity (at ``c_i = i`` the code's figure orders Ringmaster <
-Rennala < Delay-adaptive << PA). The verdict reads it on the held-out loss of the tuned
-settings (the latest minibatch loss is one minibatch's, too noisy to order close methods):
-Ringmaster's margin over the best baseline grows from level to level and is positive at the
-most heterogeneous one; nothing is tuned to make that hold.
+baselines grows with heterogeneity; at ``c_i = i`` the code's figure orders Ringmaster < Rennala
+< Delay-adaptive << PA. Parts, per level, tuned and at the code's defaults (what the authors'
+figure plots): Ringmaster Muon below each baseline in the latest minibatch loss; and, tuned, its
+per-seed margin over the best baseline larger at the most heterogeneous level than at the least.
+Nothing is tuned to make that hold.
 """
 
 from __future__ import annotations
@@ -53,9 +53,10 @@ from .. import TimingModel, sweep
 from ..methods import CODE_FORM, make_method
 from ..noise import HalfNormal
 from ..timing import BASE_PROFILES
-from .base import band, claim, fmt_hparams, powers_of_5, stats, time_axis, with_settings
+from . import verdict as V
+from .base import Comparison, Metric, powers_of_5, with_settings
 # the same four methods, drawn alike in both LMO figures
-from .ringmaster_lmo_quadratic import BETA, COLORS, LABELS, METHODS, STYLES
+from .ringmaster_lmo_quadratic import BETA, CURVES, METHODS, PARTS, ROWS, stated
 
 NAME = "ringmaster-lmo-lm"
 FORMS = ("paper", "authors")
@@ -66,6 +67,13 @@ BASELINES = METHODS[1:]
 #: The code's default settings (spec §7.1).
 DEFAULTS = {"ringmaster_lmo_stops": {"gamma": 1.0, "R": 2}, "rennala_lmo": {"gamma": 1.0, "B": 2},
             "delay_adaptive_lmo": {"gamma": 1.0}, "ringmaster_lmo_pa": {"gamma": 5.0}}
+BATCH = Metric("batch_loss", "minibatch loss", "latest minibatch loss", "experiments.md §7.1 Metric [code]")
+HELDOUT = Metric("loss", "held-out", "held-out loss")
+SPEC = Comparison(claim="Ringmaster Muon ends lowest in the latest minibatch loss", metric=BATCH,
+                  metrics=(HELDOUT,), curves=CURVES, parts=PARTS,
+                  rows=(ROWS[0], ("defaults", "the code's default settings")), hidden=("alpha", "beta"))
+CLAIM = ("Ringmaster Muon ends lowest in the latest minibatch loss, and its advantage over the best baseline "
+         "grows with heterogeneity (c_i = 1, sqrt i, i)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +82,7 @@ class Config:
         "elem": str, "help": "heterogeneity levels c_i (rows): 1, sqrt_i, i"})
     n: int = dataclasses.field(default=8, metadata={"help": "workers"})
     horizon: float = dataclasses.field(default=500.0, metadata={"help": "simulated seconds"})
-    seeds: tuple = dataclasses.field(default=(0,), metadata={"elem": int})
+    seeds: tuple = dataclasses.field(default=(0, 1, 2), metadata={"elem": int})
     ringmaster_gammas: tuple = powers_of_5(-2, 1)
     thresholds: tuple = dataclasses.field(default=(1, 2, 4, 8, 16), metadata={"elem": int, "help": "Ringmaster's R"})
     rennala_gammas: tuple = (5.0,)
@@ -157,96 +165,80 @@ def simulate(cfg: Config, forms: str = "paper", progress: bool = False) -> dict:
             for level in cfg.levels for m in METHODS}
 
 
-def selections(results: dict, cfg: Config) -> dict:
-    """``(level, method, "tuned" | "defaults") -> (grid index, hparams)``; tuned on the latest
-    minibatch loss at the horizon (the code's rule)."""
-    out = {}
-    for level in cfg.levels:
-        for m in METHODS:
-            res = results[label(level, m)]
-            best = res.best("batch_loss", at=cfg.horizon)
-            out[level, m, "tuned"] = (best["index"], {k: v for k, v in best["hparams"].items()
-                                                      if k not in ("alpha", "beta")})
-            hp = dict(DEFAULTS[m], **({"beta": BETA} if "beta" in res.grid_dims else {}))
-            out[level, m, "defaults"] = (res.index_of(**hp), DEFAULTS[m])
-    return out
+def of_level(results: dict, level: str) -> dict:
+    return {m: results[label(level, m)] for m in METHODS}
+
+
+def margins(results: dict, cfg: Config, level: str) -> np.ndarray:
+    """Per seed, the best baseline's (by median) tuned tail minibatch loss minus Ringmaster Muon's."""
+    chosen = SPEC.choose(of_level(results, level), cfg)
+    best = min(BASELINES, key=lambda m: chosen[m, "tuned"].value)
+    return chosen[best, "tuned"].per_seed - chosen["ringmaster_lmo_stops", "tuned"].per_seed
 
 
 def summarize(results: dict, cfg: Config, forms: str) -> dict:
-    methods, final = {}, {}
-    for (level, m, which), (idx, hp) in selections(results, cfg).items():
-        res = results[label(level, m)]
-        p = res.point_at(cfg.horizon)
-        s = dict(method=res.method, level=level, hparams=hp, batch_loss=stats(res.curve(idx, "batch_loss")[:, p]),
-                 heldout_loss=stats(res.curve(idx, "loss")[:, p]), updates=stats(res.curve(idx, "updates")[:, p]),
-                 diverged_runs=int(res.diverged[(slice(None),) + idx].sum()))
-        if which == "tuned":
-            s.update(runs=int(res.diverged.size), diverged_total=int(res.diverged.sum()),
-                     received=float(np.sum(res.metrics["received"][..., p])), seconds=res.info["seconds_total"])
-            s["ms_per_setting_gradient"] = 1e3 * s["seconds"] / max(s["received"], 1.0)  # compile included
-            final[level, m] = (s["batch_loss"]["median"], s["heldout_loss"]["median"])
-        s["line"] = (f"c_i={level}: {fmt_hparams(hp)}: minibatch {s['batch_loss']['median']:.4f}, held-out "
-                     f"{s['heldout_loss']['median']:.4f}, updates {s['updates']['median']:.0f}" +
-                     (f" ({s['runs']} runs, {s['diverged_total']} diverged, {s['seconds']:.1f} s, "
-                      f"{s['ms_per_setting_gradient']:.1f} ms per setting and gradient received, compile included)"
-                      if which == "tuned" else ""))
-        methods[label(level, m) + ("" if which == "tuned" else "@defaults")] = s
-    margins, parts = [], []
+    methods, parts, notes, per_level = {}, [], [], {}
     for level in cfg.levels:
-        rm_b, rm_h = final[level, "ringmaster_lmo_stops"]
-        best_b = min(BASELINES, key=lambda m: final[level, m][0])
-        best_h = min(BASELINES, key=lambda m: final[level, m][1])
-        mb, mh = final[level, best_b][0] - rm_b, final[level, best_h][1] - rm_h
-        margins.append(mh)
-        order = sorted(METHODS, key=lambda m: final[level, m][1])
-        parts.append(f"c_i={level}: held-out margin {mh:+.4f} over {LABELS[best_h]} (minibatch {mb:+.4f} over "
-                     f"{LABELS[best_b]}); held-out order " + " < ".join(LABELS[m] for m in order))
-    grows = all(b > a for a, b in zip(margins, margins[1:]))
-    holds = None if len(margins) < 2 else grows and margins[-1] > 0
-    return dict(methods=methods, claim=claim(
-        "Ringmaster Muon's advantage over the best baseline (tuned, final held-out loss) grows with heterogeneity "
-        "(c_i = 1, sqrt i, i) and is positive at the most heterogeneous level", holds, "; ".join(parts)))
+        s = SPEC.summarize(of_level(results, level), cfg, stated(of_level(results, level), DEFAULTS))
+        methods.update({f"{level}-{k}": dict(v, level=level) for k, v in s["methods"].items()})
+        parts += [dict(p, text=f"c_i={level}, {p['text']}") for p in s["claim"]["parts"]]
+        notes += [f"c_i={level}: {n}" for n in s["claim"]["notes"]]
+        per_level[level] = margins(results, cfg, level)
+    if len(cfg.levels) >= 2:
+        lo, hi = cfg.levels[0], cfg.levels[-1]
+        # "the margin at hi exceeds the margin at lo" as "-margin(hi) < -margin(lo)", seed by seed
+        parts.append(V.compare(f"tuned: Ringmaster Muon's margin over the best baseline larger at c_i={hi} than at "
+                               f"c_i={lo}", -per_level[hi], -per_level[lo],
+                               names=(f"-margin(c_i={hi})", f"-margin(c_i={lo})")))
+    return dict(methods=methods, claim=V.claim(CLAIM, parts, notes),
+                margins={lv: m.tolist() for lv, m in per_level.items()},
+                protocol=dict(metric=BATCH.key, metric_source=BATCH.source, tail=V.TAIL, tie_rtol=V.TIE_RTOL,
+                              seeds=len(cfg.seeds)))
 
 
 def plot(results: dict, cfg: Config, forms: str):
     import matplotlib.pyplot as plt
 
-    chosen = selections(results, cfg)
+    from .base import seeds_text
+
     rows = len(cfg.levels)
     fig, axes = plt.subplots(rows + 1, 3, figsize=(15, 3.6 * (rows + 1)), squeeze=False)
-    cols = (("tuned", "batch_loss", "latest minibatch loss (tuned)"), ("tuned", "loss", "held-out loss (tuned)"),
-            ("defaults", "batch_loss", "latest minibatch loss (the code's defaults)"))
+    cols = (("tuned", BATCH, "latest minibatch loss (tuned)"), ("tuned", HELDOUT, "held-out loss (tuned)"),
+            ("defaults", BATCH, "latest minibatch loss (the code's defaults)"))
     for row, level in zip(axes, cfg.levels):
+        res = of_level(results, level)
+        chosen = SPEC.choose(res, cfg, stated(res, DEFAULTS))
         for ax, (which, metric, title) in zip(row, cols):
-            for m in METHODS:
-                res = results[label(level, m)]
-                idx, hp = chosen[level, m, which]
-                y = res.curve(idx, metric)
-                ok = np.isfinite(y).any(axis=0)  # batch_loss is NaN until the first gradient arrives
-                band(ax, time_axis(res)[ok], y[:, ok], color=COLORS[m], style=STYLES[m],
-                     label=f"{LABELS[m]} ({fmt_hparams(hp)})")
+            SPEC.draw_panel(ax, res, chosen, which, metric.key)
             ax.set(xlabel="runtime (simulated seconds)", ylabel=title, title=f"{LEVEL_TITLES[level]}: {title}")
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=6)
     last = axes[rows]
     x = np.arange(rows)
-    for ax, metric, title in ((last[0], "batch_loss", "final latest minibatch loss"),
-                              (last[1], "loss", "final held-out loss")):
-        for m in METHODS:
+    for ax, metric in ((last[0], BATCH), (last[1], HELDOUT)):
+        for c in CURVES:
             vals = []
             for level in cfg.levels:
-                res = results[label(level, m)]
-                vals.append(np.median(res.curve(chosen[level, m, "tuned"][0], metric)[:, res.point_at(cfg.horizon)]))
-            ax.plot(x, vals, "o", ls=STYLES[m], color=COLORS[m], label=LABELS[m])
+                r = results[label(level, c.key)]
+                sel = SPEC.choose(of_level(results, level), cfg)[c.key, "tuned"]
+                vals.append(np.median(V.tail_values(r.curve(sel.index, metric.key), upto=r.point_at(cfg.horizon))))
+            ax.plot(x, vals, "o", ls=c.style, color=c.color, label=c.label)
         ax.set_xticks(x, [LEVEL_TITLES[lv] for lv in cfg.levels])
-        ax.set(xlabel="heterogeneity", ylabel=title, title=f"{title} (tuned) against heterogeneity")
+        ax.set(xlabel="heterogeneity", ylabel=metric.axis, title=f"{metric.axis} (tuned, end of run) against "
+                                                                  "heterogeneity")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    last[2].axis("off")
+    ax = last[2]
+    for i, level in enumerate(cfg.levels):
+        m = margins(results, cfg, level)
+        ax.plot(np.full(m.size, i), m, "o", color="#C00000", alpha=0.6)
+    ax.axhline(0, color="grey", lw=1)
+    ax.set_xticks(x, [LEVEL_TITLES[lv] for lv in cfg.levels])
+    ax.set(xlabel="heterogeneity", ylabel="best baseline - Ringmaster Muon", title="per-seed margin (tuned)")
+    ax.grid(alpha=0.3)
     form = ("the authors' code's forms (Nesterov, the code's Muon partition)" if forms == "authors" else
             "the paper's forms (no Nesterov, Euclidean step on non-matrix leaves)")
     fig.suptitle(f"Ringmaster LMO, small LM (layers {cfg.n_layer}, width {cfg.n_embd}, {cfg.batch} x {cfg.seq_len} "
-                 f"tokens per gradient), n = {cfg.n}, {cfg.horizon:g} s, {len(cfg.seeds)} seed(s) (median, IQR band); "
-                 f"{form}", fontsize=10)
+                 f"tokens per gradient), n = {cfg.n}, {cfg.horizon:g} s, {seeds_text(cfg.seeds)}; {form}", fontsize=10)
     fig.tight_layout()
     return fig

@@ -89,26 +89,30 @@ class Selection:
                     edges=self.edges, excluded=self.excluded, how=self.how)
 
 
-def grid_edges(res, index: tuple) -> dict:
+def grid_edges(res, index: tuple, bounds: Optional[dict] = None) -> dict:
     """``{axis: "low" | "high"}`` for each grid axis of at least two values whose first or last
-    value (in the grid's sorted order) ``index`` picks."""
+    value (in the grid's sorted order) ``index`` picks, unless that value is the axis' hard
+    bound (``bounds[axis] = (lo, hi)``, e.g. a threshold ``R`` in ``[1, n]``: no grid can go
+    past it, so a pick there is no sign of a grid too narrow)."""
     out = {}
     for axis, i in zip(res.grid_dims, index):
         values = np.asarray(res.coords[axis], np.float64)
+        lo, hi = (bounds or {}).get(axis, (None, None))
         if values.size < 2:
             continue
-        if values[i] == values.min():
+        if values[i] == values.min() and not (lo is not None and values[i] <= lo):
             out[axis] = "low"
-        elif values[i] == values.max():
+        elif values[i] == values.max() and not (hi is not None and values[i] >= hi):
             out[axis] = "high"
     return out
 
 
-def select(res, metric: str, *, tail: float = TAIL, at: Optional[float] = None, where: Optional[dict] = None) \
-        -> Selection:
+def select(res, metric: str, *, tail: float = TAIL, at: Optional[float] = None, where: Optional[dict] = None,
+           bounds: Optional[dict] = None) -> Selection:
     """Best of grid on ``metric`` (the module docstring's rule), up to time ``at`` (default the
     horizon). ``where`` fixes some grid axes (``{axis: value}``): only that slice is searched, and
-    those axes are not edges. Raises ``ValueError`` when every candidate diverged."""
+    those axes are not edges; ``bounds``: see :func:`grid_edges`. Raises ``ValueError`` when
+    every candidate diverged."""
     upto = res.time.shape[-1] - 1 if at is None else res.point_at(at)
     values = tail_values(res._metric(metric), tail, upto)  # [seed, *grid]
     bad = res._diverged(upto).any(axis=0) | ~np.isfinite(values).all(axis=0)
@@ -127,7 +131,7 @@ def select(res, metric: str, *, tail: float = TAIL, at: Optional[float] = None, 
     idx = tuple(int(i) for i in np.unravel_index(int(np.nanargmin(score)), score.shape))
     hp = {d: res.coords[d][i].item() for d, i in zip(res.grid_dims, idx)}
     hp.update(res.fixed)
-    edges = {a: e for a, e in grid_edges(res, idx).items() if a not in (where or {})}
+    edges = {a: e for a, e in grid_edges(res, idx, bounds).items() if a not in (where or {})}
     return Selection(idx, hp, metric, float(score[idx]), values[(slice(None),) + idx], edges,
                      int((bad & searched).sum()))
 
@@ -191,7 +195,8 @@ def compare(text: str, a, b, *, names: Sequence[str] = ("A", "B"), factor: float
     na, nb = names
     if a is None or b is None:
         missing = na if a is None else nb
-        return dict(text=text, verdict="undecided", evidence=f"{missing} has no selection in this run", notes=list(notes))
+        return dict(text=text, verdict="undecided", evidence=f"{missing} has no selection in this run",
+                    notes=list(notes))
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     ma, mb = float(np.median(a)), float(np.median(b))
     numbers = {na: dict(median=ma, per_seed=a.tolist()), nb: dict(median=mb, per_seed=b.tolist())}
@@ -209,14 +214,37 @@ def compare(text: str, a, b, *, names: Sequence[str] = ("A", "B"), factor: float
     if start is not None and ma >= start and mb >= start:
         verdict, why = "vacuous", f"both end no better than the start ({_fmt(start)}): neither learned"
     out = dict(text=text, verdict=verdict, evidence=f"{head}: {why}", numbers=numbers, margins=margins.tolist(),
-               notes=list(notes))
+               factor=factor, rtol=rtol, same=bool(same), notes=list(notes))
     if start is not None:
         out["start"] = start
     if separates_at is not None and horizon is not None and horizon < separates_at:
+        src = f", {separation_source}" if separation_source else ""
         out.update(verdict="undecided", leaning=verdict,
                    evidence=f"{out['evidence']}; undecided: this run ends at {horizon:g} s, before the paper's "
-                            f"curves separate (about {separates_at:g} s{', ' + separation_source if separation_source else ''})")
+                            f"curves separate (about {separates_at:g} s{src})")
     return out
+
+
+def check_part(part: dict) -> None:
+    """Raise ``AssertionError`` unless ``part``'s class follows from its own numbers by the rules
+    above (the test suite runs this on every figure's summary)."""
+    v = part["verdict"]
+    assert v in VERDICTS, v
+    if "numbers" not in part:
+        assert v == "undecided", part
+        return
+    (na, a), (nb, b) = part["numbers"].items()
+    lean, _ = classify(a["per_seed"], b["per_seed"], factor=part["factor"], rtol=part["rtol"])
+    learned_nothing = "start" in part and a["median"] >= part["start"] and b["median"] >= part["start"]
+    got = part.get("leaning", v) if v == "undecided" else v
+    if v == "undecided":
+        assert "leaning" in part, part
+    if learned_nothing:
+        assert got == "vacuous", part
+    elif part["same"]:
+        assert got == "tie", part
+    else:
+        assert got == lean, (part, lean)
 
 
 def edge_notes(selections: dict) -> list:
@@ -252,6 +280,6 @@ def collapsed(loss, grad_norm_sq, entropy: float, grad_start: float, *, rtol: fl
 VERDICT_WORDS = {"holds": "holds", "does_not_hold": "does not hold", "tie": "tie", "vacuous": "vacuous",
                  "undecided": "undecided"}
 
-__all__ = ["COLLAPSE_GRAD", "COLLAPSE_RTOL", "SAME_RTOL", "TAIL", "TIE_RTOL", "VERDICTS", "Selection", "claim",
-           "classify", "collapsed", "compare", "edge_notes", "grid_edges", "same_results", "select", "setting",
+__all__ = ["COLLAPSE_GRAD", "COLLAPSE_RTOL", "SAME_RTOL", "TAIL", "TIE_RTOL", "VERDICTS", "Selection", "check_part",
+           "claim", "classify", "collapsed", "compare", "edge_notes", "grid_edges", "same_results", "select", "setting",
            "start_value", "tail_slice", "tail_values"]
