@@ -111,12 +111,23 @@ def main(argv=None) -> int:
         thumbnail(out / f"{name}.png", GALLERY / f"{name}.png")
         records[name] = rec
         record_path.write_text(json.dumps(records, indent=2) + "\n")
-    print("| Figure | Command | Time (wall) | The paper's claim |\n|---|---|---|---|")
+    print("| Figure | Command | Time (wall) | The paper's claim, part by part |\n|---|---|---|---|")
     for name, r in sorted(records.items()):
-        verdict = {True: "holds", False: "does not hold", None: "undecided"}[(r["claim"] or {}).get("holds")]
         print(f"| ![{name}](docs/gallery/{name}.png) | `{r['command']}` | {r['wall_s'] / 60:.1f} min | "
-              f"{verdict}: {(r['claim'] or {}).get('evidence', '')} |")
+              f"{claim_text(r.get('claim') or {})} |")
     return 0
+
+
+def claim_text(c: dict) -> str:
+    """The verdict and each part's class with its two medians, for a table cell."""
+    words = {"holds": "holds", "does_not_hold": "does not hold", "tie": "tie", "vacuous": "vacuous",
+             "undecided": "undecided"}
+    parts = []
+    for p in c.get("parts", ()):
+        nums = ", ".join(f"{k} {v['median']:.3g}" for k, v in p.get("numbers", {}).items())
+        lean = f" (leaning {words[p['leaning']]})" if p.get("leaning") else ""
+        parts.append(f"{p['text']}: **{words[p['verdict']]}**{lean}" + (f" ({nums})" if nums else ""))
+    return f"**{words.get(c.get('verdict'), 'undecided')}**. " + "; ".join(parts)
 
 
 if __name__ == "__main__":

@@ -129,3 +129,10 @@ def test_bad_forms_named_before_simulating(tmp_path):
     module = types.SimpleNamespace(NAME="x", FORMS=("paper",), simulate=lambda *a, **k: pytest.fail("simulated"))
     with pytest.raises(ValueError, match="forms: x runs paper"):
         base.run(module, None, tmp_path, forms="authors")
+
+
+def test_figure_help_shows_each_options_full_and_quick_values(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["figure", "ringmaster-quadratic", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "simulated seconds (FULL: 2000; QUICK: 500)" in out

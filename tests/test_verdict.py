@@ -161,3 +161,28 @@ def test_comparison_with_a_clear_winner_holds():
                "b": result(np.stack([lose, lose * 1.1, lose * 1.2], 1), method="b")}
     s = comparison().summarize(results, _Cfg())
     assert s["claim"]["verdict"] == "holds" and [p["verdict"] for p in s["claim"]["parts"]] == ["holds"]
+
+
+def test_learning_is_judged_on_the_progress_metric_when_given():
+    """A gradient norm can rise while the loss falls: with ``progress`` on the loss, two runs
+    whose gradient norms ended above their start but whose losses fell are compared, not vacuous;
+    two whose losses did not fall are vacuous whatever their gradients did."""
+    a, b = np.array([3.0, 3.1, 3.2]), np.array([5.0, 6.0, 7.0])  # both above the gradient's start 2.0
+    fell = {"metric": "loss", "start": 2.3, "A": 1.1, "B": 1.4}
+    assert V.compare("x", a, b, start=2.0)["verdict"] == "vacuous"
+    part = V.compare("x", a, b, start=2.0, progress=fell)
+    assert part["verdict"] == "holds"
+    V.check_part(part)
+    stuck = V.compare("x", np.array([0.1, 0.1, 0.1]), b, start=2.0,
+                      progress={"metric": "loss", "start": 2.3, "A": 2.4, "B": 2.9})
+    assert stuck["verdict"] == "vacuous" and "loss" in stuck["evidence"]
+    V.check_part(stuck)
+
+
+def test_check_part_rejects_a_class_its_numbers_do_not_give():
+    part = V.compare("x", np.array([0.1, 0.2, 0.15]), np.array([0.3, 0.5, 0.4]), start=10.0)
+    V.check_part(part)
+    with pytest.raises(AssertionError):
+        V.check_part(dict(part, verdict="tie"))
+    with pytest.raises(AssertionError):
+        V.check_part(dict(part, verdict="holds", start=0.01))  # neither learned: must be vacuous

@@ -112,6 +112,11 @@ def claim(text: str, holds, evidence: str) -> dict:  # TODO(issue 22): removed o
     return V.claim(text, [dict(text=text, verdict=verdict, evidence=evidence)])
 
 
+def factor_text(f: float) -> str:
+    """``3``, ``1/3``, ``1/1.5``: a claim's factor as its text says it."""
+    return f"1/{1 / f:g}" if 0 < f < 1 and abs(1 / f - round(1 / f, 1)) < 1e-9 else f"{f:g}"
+
+
 def tail_stats(res: SweepResult, index: tuple, metric: str, at=None, tail: float = V.TAIL) -> dict:
     """:func:`stats` of the per-seed tail means (:func:`verdict.tail_values`) of one setting."""
     upto = None if at is None else res.point_at(at)
@@ -172,6 +177,10 @@ class Comparison:
     separation_source: str = ""
     hidden: tuple = ()  #: hyperparameters not printed (fixed by the figure, e.g. beta)
     thresholds: tuple = ("R", "B", "S")  #: integer axes bounded by 1 and the worker count ``cfg.n``
+    bounds: tuple = ()  #: ``((axis, lo, hi), ...)``: other hard bounds (e.g. a momentum weight in (0, 1])
+    #: the metric on which "learned nothing" (``vacuous``) is judged, when not :attr:`metric`
+    #: (e.g. the loss, where the plotted gradient norm can rise while the loss falls)
+    progress: typing.Optional[str] = None
 
     @property
     def all_metrics(self) -> tuple:
@@ -186,6 +195,7 @@ class Comparison:
         ``settings[row][key]`` (hyperparameters) for each other row, where given and on the grid."""
         n = getattr(cfg, "n", None)
         bounds = {a: (1, n if isinstance(n, int) else None) for a in self.thresholds}
+        bounds.update({a: (lo, hi) for a, lo, hi in self.bounds})
         out = {}
         for c in self.curves:
             res = results[c.key]
@@ -214,12 +224,19 @@ class Comparison:
                 same = (a is not None and b is not None and
                         V.same_results(results[part.better].curve(a.index, self.metric.key),
                                        results[part.worse].curve(b.index, self.metric.key)))
-                rel = "<" if part.factor == 1 else f"< {part.factor:g} x"
+                rel = "<" if part.factor == 1 else f"< {factor_text(part.factor)} x"
+                progress = None
+                if self.progress and a is not None and b is not None:
+                    ra, rb = results[part.better], results[part.worse]
+                    upto = ra.point_at(cfg.horizon), rb.point_at(cfg.horizon)
+                    progress = {"metric": self.progress, "start": V.start_value(ra, self.progress),
+                                na: float(np.median(V.tail_values(ra.curve(a.index, self.progress), upto=upto[0]))),
+                                nb: float(np.median(V.tail_values(rb.curve(b.index, self.progress), upto=upto[1])))}
                 parts.append(V.compare(
                     f"{row}: {na} {rel} {nb} in {self.metric.name}", None if a is None else a.per_seed,
                     None if b is None else b.per_seed, names=(na, nb), factor=part.factor, same=same,
                     start=V.start_value(results[part.better], self.metric.key), horizon=cfg.horizon,
-                    separates_at=self.separates_at, separation_source=self.separation_source))
+                    separates_at=self.separates_at, separation_source=self.separation_source, progress=progress))
         edges = V.edge_notes({f"{self.curve(k).label} ({row})": s for (k, row), s in chosen.items() if row == "tuned"})
         return V.claim(self.claim, parts, notes=list(edges) + list(notes))
 
@@ -351,8 +368,15 @@ def _field_type(f: dataclasses.Field, default):
     return type(default) if default is not None else str
 
 
-def add_config_options(parser: argparse.ArgumentParser, cls, defaults) -> None:
-    """One ``--field-name`` option per ``Config`` field (default: the chosen preset's value)."""
+def _shown(v) -> str:
+    if isinstance(v, tuple):
+        return " ".join(_shown(x) for x in v) if v else "(none)"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def add_config_options(parser: argparse.ArgumentParser, cls, defaults, presets: typing.Optional[dict] = None) -> None:
+    """One ``--field-name`` option per ``Config`` field (default: the chosen preset's value);
+    ``presets`` (``{"FULL": cfg, "QUICK": cfg}``) adds each preset's value to the option's help."""
     group = parser.add_argument_group("figure settings", "each overrides the chosen preset (FULL, or QUICK "
                                       "with --quick); the figure's config is saved with its results")
     for f in dataclasses.fields(cls):
@@ -360,6 +384,10 @@ def add_config_options(parser: argparse.ArgumentParser, cls, defaults) -> None:
         flag = "--" + f.name.replace("_", "-")
         kind = _field_type(f, default)
         help_ = f.metadata.get("help", "")
+        if presets:
+            values = "; ".join(f"{k}: {_shown(getattr(v, f.name))}" for k, v in presets.items())
+            help_ = f"{help_} ({values})" if help_ else f"({values})"
+        help_ = help_.replace("%", "%%")
         if kind is bool:
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_)
         elif kind is tuple:
@@ -404,17 +432,44 @@ def run(module: ModuleType, cfg, out, *, forms: str = "paper", progress: bool = 
 
 
 def load_run(directory) -> tuple:
-    """``(module, cfg, forms, results, manifest)`` of a saved figure run."""
+    """``(module, cfg, forms, results, manifest)`` of a saved figure run. A damaged or foreign
+    ``figure.json`` or result file raises ``ValueError`` naming the file and what is wrong."""
     from . import load
 
     directory = Path(directory)
     path = directory / "figure.json"
     if not path.is_file():
         raise ValueError(f"replot: {directory} holds no figure.json (not a directory written by 'jaxsim figure')")
-    manifest = json.loads(path.read_text())
-    module = load(manifest["figure"])
-    cfg = config_from_dict(module.Config, manifest["config"])
-    results = {label: SweepResult.load(directory / "results" / f"{label}.npz") for label in manifest["results"]}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"replot: {path} is not valid JSON ({e}); it is not the figure.json 'jaxsim figure' "
+                         "writes") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"replot: {path} holds a JSON {type(manifest).__name__}, not the object 'jaxsim figure' "
+                         "writes")
+    fields = {"figure": str, "config": dict, "forms": str, "results": list, "seconds": (int, float)}
+    missing = [k for k in fields if k not in manifest]
+    if missing:
+        raise ValueError(f"replot: {path} lacks the field(s) {missing} (not a figure.json written by 'jaxsim figure')")
+    wrong = [k for k, t in fields.items() if not isinstance(manifest[k], t)]
+    if wrong or not all(isinstance(r, str) and r and "/" not in r and "\\" not in r and r not in (".", "..")
+                        for r in manifest["results"]):
+        raise ValueError(f"replot: {path}: field(s) {wrong or ['results']} have the wrong type or value")
+    try:
+        module = load(manifest["figure"])
+        cfg = config_from_dict(module.Config, manifest["config"])
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"replot: {path}: {' '.join(str(e).split())}") from None
+    results = {}
+    for label in manifest["results"]:
+        try:
+            results[label] = SweepResult.load(directory / "results" / f"{label}.npz")
+        except FileNotFoundError:
+            raise ValueError(f"replot: {directory / 'results' / (label + '.npz')} is missing (listed in "
+                             f"{path})") from None
+        except ValueError as e:
+            raise ValueError(f"replot: {e}") from None
     return module, cfg, manifest["forms"], results, manifest
 
 
@@ -477,7 +532,7 @@ def main(module: ModuleType, argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     pre, _ = p.parse_known_args([a for a in argv if a in ("--quick", "--tiny")])
     preset = module.TINY if pre.tiny else module.QUICK if pre.quick else module.FULL
-    add_config_options(p, module.Config, preset)
+    add_config_options(p, module.Config, preset, {"FULL": module.FULL, "QUICK": module.QUICK})
     args = p.parse_args(argv)
     cfg = config_from_args(module.Config, preset, args)
     progress = not args.no_progress and sys.stderr.isatty()

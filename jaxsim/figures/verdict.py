@@ -186,12 +186,16 @@ def _fmt(v: float) -> str:
 
 def compare(text: str, a, b, *, names: Sequence[str] = ("A", "B"), factor: float = 1.0, rtol: float = TIE_RTOL,
             start: Optional[float] = None, same: bool = False, horizon: Optional[float] = None,
-            separates_at: Optional[float] = None, separation_source: str = "", notes: Sequence[str] = ()) -> dict:
+            separates_at: Optional[float] = None, separation_source: str = "", notes: Sequence[str] = (),
+            progress: Optional[dict] = None) -> dict:
     """One part of a claim: "``a`` is lower than ``factor`` times ``b``" on paired per-seed values
     (``a``/``b``: per-seed arrays, or ``None`` where that side has no selection). ``start``: the
     metric's starting value (for ``vacuous``); ``same``: the two sides ran the same rule;
     ``separates_at``: the time from which the paper's curves separate (with ``horizon``, the
-    run's end, for ``undecided``). Returns ``{text, verdict, evidence, numbers, ...}``."""
+    run's end, for ``undecided``). ``progress`` judges "learned nothing" on another metric
+    instead of the compared one (a gradient norm can rise while the loss falls): ``{"metric":
+    name, "start": value, names[0]: median, names[1]: median}``, lower is better. Returns
+    ``{text, verdict, evidence, numbers, ...}``."""
     na, nb = names
     if a is None or b is None:
         missing = na if a is None else nb
@@ -211,18 +215,27 @@ def compare(text: str, a, b, *, names: Sequence[str] = ("A", "B"), factor: float
     else:
         verdict, why = leaning, ("lower" if leaning == "holds" else "higher") + f" on all {a.size} seeds by " \
             f"{np.abs(margins).min():.3g} or more (relative)"
-    if start is not None and ma >= start and mb >= start:
-        verdict, why = "vacuous", f"both end no better than the start ({_fmt(start)}): neither learned"
+    if _learned_nothing(ma, mb, start, progress, names):
+        basis, at = ("it", start) if progress is None else (progress["metric"], progress["start"])
+        verdict, why = "vacuous", f"both end no better in {basis} than at the start ({_fmt(at)}): neither learned"
     out = dict(text=text, verdict=verdict, evidence=f"{head}: {why}", numbers=numbers, margins=margins.tolist(),
                factor=factor, rtol=rtol, same=bool(same), notes=list(notes))
     if start is not None:
         out["start"] = start
+    if progress is not None:
+        out["progress"] = dict(progress)
     if separates_at is not None and horizon is not None and horizon < separates_at:
         src = f", {separation_source}" if separation_source else ""
         out.update(verdict="undecided", leaning=verdict,
                    evidence=f"{out['evidence']}; undecided: this run ends at {horizon:g} s, before the paper's "
                             f"curves separate (about {separates_at:g} s{src})")
     return out
+
+
+def _learned_nothing(ma: float, mb: float, start, progress, names) -> bool:
+    if progress is not None:
+        return progress[names[0]] >= progress["start"] and progress[names[1]] >= progress["start"]
+    return start is not None and ma >= start and mb >= start
 
 
 def check_part(part: dict) -> None:
@@ -235,7 +248,7 @@ def check_part(part: dict) -> None:
         return
     (na, a), (nb, b) = part["numbers"].items()
     lean, _ = classify(a["per_seed"], b["per_seed"], factor=part["factor"], rtol=part["rtol"])
-    learned_nothing = "start" in part and a["median"] >= part["start"] and b["median"] >= part["start"]
+    learned_nothing = _learned_nothing(a["median"], b["median"], part.get("start"), part.get("progress"), (na, nb))
     got = part.get("leaning", v) if v == "undecided" else v
     if v == "undecided":
         assert "leaning" in part, part
