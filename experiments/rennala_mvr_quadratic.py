@@ -1,5 +1,5 @@
-"""Rennala MVR against Rennala SGD and Ringmaster ASGD on a quadratic with curvature noise
-(spec experiments.md §8).
+"""Rennala MVR against Rennala SGD (Ringmaster ASGD as an extra) on a quadratic with curvature
+noise (spec experiments.md §8).
 
     python experiments/rennala_mvr_quadratic.py [--quick] [--kappa 2] [--noise none|halfnormal] [--out DIR]
 
