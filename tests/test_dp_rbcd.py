@@ -274,26 +274,31 @@ def test_problem_without_constants_is_refused(no_compile):
                      horizon=5.0, num_points=2)
 
 
-def test_figure_tunes_on_the_first_seed_and_reports_the_others():
-    """The figure's protocol (experiments.md §0), on a hand-made result: per eps, the setting best
-    on seed 0 (diverged runs excluded), then median and quartiles of the other seeds there."""
+def test_figure_selects_per_eps_by_the_verdict_protocol_and_predicts_the_bound_ratio():
+    """The figure's protocol on a hand-made result: per eps, the (gamma, T) whose median over seeds
+    of the tail mean is lowest, diverged settings excluded; and the predicted bound ratio rho."""
     from jaxsim.figures import dp_rbcd as fig
     from jaxsim.sweep import SweepResult
 
-    seeds, gammas, Ts, eps = 3, 2, 2, (1.0, 4.0)
-    gap = np.ones((seeds, gammas, Ts, len(eps), 2))
-    gap[0, 1, 0, 0, -1] = 0.1  # eps = 1: seed 0 prefers gamma index 1, T index 0
-    gap[1:, 1, 0, 0, -1] = [0.3, 0.5]
-    gap[0, 0, 1, 1, -1] = 0.05  # eps = 4: the lowest on seed 0, but that run diverged on the way
+    seeds, eps = 3, (1.0, 4.0)
+    gap = np.ones((seeds, 2, 2, len(eps), 2))
+    gap[:, 1, 0, 0, -1] = [0.3, 0.4, 0.5]  # eps = 1: gamma index 1, T index 0
+    gap[0, 0, 0, 0, -1] = 0.01  # best on one seed only: not selected
+    gap[:, 0, 1, 1, -1] = 0.05  # eps = 4: the lowest, but one seed diverged on the way
     diverged = np.zeros(gap.shape, bool)
-    diverged[0, 0, 1, 1, 0] = True
-    gap[0, 1, 1, 1, -1] = 0.2  # so the next best is selected
+    diverged[2, 0, 1, 1, 0] = True
+    gap[:, 1, 1, 1, -1] = 0.2  # so the next best is selected
     res = SweepResult(method="dp_rbcd", dims=("seed", "gamma", "T", "eps", "point"),
                       coords={"seed": np.arange(seeds), "gamma": np.array([0.3, 1.0]), "T": np.array([1, 3]),
                               "eps": np.array(eps)},
-                      metrics={"loss_gap": gap, "diverged": diverged}, time=np.zeros((seeds, 2)))
+                      metrics={"loss_gap": gap, "diverged": diverged}, time=np.tile([0.0, 1.0], (seeds, 1)))
     cfg = fig.Config(eps=eps, seeds=tuple(range(seeds)), passes=(1, 3), gammas=(0.3, 1.0))
-    first, second = fig.selected(res, cfg)
-    assert (first["gamma"], first["T"], first["median"]) == (1.0, 1, pytest.approx(0.4))
-    assert (first["q1"], first["q3"]) == (pytest.approx(0.35), pytest.approx(0.45))
-    assert (second["gamma"], second["T"], second["median"]) == (1.0, 3, 1.0)
+    sel = fig.selections({f"aligned-{k}": res for k in fig.METHODS}, cfg, "aligned")["importance"]
+    assert (sel[0].hparams["gamma"], sel[0].hparams["T"], sel[0].value) == (1.0, 1, pytest.approx(0.4))
+    assert (sel[1].hparams["gamma"], sel[1].hparams["T"], sel[1].value) == (1.0, 3, pytest.approx(0.2))
+    assert sel[1].excluded == 1 and "eps" not in sel[1].edges
+    # rho: sqrt(d) only for a dominant M_1 with the error along coordinate 1; below 1 off it
+    M = np.array([1e6, 1.0, 1.0, 1.0])
+    assert fig.bound_ratio(M, [1, 0, 0, 0]) == pytest.approx(2.0, rel=1e-5)
+    assert fig.bound_ratio(np.ones(4), [3, 1, 0, 2]) == pytest.approx(1.0)
+    assert fig.bound_ratio(M, [0, 1, 1, 0]) < 0.01

@@ -207,11 +207,11 @@ def test_figure_sparsity_rounds_and_data(tmp_path):
     from jaxsim.figures import loscar_a9a as fig
 
     assert [fig.sparsity(p, 123) for p in fig.FULL.ps] == [123, 12, 1, 1]  # p = 0.01 and 0.001 coincide
-    t = np.array([0.0, 1.0, 2.0, 3.0])
-    assert fig.time_to_reach(t, np.array([4.0, 3.0, 1.0, 0.5]), 1.0) == 2.0
-    assert fig.time_to_reach(t, np.array([4.0, 3.0, 2.0, 1.5]), 1.0) == math.inf
-    # normal regime, K = d = 123: a round is T + 1 + 0.01 K = 12.23 s, 49 of them in 600 s
+    # normal regime, K = d = 123: a round is T + 5 + 0.01 K = 16.23 s, 36 of them in 600 s; 27 of its
+    # 74 local steps (10 workers, tau_i = sqrt(i)) run in the overlap
     th = fig.theory_rounds(fig.QUICK, 123, "normal", 123, overlap=True)
-    assert th["round_time"] == pytest.approx(12.23) and th["rounds"] == 49
+    assert th["round_time"] == pytest.approx(16.23) and th["rounds"] == 36
+    assert th["overlap_share"] == pytest.approx(27 / 74)
+    assert fig.theory_rounds(fig.QUICK, 123, "stress", 1, overlap=True)["overlap_share"] == pytest.approx(98 / 145)
     with pytest.raises(ValueError, match="data: .* is not a file"):  # e.g. a folder (of MNIST files)
         fig.make_problem(dataclasses.replace(fig.TINY, data=str(tmp_path)))

@@ -107,11 +107,6 @@ def stats(x) -> dict:
     return {"median": float(np.median(x)), "q25": float(np.quantile(x, 0.25)), "q75": float(np.quantile(x, 0.75))}
 
 
-def claim(text: str, holds, evidence: str) -> dict:  # TODO(issue 22): removed once every figure judges by parts
-    verdict = {True: "holds", False: "does_not_hold", None: "undecided"}[None if holds is None else bool(holds)]
-    return V.claim(text, [dict(text=text, verdict=verdict, evidence=evidence)])
-
-
 def factor_text(f: float) -> str:
     """``3``, ``1/3``, ``1/1.5``: a claim's factor as its text says it."""
     return f"1/{1 / f:g}" if 0 < f < 1 and abs(1 / f - round(1 / f, 1)) < 1e-9 else f"{f:g}"

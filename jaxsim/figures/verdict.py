@@ -180,14 +180,14 @@ def classify(a, b, *, factor: float = 1.0, rtol: float = TIE_RTOL) -> tuple:
     return "tie", margins
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.4g}"
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, (int, float, np.number)) else str(v)
 
 
 def compare(text: str, a, b, *, names: Sequence[str] = ("A", "B"), factor: float = 1.0, rtol: float = TIE_RTOL,
             start: Optional[float] = None, same: bool = False, horizon: Optional[float] = None,
             separates_at: Optional[float] = None, separation_source: str = "", notes: Sequence[str] = (),
-            progress: Optional[dict] = None) -> dict:
+            progress: Optional[dict] = None, too_early: Optional[str] = None) -> dict:
     """One part of a claim: "``a`` is lower than ``factor`` times ``b``" on paired per-seed values
     (``a``/``b``: per-seed arrays, or ``None`` where that side has no selection). ``start``: the
     metric's starting value (for ``vacuous``); ``same``: the two sides ran the same rule;
@@ -195,7 +195,8 @@ def compare(text: str, a, b, *, names: Sequence[str] = ("A", "B"), factor: float
     run's end, for ``undecided``). ``progress`` judges "learned nothing" on another metric
     instead of the compared one (a gradient norm can rise while the loss falls): ``{"metric":
     name, "start": value, names[0]: median, names[1]: median}``, lower is better. Returns
-    ``{text, verdict, evidence, numbers, ...}``."""
+    ``{text, verdict, evidence, numbers, ...}``. ``too_early`` replaces the sentence saying why a
+    run ending before ``separates_at`` is undecided (e.g. "ATA is still exploring")."""
     na, nb = names
     if a is None or b is None:
         missing = na if a is None else nb
@@ -226,9 +227,9 @@ def compare(text: str, a, b, *, names: Sequence[str] = ("A", "B"), factor: float
         out["progress"] = dict(progress)
     if separates_at is not None and horizon is not None and horizon < separates_at:
         src = f", {separation_source}" if separation_source else ""
-        out.update(verdict="undecided", leaning=verdict,
-                   evidence=f"{out['evidence']}; undecided: this run ends at {horizon:g} s, before the paper's "
-                            f"curves separate (about {separates_at:g} s{src})")
+        why = too_early or (f"this run ends at {horizon:g} s, before the paper's curves separate (about "
+                            f"{separates_at:g} s{src})")
+        out.update(verdict="undecided", leaning=verdict, evidence=f"{out['evidence']}; undecided: {why}")
     return out
 
 
@@ -263,7 +264,7 @@ def check_part(part: dict) -> None:
 def edge_notes(selections: dict) -> list:
     """``["X: gamma at the grid's high edge", ...]`` for the selections (``{name: Selection}``)
     picked on an edge."""
-    return [f"{name}: {axis} at the grid's {side} edge ({s.hparams.get(axis)})"
+    return [f"{name}: {axis} at the grid's {side} edge ({_fmt(s.hparams.get(axis))})"
             for name, s in selections.items() if s is not None for axis, side in s.edges.items()]
 
 
