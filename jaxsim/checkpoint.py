@@ -22,18 +22,25 @@ import contextlib
 import dataclasses
 import enum
 import functools
+import glob
 import hashlib
 import json
 import os
 import re
 import stat
 import tempfile
+import time
 import types
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows: stale temporary files are told by their age
+    fcntl = None
 
 #: Version of the manifest and batch-file layout.
 FORMAT = 1
@@ -67,14 +74,22 @@ def atomic_write(path, write: Callable[[Any], None]) -> Path:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temporaries(path.parent, f".{glob.escape(path.name)}.*.tmp")
+    fd, tmp = _locked_temporary(path)
     try:
-        with os.fdopen(fd, "wb") as f:
+        f = os.fdopen(fd, "wb")
+        try:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+            if fcntl is None:  # Windows renames no open file
+                f.close()
+            # with flock, the lock is held until the rename: remove_stale_temporaries (another
+            # process resuming into the same folder) leaves a file alone while its writer lives
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        finally:
+            f.close()
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -86,6 +101,55 @@ def atomic_write(path, write: Callable[[Any], None]) -> Path:
         finally:
             os.close(dfd)
     return path
+
+
+def _locked_temporary(path: Path):
+    """``(fd, name)`` of a new temporary file beside ``path``, ``flock``-ed by this process."""
+    while True:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        if fcntl is None:
+            return fd, tmp
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:  # a cleaner may have removed it between mkstemp and the lock: then make another
+            if os.stat(tmp).st_ino == os.fstat(fd).st_ino:
+                return fd, tmp
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+#: Without ``flock`` (Windows), a temporary file counts as stale after this many seconds.
+STALE_AFTER_S = 3600.0
+
+
+def remove_stale_temporaries(folder, pattern: str = ".*.tmp") -> list:
+    """Remove the temporary files of :func:`atomic_write` in ``folder`` matching ``pattern``
+    whose writer is gone (killed mid-write): a live writer holds an ``flock`` on its file until
+    it renames it, so only unlocked files are removed (without ``flock``: files older than
+    :data:`STALE_AFTER_S`). Returns the paths removed; errors are ignored (best effort)."""
+    removed = []
+    for tmp in Path(folder).glob(pattern):
+        try:
+            if fcntl is None:
+                if time.time() - tmp.stat().st_mtime > STALE_AFTER_S:
+                    tmp.unlink()
+                    removed.append(tmp)
+                continue
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # its writer holds it
+                os.close(fd)
+                continue
+            try:
+                if os.stat(tmp).st_ino == os.fstat(fd).st_ino:
+                    tmp.unlink()
+                    removed.append(tmp)
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+    return removed
 
 
 def atomic_savez(path, **arrays) -> Path:
@@ -300,6 +364,9 @@ class Checkpoint:
         config_hash = digest(components)
         if self.dir.exists() and not self.dir.is_dir():
             raise ValueError(f"checkpoint_dir: {self.dir} exists and is not a directory")
+        if self.dir.is_dir():  # left by a run killed mid-save (a live writer's files are kept)
+            for pattern in (".batch-*.tmp", f".{MANIFEST}.*.tmp"):
+                remove_stale_temporaries(self.dir, pattern)
         path = self.dir / MANIFEST
         if path.exists():
             try:
@@ -368,4 +435,4 @@ def as_checkpoint(checkpoint) -> Optional[Checkpoint]:
 
 
 __all__ = ["Checkpoint", "FORMAT", "MANIFEST", "as_checkpoint", "atomic_savez", "atomic_write", "config_components",
-           "digest", "environment"]
+           "digest", "environment", "remove_stale_temporaries"]

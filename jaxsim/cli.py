@@ -7,7 +7,9 @@ import inspect
 import json
 import math
 import os
+import re
 import sys
+import time
 from pathlib import Path
 
 from . import __version__
@@ -55,8 +57,78 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _seed(text: str, limit: int = 2 ** 63, shown: str = "2**63") -> int:
+    """A seed on the command line: an integer in ``[0, 2**63)`` (:data:`jaxsim.rng.SEED_LIMIT`)."""
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if not 0 <= v < limit:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, {shown}), got {text!r}")
+    return v
+
+
+def _data_seed(text: str) -> int:
+    """``--data-seed``: below ``2**32``, where every problem's generator takes it as it is (``lm``'s
+    ``jax.random.key`` would wrap a larger one onto a smaller seed without 64-bit mode)."""
+    return _seed(text, 2 ** 32, "2**32")
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number of seconds, got {text!r}")
+    return v
+
+
+def _cpu_devices(text: str) -> int:
+    """``--cpu-devices``: checked when the command line is parsed, before XLA starts."""
+    from .cpu_devices import check_cpu_devices
+
+    try:
+        return check_cpu_devices(_positive_int(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("cpu_devices: ")) from None
+
+
 def _flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
+
+
+def _name_option(message: str, fields) -> str:
+    """``message`` led by the command-line option it is about: ``fields`` pairs a pattern,
+    matched at the start of the message (after a leading ``"<name>: "``), with the option (or a
+    function of the match giving it). A message that already names an option, or that no
+    pattern matches, is returned as it is."""
+    if message.startswith("-"):
+        return message
+    for text in (message, re.sub(r"^[\w.-]+: ", "", message)):  # "asgd: unknown hyperparameter(s) ..."
+        for pattern, option in fields:
+            m = re.match(pattern, text)
+            if m:
+                return f"{option(m) if callable(option) else option}: {message}"
+    return message
+
+
+#: ``jaxsim run``'s options for the fields its library errors name.
+_RUN_FIELDS = (
+    (r"hyperparameter (\w+)", lambda m: f"--hp {m.group(1)}"),
+    (r"(unknown hyperparameter|grid\b)", "--hp"),
+    (r"seeds?\b", "--seeds"),
+    (r"horizon", "--horizon"),
+    (r"num_points", "--points"),
+    (r"devices", "--devices"),
+    (r"checkpoint_dir", "--checkpoint-dir"),
+    (r"(workers\b|n \(number of workers\)|timing\.n\b)", "--n"),
+    (r"timing\.base", "--base"),
+    (r"timing\.noise", "--noise"),
+    (r"timing", "--n/--base/--noise"),
+    (r"memory", "--horizon/--points/--seeds/--hp/--n/--d (the run's sizes)"),
+    (r"problem", "--problem"),
+)
 
 
 # ---- problems from the command line -------------------------------------------------------------
@@ -127,22 +199,35 @@ def _make_problem(args):
             if dest in given:
                 raise UsageError(f"{_flag(dest)}: problem 'logistic' uses it only "
                                  f"{'without' if args.data is not None else 'with'} --data")
-    kwargs = {}
+    kwargs, flags = {}, {}
     for dest, param in opts.items():
         v = getattr(args, dest)
         v = _PROBLEM_DEFAULTS.get(dest) if v is None else v
         if v is not None and not (name == "logistic" and args.data is not None and dest == "d"):
             kwargs[param] = _CONVERT.get(dest, lambda x: x)(v)
+            flags[param] = _flag(dest)
     try:
         return _builder(name)(**kwargs)
     except FileNotFoundError as e:
         raise UsageError(f"--data: {e}") from None
+    except ValueError as e:  # the builder names its parameter: name the option that set it
+        message = " ".join(str(e).split())
+        if message.startswith("-"):
+            raise
+        if args.data is not None and str(args.data) in message:
+            raise UsageError(f"--data: {message}") from None
+        hits = [(m.start(), flag) for param, flag in flags.items()
+                for m in [re.search(rf"(?<![\w-]){re.escape(param)}(?![\w-])", message)] if m]
+        flag = min(hits)[1] if hits else f"--problem {name}"
+        raise UsageError(f"{flag}: {message}") from None
 
 
 def _check_writable(flag: str, path, *, directory: bool) -> None:
     """Refuse, before anything is simulated, an output path that cannot be written: ``path`` must
     be a directory (``directory=True``) or a file name, and its nearest existing ancestor a
     writable directory (missing folders are created when writing)."""
+    if not str(path).strip():
+        raise UsageError(f"{flag}: empty path; give a {'directory' if directory else 'file name'}")
     path = Path(path)
     try:
         if path.exists():
@@ -286,14 +371,22 @@ def _cmd_run(args) -> int:
     if select == "loss_gap" and problem.f_star is None:
         raise UsageError(f"--select loss_gap: problem {args.problem!r} has no known f*, so f - f* is not "
                          "recorded; use --select loss (f, the same best setting)")
-    if args.out:
+    if args.out is not None:
         _check_writable("--out", args.out, directory=False)
-    if args.checkpoint_dir:
+    if args.checkpoint_dir is not None:
         _check_writable("--checkpoint-dir", args.checkpoint_dir, directory=True)
     noise_kw = {"var": "i"} if args.noise == "halfnormal" else {}
-    timing = make_timing(args.n, args.base, args.noise, **noise_kw)
-    res = sweep(args.method, problem, timing, seeds=args.seeds, grid=hp, horizon=args.horizon,
-                num_points=args.points, checkpoint_dir=args.checkpoint_dir, devices=args.devices)
+    try:
+        timing = make_timing(args.n, args.base, args.noise, **noise_kw)
+        res = sweep(args.method, problem, timing, seeds=args.seeds, grid=hp, horizon=args.horizon,
+                    num_points=args.points, checkpoint_dir=args.checkpoint_dir, devices=args.devices)
+    except ValueError as e:
+        if isinstance(e, UsageError):
+            raise
+        raise UsageError(_name_option(" ".join(str(e).split()), _RUN_FIELDS)) from None
+    # saved before anything is printed: a closed stdout (``| head -1``) cannot lose the results
+    args.saved = None if args.out is None else res.save(Path(args.out))
+    kept = f" (the results are saved in {args.saved})" if args.saved else ""
 
     events = res.final("received")[0].max()  # arrivals of the seed's busiest setting
     sizes = {d: len(res.coords[d]) for d in res.grid_dims}
@@ -302,7 +395,7 @@ def _cmd_run(args) -> int:
     best = None
     if res.grid_dims:
         if select not in res.metrics:
-            raise UsageError(f"--select {select}: not recorded by {res.method}; recorded: {sorted(res.metrics)}")
+            raise UsageError(f"--select {select}: not recorded by {res.method}; recorded: {sorted(res.metrics)}{kept}")
         try:
             b = res.best(select)
             best = {"metric": select, "hparams": b["hparams"], "value": b["value"], "excluded": b["excluded"]}
@@ -316,11 +409,10 @@ def _cmd_run(args) -> int:
         "devices": res.info["devices"], "mesh": list(res.info["mesh"]),
         "final": {m: {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
                   for m, v in final.items()},
-        "runs": int(res.diverged.size), "diverged": int(res.diverged.sum()), "best": best, "saved": None,
+        "runs": int(res.diverged.size), "diverged": int(res.diverged.sum()), "best": best,
+        "saved": None if args.saved is None else str(args.saved),
     }
     if args.json:  # one JSON object on stdout (non-finite numbers as null)
-        if args.out:
-            summary["saved"] = str(res.save(Path(args.out)))
         print(json.dumps(_plain(summary), allow_nan=False))
         return 0
     print(f"method {res.method}: {len(args.seeds)} seed(s), grid {sizes}, "
@@ -331,9 +423,8 @@ def _cmd_run(args) -> int:
     print(f"  diverged runs {summary['diverged']} of {summary['runs']}")
     if best is not None:
         print(f"  best (final {select}): {best['hparams'] if best['hparams'] is not None else best['error']}")
-    if args.out:
-        path = res.save(Path(args.out))
-        print(f"  saved {path}")
+    if args.saved is not None:
+        print(f"  saved {args.saved}")
     return 0
 
 
@@ -416,8 +507,8 @@ _HELP = {
                      "minimizers are heterogeneity * N(0, I) (default: 1.0)",
     "samples": "logistic (synthetic): samples per worker (default: 100); component_logistic: samples "
                "(default: 200)",
-    "data_seed": "seed of generated data: logistic (synthetic), het_quadratic's minimizers, lm's initial "
-                 "parameters (default: 0; lm: 7)",
+    "data_seed": "seed of generated data, an integer in [0, 2**32): logistic (synthetic), het_quadratic's "
+                 "minimizers, lm's initial parameters (default: 0; lm: 7)",
     "batch": "samples per stochastic gradient: logistic (default: 1), mnist_mlp (default: 4), lm: sequences "
              "per minibatch (default: 8)",
     "l2": "logistic: L2 regularization (default: 0); component_logistic (default: 0.001)",
@@ -430,6 +521,7 @@ _HELP = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cpu_devices import max_cpu_devices
     from .timing import BASE_PROFILES, NOISE_LAWS
 
     p = _Parser(prog="jaxsim", description=DESCRIPTION)
@@ -438,9 +530,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile-cache", metavar="DIR", default=None,
                    help="keep compiled kernels in DIR (JAX's persistent compilation cache), so later runs "
                         "with the same shapes skip compiling (default: $JAXSIM_COMPILE_CACHE, else off)")
-    p.add_argument("--cpu-devices", metavar="K", type=_positive_int, default=None,
+    p.add_argument("--cpu-devices", metavar="K", type=_cpu_devices, default=None,
                    help="split the CPU into K JAX devices (XLA_FLAGS=--xla_force_host_platform_device_count=K), "
-                        "so sweeps shard their batches over K cores; same numbers (default: one device)")
+                        "so sweeps shard their batches over K cores; same numbers. At most 4 per core "
+                        f"({max_cpu_devices()} here) (default: one device)")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", title="commands",
                            help="'jaxsim COMMAND --help' lists its options")
     sub.add_parser("list", help="every name you can use: methods (with hyperparameters), problems (with options), "
@@ -464,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--alpha", type=float, help=_HELP["alpha"])
     g.add_argument("--heterogeneity", type=float, help=_HELP["heterogeneity"])
     g.add_argument("--samples", type=_positive_int, help=_HELP["samples"])
-    g.add_argument("--data-seed", type=int, help=_HELP["data_seed"])
+    g.add_argument("--data-seed", type=_data_seed, help=_HELP["data_seed"])
     g.add_argument("--batch", type=_positive_int, help=_HELP["batch"])
     g.add_argument("--l2", type=float, help=_HELP["l2"])
     g.add_argument("--hidden", type=_positive_int, help=_HELP["hidden"])
@@ -478,15 +571,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--noise", default="halfnormal", choices=sorted(NOISE_LAWS), metavar="NAME",
                    help="random part of each compute time, a noise law ('jaxsim list'; halfnormal: "
                    "|N(0, w + 1)| for worker w)")
-    r.add_argument("--horizon", type=float, default=200.0, help="simulated seconds")
+    r.add_argument("--horizon", type=_seconds, default=200.0, help="simulated seconds")
     r.add_argument("--points", type=_positive_int, default=50, help="recording intervals (metrics at points + 1 times)")
-    r.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (each gives its own durations and noise)")
+    r.add_argument("--seeds", type=_seed, nargs="+", default=[0], help="seeds, distinct integers in [0, 2**63) "
+                   "(each gives its own durations and noise)")
     r.add_argument("--hp", nargs="+", action="extend", metavar="NAME=VALUES",
                    help="hyperparameters: name=value (fixed) or name=v1,v2,... (a grid axis); each name once; "
                    "unset ones take the method's defaults ('jaxsim list')")
     r.add_argument("--select", help="metric whose final value (median over seeds) picks the best setting "
                    "(default: loss_gap when the problem knows f*, else loss)")
-    r.add_argument("--out", metavar="FILE", help="save the labeled results (.npz); checked before simulating")
+    r.add_argument("--out", metavar="FILE", help="save the labeled results (.npz); checked before simulating, "
+                   "written before the summary is printed")
     r.add_argument("--checkpoint-dir", metavar="DIR", help="make the run resumable: save each finished batch "
                    "in DIR (created if missing); re-running the same command skips finished batches, and a DIR "
                    "holding another configuration is refused (default: no checkpoints)")
@@ -518,10 +613,38 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _interrupted(args, started: float) -> str:
+    """What an interrupted command kept, and how to go on (one line)."""
+    if args.cmd == "run":
+        if getattr(args, "saved", None) is not None:
+            return f"the results were saved in {args.saved} before the interrupt"
+        if args.checkpoint_dir is not None:
+            done = len(list(Path(args.checkpoint_dir).glob("batch-*.npz")))
+            return (f"{done} finished batch{'es' if done != 1 else ''} kept in {args.checkpoint_dir}; run the same "
+                    "command again to resume (finished batches are loaded, not recomputed)")
+        return ("nothing was kept (finished batches are kept only with --checkpoint-dir DIR); run the command "
+                "again, with --checkpoint-dir DIR to make it resumable")
+    if args.cmd == "figure" and args.name is not None:
+        out = Path(_option_value(args.options, "--out") or f"out/{args.name}")
+        try:
+            saved = (out / "figure.json").stat().st_mtime >= started
+        except OSError:
+            saved = False
+        if saved:
+            return f"the results were saved in {out}; 'jaxsim replot {out}' draws the figure from them"
+        return ("nothing was kept (a figure saves its results once all of its sweeps have finished); run the "
+                "same command again to start over")
+    return "nothing was kept; run the command again"
+
+
 def main(argv=None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code: 0, 2 for bad
+    input (one ``jaxsim: error: ...`` line), 130 after Ctrl-C (one line on what was kept), 141 when
+    stdout was closed early (``| head``; results are saved before anything is printed)."""
     args = build_parser().parse_args(argv)
     handler = {"list": _cmd_list, "run": _cmd_run, "bench": _cmd_bench, "figure": _cmd_figure,
                "replot": _cmd_replot}[args.cmd]
+    started = time.time()
     try:
         if args.cpu_devices is not None:
             from .cpu_devices import use_cpu_devices
@@ -530,15 +653,37 @@ def main(argv=None) -> int:
         if args.compile_cache is not None:
             from .compile_cache import enable_compile_cache
 
+            if not str(args.compile_cache).strip():
+                raise UsageError("--compile-cache: empty path; give a directory")
             try:
                 enable_compile_cache(args.compile_cache)
             except ValueError as e:
                 raise ValueError(f"--compile-cache: {e}") from None
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
+        return code
+    except KeyboardInterrupt:
+        lead = "\n" if sys.stderr.isatty() else ""  # after the terminal's ^C
+        print(f"{lead}jaxsim: interrupted: {_interrupted(args, started)}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader of stdout went away (``| head``): stop quietly, as Unix tools do
+        _drop_stdout()
+        return 141
     except (ValueError, OSError) as e:  # bad input (the command line's or the library's checks): one line
         message = " ".join(str(e).split()) or type(e).__name__
         print(f"jaxsim: error: {message}", file=sys.stderr)
         return 2
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's final flush of what is still buffered
+    for a closed pipe raises nothing."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # stdout replaced (tests) or already closed
+        pass
 
 
 if __name__ == "__main__":

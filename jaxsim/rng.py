@@ -24,13 +24,14 @@ _TIME, _GRAD, _METHOD, _COMM = 0, 1, 2, 3
 SEED_LIMIT = 2 ** 63
 
 
-def check_seed(seed) -> int:
-    """``seed`` as a Python ``int``; ``ValueError`` unless it is an integer in ``[0, 2**63)``."""
+def check_seed(seed, name: str = "seed") -> int:
+    """``seed`` as a Python ``int``; ``ValueError`` naming ``name`` unless it is an integer in
+    ``[0, 2**63)``."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        raise ValueError(f"{name} must be an integer in [0, 2**63), got {seed!r}")
     s = int(seed)
     if not 0 <= s < SEED_LIMIT:
-        raise ValueError(f"seed must be an integer in [0, 2**63), got {s}")
+        raise ValueError(f"{name} must be an integer in [0, 2**63), got {s}")
     return s
 
 
@@ -69,3 +70,53 @@ def method_key(seed: int) -> jax.Array:
 def comm_key(seed: int) -> jax.Array:
     """Root of the communication-time keys of ``seed`` (per worker, job and direction)."""
     return jax.random.fold_in(seed_key(seed), _COMM)
+
+
+# ---- many seeds at once ------------------------------------------------------------------------
+# A sweep over thousands of seeds must not pay one eager dispatch (or one stacked operand) per
+# seed: these build the same keys as the per-seed functions above, bit for bit, in one call.
+
+
+def _seed_array(seeds) -> np.ndarray:
+    seeds = [check_seed(s, "seeds") for s in seeds]
+    return np.asarray(seeds, np.uint64).reshape(-1)
+
+
+@jax.jit
+def _keys_of(lo, hi):
+    k = jax.vmap(jax.random.key)(lo)
+    folded = jax.vmap(jax.random.fold_in)(k, hi)
+    data = jax.numpy.where((hi > 0)[:, None], jax.random.key_data(folded), jax.random.key_data(k))
+    return jax.random.wrap_key_data(data)
+
+
+@jax.jit
+def _fold_all(keys, stream):
+    return jax.vmap(lambda k: jax.random.fold_in(k, stream))(keys)
+
+
+def seed_keys(seeds) -> jax.Array:
+    """``[S]`` root keys, equal to ``[seed_key(s) for s in seeds]`` bit for bit (one call)."""
+    s = _seed_array(seeds)
+    return _keys_of(jax.numpy.asarray((s & np.uint64(0xFFFFFFFF)).astype(np.uint32)),
+                    jax.numpy.asarray((s >> np.uint64(32)).astype(np.uint32)))
+
+
+def time_keys(seeds) -> jax.Array:
+    """``[S]`` keys of :func:`time_key`."""
+    return _fold_all(seed_keys(seeds), _TIME)
+
+
+def grad_roots(seeds) -> jax.Array:
+    """``[S]`` keys of :func:`grad_root`."""
+    return _fold_all(seed_keys(seeds), _GRAD)
+
+
+def method_keys(seeds) -> jax.Array:
+    """``[S]`` keys of :func:`method_key`."""
+    return _fold_all(seed_keys(seeds), _METHOD)
+
+
+def comm_keys(seeds) -> jax.Array:
+    """``[S]`` keys of :func:`comm_key`."""
+    return _fold_all(seed_keys(seeds), _COMM)

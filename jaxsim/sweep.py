@@ -13,6 +13,7 @@ budget; all batches have the same shape, so one compilation serves the grid.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import json
@@ -28,8 +29,9 @@ from .checkpoint import Checkpoint, atomic_savez
 from .events import EventStream, as_horizon, cycle_times, free_running, sample_stream
 from .methods import AllocationMethod, ControlledMethod, Method, RoundMethod, StreamMethod, make_method
 from .problems import Problem
+from .problems.base import check_dtype
 from .provenance import provenance
-from .rng import SEED_LIMIT, comm_key, time_key
+from .rng import check_seed, comm_key, time_keys
 from .sim import allocation, controlled, rounds, stream
 from .sim.driver import resolve_devices, run_setup
 from .sim.server import METRICS, SGD
@@ -200,16 +202,84 @@ class SweepResult:
 
     @classmethod
     def load(cls, path) -> "SweepResult":
-        """Read a file written by :meth:`save` (``path`` with or without its ``.npz``)."""
+        """Read a file written by :meth:`save` (``path`` with or without its ``.npz``).
+
+        Nothing in the file is unpickled. A missing file raises ``FileNotFoundError``; one that
+        is not such a file (empty, truncated, other bytes, another program's archive, entries
+        whose shapes disagree) raises ``ValueError`` naming the file and what is wrong."""
         path = Path(path)
         if not path.exists() and not path.name.endswith(".npz") and path.with_name(path.name + ".npz").exists():
             path = path.with_name(path.name + ".npz")
-        with np.load(path) as z:
-            h = json.loads(str(z["header"]))
-            return cls(method=h["method"], dims=tuple(h["dims"]),
-                       coords={k: z[f"coord/{k}"] for k in h["coords"]},
-                       metrics={k: z[f"metric/{k}"] for k in h["metrics"]},
-                       time=z["time"], fixed=h["fixed"], info=h["info"])
+        if not path.is_file():
+            if path.exists():
+                raise ValueError(f"{path}: is not a file (expected a .npz written by SweepResult.save)")
+            raise FileNotFoundError(f"{path}: no such file")
+        if path.stat().st_size == 0:
+            raise ValueError(f"{path}: is empty (0 bytes), not a saved jaxsim result")
+        try:
+            z = np.load(path, allow_pickle=False)
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise _Damaged("is a single NumPy array, not a .npz archive written by SweepResult.save")
+            with z:
+                if "header" not in z.files:
+                    raise _Damaged("has no 'header' entry: not a .npz written by SweepResult.save")
+                h = json.loads(str(z["header"]))
+                if not isinstance(h, dict):
+                    raise _Damaged("its header is not a JSON object")
+                entries = {"time"} | {f"coord/{k}" for k in h.get("coords", ())} | {
+                    f"metric/{k}" for k in h.get("metrics", ())}
+                missing = sorted(entries - set(z.files))
+                if missing:
+                    raise _Damaged(f"entries named by its header are missing: {missing}")
+                res = cls(method=h["method"], dims=tuple(h["dims"]),
+                          coords={k: z[f"coord/{k}"] for k in h["coords"]},
+                          metrics={k: z[f"metric/{k}"] for k in h["metrics"]},
+                          time=z["time"], fixed=h["fixed"], info=h["info"])
+        except _Damaged as e:
+            raise ValueError(f"{path}: {e}") from None
+        except KeyError as e:
+            raise ValueError(f"{path}: its header lacks the field {e} (not written by SweepResult.save, "
+                             "or by an incompatible version)") from None
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: its header is not valid JSON ({e})") from None
+        except Exception as e:  # noqa: BLE001  zipfile, zlib, EOF, pickle refusals: the file is damaged
+            raise ValueError(f"{path}: cannot be read as a saved jaxsim result ({_reason(e)})") from None
+        res._check_shapes(path)
+        return res
+
+    def _check_shapes(self, path) -> None:
+        """``ValueError`` naming ``path`` unless the arrays fit ``dims`` and ``coords``."""
+        if not self.dims or self.dims[0] != "seed" or self.dims[-1] != "point" or len(set(self.dims)) != len(self.dims):
+            raise ValueError(f"{path}: bad axes {list(self.dims)} (expected seed, grid axes..., point)")
+        missing = [d for d in self.dims[:-1] if d not in self.coords]
+        if missing:
+            raise ValueError(f"{path}: no coordinates for the axes {missing}")
+        if self.time.ndim != 2 or self.time.shape[0] != len(self.coords["seed"]):
+            raise ValueError(f"{path}: time has shape {self.time.shape}, expected "
+                             f"({len(self.coords['seed'])} seeds, points)")
+        shape = tuple(len(self.coords[d]) for d in self.dims[:-1]) + self.time.shape[-1:]
+        for k, v in self.metrics.items():
+            if v.shape != shape:
+                raise ValueError(f"{path}: metric {k!r} has shape {v.shape}, but its axes {list(self.dims)} "
+                                 f"give {shape}")
+
+
+class _Damaged(Exception):
+    """What is wrong with a file :meth:`SweepResult.load` refuses (the message names the file)."""
+
+
+def _reason(e: BaseException) -> str:
+    """One line on why NumPy or ``zipfile`` could not read a file, without NumPy's advice to
+    unpickle it (``allow_pickle``), which would run code from the file."""
+    import zipfile
+    import zlib
+
+    text = " ".join(str(e).split())
+    if "allow_pickle" in text or "pickle" in text.lower():
+        return "not a NumPy .npz archive (its bytes are neither a zip archive nor a .npy array)"
+    if isinstance(e, (EOFError, zipfile.BadZipFile, zlib.error)):
+        return f"truncated or damaged: not a complete .npz archive ({type(e).__name__}: {text or 'no data'})"
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 def jsonable(o):
@@ -232,10 +302,38 @@ def _split_grid(method: Method, grid: Optional[dict], dtype=None):
     axes, fixed = {}, {}
     for name, vals in checked.items():
         if name in grid and np.ndim(grid[name]) > 0:
-            axes[name] = vals
+            axes[name] = _distinct(name, vals, dtype)
         else:
             fixed[name] = vals.reshape(()).item() if vals.size == 1 else vals
     return axes, fixed
+
+
+def _distinct(name: str, vals: np.ndarray, dtype) -> np.ndarray:
+    """A grid axis whose values are distinct as given and in ``dtype``, the run's float type
+    (``None``: the default one): two equal settings would run the same numbers twice and be
+    counted, selected and plotted as two."""
+    uniq, counts = np.unique(vals, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"hyperparameter {name}: duplicate grid value(s) {uniq[counts > 1].tolist()} "
+                         "(each setting would run twice and count as two); give each value once")
+    if np.issubdtype(vals.dtype, np.floating):
+        import jax
+
+        run = np.dtype(jax.dtypes.canonicalize_dtype(np.float64) if dtype is None else dtype)
+        with np.errstate(over="ignore", under="ignore"):
+            cast = vals.astype(run)
+        same, first = {}, None
+        for v, c in zip(vals.tolist(), cast.tolist()):
+            if c in same:
+                first = (same[c], v, c)
+                break
+            same[c] = v
+        if first is not None:
+            a, b, c = first
+            raise ValueError(f"hyperparameter {name}: grid values {a!r} and {b!r} are the same {run.name} number "
+                             f"({c!r}; the run's float type), so one setting would run under two labels; "
+                             "give values that differ in that type")
+    return vals
 
 
 def _check_seeds(seeds) -> list:
@@ -247,13 +345,8 @@ def _check_seeds(seeds) -> list:
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds: empty list")
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
-            raise ValueError(f"seeds: must be integers in [0, 2**63), got {s!r}")
-        if not 0 <= int(s) < SEED_LIMIT:
-            raise ValueError(f"seeds: must be integers in [0, 2**63), got {int(s)}")
-    out = [int(s) for s in seeds]
-    dup = sorted({s for s in out if out.count(s) > 1})
+    out = [check_seed(s, "seeds") for s in seeds]  # rng's one rule for a seed
+    dup = sorted(s for s, c in collections.Counter(out).items() if c > 1)
     if dup:
         raise ValueError(f"seeds: duplicate seed(s) {dup} (each would be counted twice in the statistics)")
     return out
@@ -276,11 +369,13 @@ def _check_run_options(num_points, batch_size, memory_budget) -> None:
 
 
 def check_setup(method: Method, problem: Problem, timing: TimingModel) -> None:
-    """Cross-checks between method, problem and timing (worker counts, sizes)."""
+    """Cross-checks between method, problem and timing (worker counts, sizes), and the problem's
+    float type (:func:`jaxsim.problems.base.check_dtype`: a real floating type JAX runs now)."""
     if not isinstance(problem, Problem):
         raise ValueError(f"problem: expected a jaxsim Problem, got {type(problem).__name__}")
     if not isinstance(timing, TimingModel):
         raise ValueError(f"timing: expected a TimingModel, got {type(timing).__name__}")
+    check_dtype(problem.dtype, "problem")
     n = timing.n
     if problem.num_workers is not None and problem.num_workers != n:
         raise ValueError(f"workers: timing has n={n} workers but the problem has data for "
@@ -306,8 +401,9 @@ def build_streams(method: StreamMethod, timing: TimingModel, seeds: Sequence[int
         raise ValueError("timing.comm: free-running streams with both communication times and a speed profile "
                          "are not supported; use one of them")
     streams = []
+    keys = time_keys(seeds)  # one call for every seed (bit-identical to time_key per seed)
     for i, s in enumerate(seeds):
-        k = time_key(s)
+        k = keys[i]
         mean = timing.mean(k)
         active = method.active_workers(mean)
         scale = method.job.time_scale(mean)
@@ -382,7 +478,7 @@ def _optimizer(optimizer):
 
 
 def _dtype(problem):
-    return jnp.asarray(problem.init()).dtype
+    return problem.dtype
 
 
 def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Optional[dict] = None,

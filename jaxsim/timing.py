@@ -20,6 +20,7 @@ the same value a pre-sampled array holds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Callable, Optional, Union
 
@@ -235,7 +236,8 @@ class TimingModel:
         jdt = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
         dtype = np.dtype(dtype or jdt)
         tau = self.base_for(key)
-        eta = np.asarray(_sample_noise_grid(self.noise, key, jnp.asarray(tau, jdt), self.n, int(num_jobs), jdt))
+        eta = np.asarray(_sample_noise_grid(self.noise, key, jnp.asarray(tau, jdt), n=self.n, num_jobs=int(num_jobs),
+                                            dtype=jdt))
         # NumPy's add in ``dtype`` is the same IEEE operation as :meth:`draw`'s in JAX.
         return tau.astype(dtype)[:, None] + eta.astype(dtype)
 
@@ -303,8 +305,10 @@ def job_key(key, w, j):
     return jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, _JOBS), w), j)
 
 
+@functools.partial(jax.jit, static_argnames=("noise", "n", "num_jobs", "dtype"))
 def _sample_noise_grid(noise, key, tau, n, num_jobs, dtype):
-    # Eager vmap, not jit: law parameters differ between models and would each compile.
+    # Compiled once per law, size and dtype (laws are frozen dataclasses, hashable): the seeds of
+    # a sweep then cost one call each instead of one eager trace of the vmapped draw each.
     one = lambda w, j: noise.draw(job_key(key, w, j), w, tau[w], dtype)  # noqa: E731
     return jax.vmap(jax.vmap(one, (None, 0)), (0, None))(jnp.arange(n), jnp.arange(num_jobs))
 
@@ -326,14 +330,29 @@ def make_timing(n: int, base: str | ArrayLike = "one_plus_sqrt", noise: str = "n
 
 
 def validate_durations(durations, n: int | None = None) -> np.ndarray:
-    """Check a user-given ``durations[n, J]`` array: positive (``+inf`` allowed), no NaN."""
-    d = np.asarray(durations)
+    """Check a user-given ``durations[n, J]`` array and return it: real numbers (integers are
+    returned as float64), of shape ``(n, J)`` with ``J >= 1``, each ``> 0`` and finite or
+    ``+inf`` (a job that never ends). Anything else raises ``ValueError`` naming ``durations``."""
+    try:
+        d = np.asarray(durations)
+    except (ValueError, TypeError) as e:  # ragged nested lists
+        raise ValueError(f"durations: expected a 2-D array [n, jobs] of seconds, got a ragged or "
+                         f"non-numeric {type(durations).__name__} ({e})") from None
+    if d.dtype == bool or not (np.issubdtype(d.dtype, np.integer) or np.issubdtype(d.dtype, np.floating)):
+        kind = ("complex" if np.issubdtype(d.dtype, np.complexfloating) else "text" if d.dtype.kind in "US"
+                else "Python object" if d.dtype == object else d.dtype.name)
+        raise ValueError(f"durations: must be real numbers of seconds, got an array of {kind} values "
+                         f"(dtype {d.dtype})")
     if d.ndim != 2:
         raise ValueError(f"durations must be a 2-D array [n, jobs], got shape {d.shape}")
     if n is not None and d.shape[0] != n:
         raise ValueError(f"durations: has {d.shape[0]} workers but the method/problem expects n={n}")
+    if d.shape[1] == 0:
+        raise ValueError(f"durations: has no jobs (shape {d.shape}); give at least one duration per worker")
+    if np.issubdtype(d.dtype, np.integer):
+        d = d.astype(np.float64)
     if np.any(np.isnan(d)):
         raise ValueError("durations: contains NaN")
     if np.any(d <= 0):
-        raise ValueError("durations: every duration must be > 0 (found negative or zero values)")
+        raise ValueError("durations: every duration must be > 0 (found negative or zero values, -inf included)")
     return d

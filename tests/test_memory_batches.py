@@ -268,3 +268,27 @@ def test_a_seed_alone_equals_the_seed_among_others(name):
     one = jaxsim.simulate(name, PROB, TIMING, seed=0, hparams={k: v[0] if isinstance(v, list) else v
                                                                for k, v in grid.items()}, **kw)
     _same({k: v for k, v in one.items() if k != "time"}, {k: v[1, 0] for k, v in many.metrics.items()})
+
+
+def test_a_refused_run_allocates_nothing_of_its_size():
+    """Sizes come from shapes: a d = 5e8 run (about 2 GB per model vector) over its budget is
+    refused with the interpreter's memory barely grown (it used to build two d-vectors first)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, jax, jaxsim\n"
+        "jax.devices()\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        "    jaxsim.sweep('asgd', jaxsim.worst_case_quadratic(d=5 * 10**8), jaxsim.make_timing(4, 'constant'),\n"
+        "                 grid={'gamma': [0.1]}, horizon=3.0, memory_budget=10**6)\n"
+        "except ValueError as e:\n"
+        "    assert str(e).startswith('memory:'), e\n"
+        "else:\n"
+        "    raise SystemExit('not refused')\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    grown = int(out.stdout.split()[-1])
+    assert grown < 200 * 2**20, f"peak RSS grew by {grown / 2**20:.0f} MB before the refusal"

@@ -64,7 +64,7 @@ class Config:
     compute_time: float = dataclasses.field(default=10.0, metadata={"help": "compute window T per round (seconds)"})
     horizon: float = dataclasses.field(default=3000.0, metadata={"help": "simulated seconds"})
     seeds: tuple = dataclasses.field(default=(0, 1, 2), metadata={"elem": int})
-    gammas: tuple = (0.03, 0.1, 0.3, 1.0, 3.0)
+    gammas: tuple = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
     ps: tuple = dataclasses.field(default=(1.0, 0.1, 0.01, 0.001), metadata={
         "help": "sparsity levels p: K = max(1, round(p d)) coordinates per round"})
     samples: int = dataclasses.field(default=A9A_SAMPLES, metadata={"help": "samples of the synthetic set"})

@@ -72,7 +72,7 @@ class Config:
     seeds: tuple = dataclasses.field(default=(0, 1, 2), metadata={"elem": int})
     gammas: tuple = dataclasses.field(default=(0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
                                       metadata={"help": "stepsizes of MindFlayer and Rennala"})
-    batches: tuple = dataclasses.field(default=(1, 5, 20), metadata={
+    batches: tuple = dataclasses.field(default=(1, 5, 20, 50, 100), metadata={
         "elem": int, "help": "MindFlayer's S and Rennala's B"})
     asgd_gammas: tuple = dataclasses.field(default=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5),
                                            metadata={"help": "stepsizes of ASGD and delay-adaptive ASGD"})

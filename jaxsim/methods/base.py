@@ -418,6 +418,13 @@ class RoundMethod(Method):
         """Seconds round ``env.r`` lasts, when it starts from ``state``."""
         raise NotImplementedError
 
+    def min_round_time(self, hp: dict, timing) -> float:
+        """A lower bound on every round's :meth:`duration` under the settings ``hp`` (name ->
+        array over settings) and ``timing``, in seconds: the rounds clock bounds its loop by the
+        horizon over it before compiling. ``0`` (the default): unknown, the loop is bounded by
+        the int32 counters alone."""
+        return 0.0
+
     def round(self, state, hp: dict, env: RoundEnv) -> RoundResult:
         """Round ``env.r``: the state at its end and its counts (the same draws as
         :meth:`duration` for that round)."""

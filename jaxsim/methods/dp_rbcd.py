@@ -149,6 +149,9 @@ class DPRBCD(RoundMethod):
                  * jnp.sqrt(tk * jnp.log(1.0 / hp["delta"])) / (problem.num_samples * hp["eps"]))
         return jnp.asarray(block_of), step, sigma[block_of], q
 
+    def min_round_time(self, hp, timing):
+        return float(np.min(hp["K"]))  # K seconds per round (then none: the run is over)
+
     def duration(self, state, hp, env):
         dt = state.w.dtype
         return jnp.where(env.r < hp["T"], hp["K"].astype(dt), jnp.inf).astype(dt)

@@ -144,6 +144,13 @@ class LoscarSGD(RoundMethod):
 
         return jax.lax.fori_loop(0, hp["N"], body, jnp.zeros((n,), dtype))
 
+    def min_round_time(self, hp, timing):
+        # a window's compute time, or N steps of the slowest worker (each at least its base time);
+        # communication only adds
+        if self.mode == "window":
+            return float(np.min(hp["compute_time"]))
+        return float(np.min(hp["N"])) * float(np.max(timing.tau))
+
     def duration(self, state, hp, env):
         dt = state.x.dtype
         if self.mode == "window":

@@ -34,6 +34,41 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 
+def float_types() -> tuple:
+    """The parameter float types a run can use now: ``float16``, ``bfloat16``, ``float32``, and
+    ``float64`` when JAX's 64-bit mode (``jax_enable_x64``) is on."""
+    return ("float16", "bfloat16", "float32") + (("float64",) if jax.config.jax_enable_x64 else ())
+
+
+def check_dtype(dtype, field: str = "dtype"):
+    """``dtype`` as a dtype if it is one of :func:`float_types`, else ``ValueError`` naming
+    ``field``. Integer and complex types are refused (the noise draws, stepsizes and metrics are
+    real floating point), and so is ``float64`` without 64-bit mode: JAX would otherwise store
+    and run it as ``float32`` after a warning, not what was asked for."""
+    try:
+        dt = jnp.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"{field}: not a dtype: {dtype!r}; use one of {', '.join(float_types())}") from None
+    if dt.name in float_types():
+        return dt
+    if dt.name == "float64":
+        raise ValueError(f"{field}: float64 needs JAX's 64-bit mode, which is off (JAX would run it as float32); "
+                         "call jax.config.update('jax_enable_x64', True) before building the problem, "
+                         "or use float32")
+    kind = ("an integer type" if jnp.issubdtype(dt, jnp.integer) else
+            "a complex type" if jnp.issubdtype(dt, jnp.complexfloating) else "not a supported float type")
+    raise ValueError(f"{field}: parameters of type {dt.name} ({kind}) cannot be simulated; "
+                     f"use a real floating type: {', '.join(float_types())}")
+
+
+def default_dtype(dtype=None):
+    """A problem builder's ``dtype``: ``None`` gives ``float64`` in 64-bit mode, else ``float32``;
+    a given one is checked by :func:`check_dtype`."""
+    if dtype is None:
+        return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    return check_dtype(dtype, "dtype")
+
+
 @jax.jit
 def _stoch_grad(problem, root, x, w, j):
     from ..rng import grad_key
@@ -52,6 +87,13 @@ class Problem:
 
     def init(self) -> jax.Array:
         raise NotImplementedError
+
+    @property
+    def dtype(self):
+        """The float type of the parameters, from :meth:`init`'s shape alone (``jax.eval_shape``:
+        nothing of size ``d`` is allocated, so a run too large to fit is refused before it is built)."""
+        leaves = jax.tree.leaves(jax.eval_shape(self.init))
+        return leaves[0].dtype if leaves else jnp.float32
 
     def loss(self, x) -> jax.Array:
         raise NotImplementedError

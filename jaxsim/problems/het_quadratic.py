@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._pytree import pytree_dataclass, static_field
-from .base import Problem
+from .base import Problem, default_dtype
 from .quadratic import NOISE_KINDS, scalar_noise_table
 
 
@@ -118,7 +118,7 @@ def heterogeneous_quadratic(a, h=1.0, x0=None, noise_scale: float = 0.0, noise: 
         raise ValueError(f"problem.noise_scale must be finite and >= 0, got {noise_scale}")
     if noise not in NOISE_KINDS:
         raise ValueError(f"problem.noise must be one of {NOISE_KINDS}, got {noise!r}")
-    dtype = dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    dtype = default_dtype(dtype)
     return HeterogeneousQuadratic(h=jnp.asarray(h_np, dtype), a=jnp.asarray(a_np, dtype),
                                   x0=jnp.asarray(x0_np, dtype), noise_scale=jnp.asarray(noise_scale, dtype),
                                   noise=noise)

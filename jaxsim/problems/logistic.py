@@ -24,6 +24,7 @@ import numpy as np
 from .. import data as _data
 from .._pytree import pytree_dataclass, static_field
 from .base import Problem
+from .base import default_dtype as _default_dtype
 
 
 def minibatch_positions(key, m: int, batch: int) -> jax.Array:
@@ -192,7 +193,7 @@ def _conjugate_gradient(hv, rhs, max_iter, rtol=1e-10):
 
 
 def default_dtype(dtype):
-    return dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    return _default_dtype(dtype)  # checked: float64 without x64, integer and complex types refused
 
 
 def check_batch(batch, m):

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._pytree import pytree_dataclass, static_field
 from ..rng import grad_key
-from .base import Problem
+from .base import Problem, default_dtype
 
 NOISE_KINDS = ("scalar", "isotropic")
 
@@ -148,6 +148,6 @@ def worst_case_quadratic(d: int = 1729, noise_scale: float = 0.01, L: float = 1.
         raise ValueError(f"problem.noise must be one of {NOISE_KINDS}, got {noise!r}")
     if isinstance(curvature, bool) or not (np.isfinite(curvature) and curvature >= 0):
         raise ValueError(f"problem.curvature must be finite and >= 0, got {curvature!r}")
-    dtype = dtype or (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    dtype = default_dtype(dtype)
     return WorstCaseQuadratic(noise_scale=jnp.asarray(noise_scale, dtype), d=int(d), L=float(L), noise=noise,
                               curvature=jnp.asarray(curvature, dtype) if curvature > 0 else None)

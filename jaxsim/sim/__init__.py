@@ -7,15 +7,17 @@
   the scan for methods that cancel, idle or synchronize workers) and
   :mod:`~jaxsim.sim.allocation` (per-iteration task allocation) and
   :mod:`~jaxsim.sim.rounds` (methods that run whole rounds on their own models);
-* :mod:`~jaxsim.sim.driver` — ``jit`` of a scan over recording intervals of runs vmapped
-  over seeds x settings, the same for every clock, and the one batch runner.
+* :mod:`~jaxsim.sim.driver` — a compiled loop over recording intervals of runs vmapped over
+  seeds x settings, the same for every clock, run in segments that carry the batch's state
+  (Ctrl-C between two), and the one batch runner;
+* :mod:`~jaxsim.sim.clocktime` — the loop clocks' time, exact whatever the model's float type.
 
 The method's kind (its base class) picks the clock (:func:`jaxsim.sweep.sweep`).
 """
 
-from . import allocation, controlled, rounds, stream
+from . import allocation, clocktime, controlled, rounds, stream
 from .driver import Setup, run_batch, run_setup
 from .server import METRICS, SGD
 
-__all__ = ["METRICS", "SGD", "Setup", "allocation", "controlled", "rounds", "run_batch", "run_setup",
+__all__ = ["METRICS", "SGD", "Setup", "allocation", "clocktime", "controlled", "rounds", "run_batch", "run_setup",
            "stream"]

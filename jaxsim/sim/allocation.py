@@ -28,6 +28,11 @@ recording interval a ``while_loop`` whose condition is one boolean for the batch
 completes one iteration of every run whose iteration in progress ends by the
 interval's end, until none does.
 
+Time (the iteration's start and end, the recording times, busy time) is kept by
+:mod:`jaxsim.sim.clocktime` (float64 with x64, two float32 numbers without), durations are
+drawn in that type whatever the model's, and each run's iterations are bounded before compiling
+(:func:`iteration_bound`).
+
 Metrics (all of :data:`jaxsim.sweep.METRICS`, plus ``proxy_regret``): ``received =
 used = B k``, delays 0, ``cancelled = timeouts = 0``; ``busy_time`` is the total worker
 time ``sum_k sum_i T_{i,k}`` of completed iterations plus ``sum_i min(t - start, T_i)``
@@ -48,7 +53,8 @@ import numpy as np
 
 from ..methods.base import AllocationMethod, SeedContext
 from ..rng import grad_key, grad_root, time_key
-from .driver import NextEndClock, Setup, stack_contexts
+from . import clocktime as ct
+from .driver import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stack_contexts, time_base
 from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics
 
 
@@ -61,16 +67,17 @@ class AllocSeed(NamedTuple):
     ctx: SeedContext
     tkey: jax.Array
     root: jax.Array
+    tau: jax.Array  # [n] base times in the time's type (``ctx.tau`` is in the model's)
 
 
 class AllocRun(NamedTuple):
     srv: ServerState  # no point store: every task starts from x^k
     job: jax.Array  # int32[n] next job index of each worker
     a: jax.Array  # int32[n] allocation of the iteration in progress
-    T: jax.Array  # [n] each worker's time on its tasks of the iteration in progress
-    start: jax.Array  # start of the iteration in progress
-    end: jax.Array  # its end
-    busy_acc: jax.Array  # worker time of completed iterations
+    T: jax.Array  # [n] each worker's time on its tasks of the iteration in progress (a duration)
+    start: ct.Time  # start of the iteration in progress
+    end: ct.Time  # its end
+    busy_acc: ct.Time  # worker time of completed iterations
     regret: jax.Array  # cumulative proxy regret
     v_opt: jax.Array  # v_B(mu), the optimal proxy loss
     started: jax.Array  # the first iteration has been allocated
@@ -86,13 +93,15 @@ def slots(a, Bmax: int):
     return w, b - (cs[w] - a[w]), b < cs[-1]
 
 
-def launch(timing, tkey, ctx, a, job, start, Bmax: int, dtype):
-    """Draw an iteration with allocation ``a`` starting at ``start``: ``(T[n], end, job')``.
+def launch(timing, tkey, tau, a, job, start, Bmax: int, split: bool):
+    """Draw an iteration with allocation ``a`` starting at ``start`` (a time): ``(T[n], end, job')``,
+    ``T`` in the time's float type (see :mod:`~jaxsim.sim.clocktime`; ``split``: two float32s).
 
     Per worker, times are accumulated task after task (a scan over the slots), so the
     sums are the same floating-point operations as a sequential loop."""
+    dtype = jnp.float32 if split else jnp.float64
     w, u, valid = slots(a, Bmax)
-    d = jax.vmap(lambda wi, j: timing.draw(tkey, ctx.tau, wi, j, dtype))(w, job[w] + u)
+    d = jax.vmap(lambda wi, j: timing.draw(tkey, tau, wi, j, dtype))(w, job[w] + u)
     d = jnp.where(valid, d, 0).astype(dtype)
     speed = timing.speed is not None
 
@@ -101,20 +110,22 @@ def launch(timing, tkey, ctx, a, job, start, Bmax: int, dtype):
         wi, di, first, ok = xs
         tsum = jnp.where(first, jnp.zeros((), dtype), tsum) + di
         if speed:
-            tend = jnp.where(ok, timing.finish(wi, jnp.where(first, start, tend), di), tend)
+            tend = ct.where(ok, ct.finish(timing, wi, ct.where(first, start, tend), di), tend)
         return (tsum, tend), (tsum, tend)
 
     zero = jnp.zeros((), dtype)
-    _, (sums, ends) = jax.lax.scan(seq, (zero, jnp.asarray(start, dtype)), (w, d, u == 0, valid))
+    _, (sums, ends) = jax.lax.scan(seq, (zero, start), (w, d, u == 0, valid))
     last = jnp.maximum(jnp.cumsum(a) - 1, 0)
     busy = a > 0
+    never = ct.full(a.shape, -jnp.inf, split)
     if speed:
-        fin = jnp.where(busy, ends[last], -jnp.inf)
-        T = jnp.where(busy, fin - start, 0)
+        done = ct.tmap(lambda e: e[last], ends)
+        T = jnp.where(busy, ct.sub(done, start), 0)
+        fin = ct.where(busy, done, never)
     else:
         T = jnp.where(busy, sums[last], 0)
-        fin = jnp.where(busy, start + T, -jnp.inf)
-    return T.astype(dtype), jnp.max(fin), job + a
+        fin = ct.where(busy, ct.add(start, T), never)
+    return T.astype(dtype), ct.amax(fin), job + a
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +135,7 @@ class AllocationClock(NextEndClock):
     timing: Any
     n: int
     Bmax: int  # gradient slots per iteration (>= every B of the batch)
+    split: bool = False  # time as two float32 numbers (x64 off; see :mod:`jaxsim.sim.clocktime`)
 
     def init(self, problem, seed: AllocSeed, hp, x0=None):
         """A run before its first iteration: an empty allocation ending at time 0, so the first
@@ -135,13 +147,15 @@ class AllocationClock(NextEndClock):
         v_opt = jnp.sort(prods.ravel())[hp["B"] - 1]
         zero = jnp.zeros((), dt)
         n = self.n
-        return AllocRun(srv=srv, job=jnp.zeros((n,), jnp.int32), a=jnp.zeros((n,), jnp.int32), T=jnp.zeros((n,), dt),
-                        start=zero, end=zero, busy_acc=zero, regret=zero, v_opt=v_opt, started=jnp.zeros((), bool))
+        t0 = ct.full((), 0.0, self.split)
+        return AllocRun(srv=srv, job=jnp.zeros((n,), jnp.int32), a=jnp.zeros((n,), jnp.int32),
+                        T=jnp.zeros((n,), jnp.float32 if self.split else jnp.float64), start=t0, end=t0, busy_acc=t0,
+                        regret=zero, v_opt=v_opt, started=jnp.zeros((), bool))
 
     def step(self, problem, seed: AllocSeed, hp, t_end, c: AllocRun):
         """Complete the iteration in progress and start the next one (a no-op if it ends after
         ``t_end``; before the first iteration, only start it)."""
-        done = c.end <= t_end
+        done = ct.le(c.end, t_end)
         upd = c.started
         srv = c.srv
         dt = srv.x.dtype
@@ -156,46 +170,67 @@ class AllocationClock(NextEndClock):
         batch_loss = jnp.where(upd, jnp.sum(jnp.where(valid, losses, 0)) / hp["B"].astype(dt),
                                srv.counters.batch_loss)
         srv = apply_update(self.optimizer, srv, g, hp["gamma"], upd)
-        ms = jax.tree.map(lambda p, q: jnp.where(upd, p, q), self.method.observe(srv.method_state, c.a, c.T),
+        ms = jax.tree.map(lambda p, q: jnp.where(upd, p, q), self.method.observe(srv.method_state, c.a, c.T.astype(dt)),
                           srv.method_state)
         k = srv.k
         key = jax.random.fold_in(seed.ctx.key, k + 1)
         a = self.method.allocate(ms, k + 1, key, hp, seed.ctx).astype(jnp.int32)
-        T, end, job = launch(self.timing, seed.tkey, seed.ctx, a, c.job, c.end, self.Bmax, dt)
+        T, end, job = launch(self.timing, seed.tkey, seed.tau, a, c.job, c.end, self.Bmax, self.split)
         regret = jnp.where(upd, c.regret + (proxy_loss(c.a, seed.ctx.mean) - c.v_opt), c.regret)
         used = hp["B"] * k
         srv = srv._replace(method_state=ms, counters=Counters(used, used, srv.counters.max_delay,
                                                               srv.counters.sum_delay, batch_loss))
-        new = AllocRun(srv=srv, job=job, a=a, T=T, start=c.end, end=end, busy_acc=c.busy_acc + jnp.sum(c.T),
+        new = AllocRun(srv=srv, job=job, a=a, T=T, start=c.end, end=end, busy_acc=ct.add(c.busy_acc, jnp.sum(c.T)),
                        regret=regret, v_opt=c.v_opt, started=jnp.ones((), bool))
         return jax.tree.map(lambda p, q: jnp.where(done, p, q), new, c)
 
     def record(self, problem, seed, hp, c: AllocRun, t) -> dict:
         zero = jnp.zeros((), jnp.int32)
-        return dict(busy_time=c.busy_acc + jnp.sum(jnp.minimum(t - c.start, c.T)), cancelled=zero, timeouts=zero,
+        running = jnp.sum(jnp.minimum(ct.sub(t, c.start), c.T))
+        return dict(busy_time=ct.to_float(ct.add(c.busy_acc, running)), cancelled=zero, timeouts=zero,
                     proxy_regret=c.regret, **model_metrics(problem, c.srv))
 
 
 
 
+def iteration_bound(timing, horizon_time: float, tau) -> int:
+    """The most iterations a run completes in ``[0, horizon_time]`` (``tau``: ``[S, n]`` base
+    times): each lasts at least one task, so at fixed speed at least the smallest base time;
+    under a speed profile some worker does a task's work in each, so at most ``sum_w W_w(H) /
+    tau_w`` of them (:func:`~jaxsim.sim.driver.jobs_bound`)."""
+    if timing.speed is not None:
+        return jobs_bound(timing, horizon_time, tau)
+    return int(min(np.floor(float(horizon_time) / float(np.min(tau))) + 1, 2 ** 62))
+
+
 def setup(method: AllocationMethod, problem, timing, seeds, settings, horizon_time: float, num_points: int, *,
           optimizer) -> Setup:
-    """Batch inputs for task-allocation runs of ``seeds`` x ``settings`` over ``[0, horizon_time]``."""
+    """Batch inputs for task-allocation runs of ``seeds`` x ``settings`` over ``[0, horizon_time]``.
+
+    Raises ``ValueError`` (before anything is compiled) when a run could count more gradients
+    than an int32 holds (``B`` per iteration, :func:`iteration_bound` iterations)."""
     if timing.comm is not None:
         raise ValueError(f"timing.comm: {method.name} allocates tasks per iteration; communication times are "
                          "not modelled on the allocation clock")
     n, d = timing.n, problem.dim
-    dtype = jnp.asarray(problem.init()).dtype
+    dtype = problem.dtype
+    split = ct.split_mode()
     Bmax = max(int(s["B"]) for s in settings)  # gradient slots per iteration
     grid = np.linspace(0.0, horizon_time, num_points + 1)
     S = len(seeds)
-    seed_data = AllocSeed(ctx=stack_contexts(timing, seeds, dtype), tkey=jnp.stack([time_key(s) for s in seeds]),
-                          root=jnp.stack([grad_root(s) for s in seeds]))
+    ctx = stack_contexts(timing, seeds, dtype)
+    tau = time_base(timing, seeds, ctx)
+    iterations = iteration_bound(timing, horizon_time, tau)
+    check_events(method.name, Bmax * iterations, f"up to {iterations:,} iterations of B={Bmax} gradients over the "
+                 f"horizon of {horizon_time:g} s; the shortest task takes {float(np.min(tau)):.3g} s")
+    seed_data = AllocSeed(ctx=ctx, tkey=jnp.stack([time_key(s) for s in seeds]),
+                          root=jnp.stack([grad_root(s) for s in seeds]), tau=jnp.asarray(tau, ct.time_dtype()))
     per_run = (Bmax + 4) * d * np.dtype(dtype).itemsize  # the B gradients of an iteration, besides the state
     times = np.tile(grid, (S, 1))
-    return Setup(clock=AllocationClock(method, optimizer, timing, n, Bmax), seeds=seed_data,
-                 intervals=jnp.asarray(times[:, 1:].T, dtype), t0=jnp.asarray(times[:, 0], dtype), time=times,
-                 per_run_bytes=per_run, info=dict(slots=Bmax, allocation=True))
+    return Setup(clock=AllocationClock(method, optimizer, timing, n, Bmax, split=split), seeds=seed_data,
+                 intervals=ct.host(times[:, 1:].T, split), t0=ct.host(times[:, 0], split), time=times,
+                 per_run_bytes=per_run, info=dict(slots=Bmax, allocation=True, max_iterations=iterations),
+                 max_steps=loop_cap(iterations + 1))
 
 
-__all__ = ["AllocRun", "AllocSeed", "AllocationClock", "launch", "proxy_loss", "setup", "slots"]
+__all__ = ["AllocRun", "AllocSeed", "AllocationClock", "iteration_bound", "launch", "proxy_loss", "setup", "slots"]

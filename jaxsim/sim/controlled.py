@@ -24,6 +24,17 @@ driver batches settings of one cost group together. The earliest finisher comes 
 per-block minima (:class:`Blocks`, O(sqrt n) per step), and a step writes each per-worker
 vector once, in place. Runs keep a ring of the last ``W`` iterates (the method must bound its
 delays), so cancelling a job never copies a point.
+
+Time (starts, finishes, the recording times) is kept by :mod:`jaxsim.sim.clocktime`, apart from
+the problem's float type: float64 with x64 (the reference loop's arithmetic, event for event),
+two float32 numbers without; durations are drawn in that type (float32 or float64), never in
+the model's (a float16 model meets the same worker speeds as a float32 one). With two floats,
+a bulk restart's lower bounds are plain float32 sums taken a few ulps down (a two-float sum per
+worker costs several plain ones). Busy time is kept as ``busy_acc + t * (running jobs)`` (see :class:`CTRun`), so a
+bulk restart adds nothing to it. Before compiling, :func:`setup` bounds each run's arrivals from
+the horizon and each worker's shortest possible job (:func:`~jaxsim.sim.driver.jobs_bound`); a
+run past the event budget is refused (:func:`~jaxsim.sim.driver.check_events`), and the loop
+stops at the bound.
 """
 
 from __future__ import annotations
@@ -40,7 +51,9 @@ from ..methods.base import IDLE, Arrival, ControlledMethod, SeedContext, Workers
 from ..noise import NoNoise
 from ..rng import comm_key, grad_key, grad_root, time_key
 from ..timing import TimingModel
-from .driver import LoopClock, Setup, batched, job_steps, job_time_scale, stack_contexts
+from . import clocktime as ct
+from .driver import LoopClock, Setup, batched, check_events, host_time_scale, job_steps, jobs_bound, \
+    loop_cap, stack_contexts, time_base
 from .server import Layout, ServerState, after_masks, init_server, job_points, model_metrics, serve
 
 
@@ -50,19 +63,23 @@ class ControlledSeed(NamedTuple):
     ckey: jax.Array  # communication times
     root: jax.Array  # job randomness
     steps: jax.Array  # int32[n] local steps per job
-    scale: jax.Array  # [n] multiple of the drawn duration a job takes (``Job.time_scale``)
+    scale: jax.Array  # [n] multiple of the drawn duration a job takes (``Job.time_scale``), in the time's type
+    tau: jax.Array  # [n] base times in the time's type (``ctx.tau`` is in the model's)
 
 
 class CTRun(NamedTuple):
     srv: ServerState
     job: jax.Array  # int32[n] index of each worker's current (or last) job; -1 before the first
-    start: jax.Array  # [n] start time of the current job
-    finish: jax.Array  # [nb * K] finish time (a lower bound while not drawn); inf when idle and past n
-    bmin: jax.Array  # [nb] the minimum of each block of K finish times (see :class:`Blocks`)
+    start: ct.Time  # [n] start time of the current job
+    finish: ct.Time  # [nb * K] finish time (a lower bound while not drawn); inf when idle and past n
+    bmin: ct.Time  # [nb] the minimum of each block of K finish times (see :class:`Blocks`)
     drawn: jax.Array  # bool[n] finish is exact
     busy: jax.Array  # bool[n]
     cap: jax.Array  # [n] the most compute an attempt may take: tau + the method's budget (inf = none)
-    busy_acc: jax.Array  # busy time of finished or cancelled jobs
+    # busy time of finished or cancelled jobs minus the start of each running job: the busy time at
+    # ``t`` is ``busy_acc + t * (running jobs)``, and a job cancelled and restarted at one instant
+    # leaves it as it is (a bulk restart costs no pass over the workers for it)
+    busy_acc: ct.Time
     cancelled: jax.Array
     timeouts: jax.Array
 
@@ -73,7 +90,9 @@ class Blocks(NamedTuple):
     worker's time, so it refreshes one block's minimum; the earliest is the lowest block's
     lowest entry (ties to the lowest worker index, as ``argmin``). A full ``argmin`` over ``n``
     per step is a scalar reduction loop in XLA's CPU code, which dominated the controlled loop at
-    thousands of workers."""
+    thousands of workers. Times are :mod:`~jaxsim.sim.clocktime` values (plain arrays work too):
+    two-float minima are lexicographic, in two plain passes (the least ``hi``, then the least
+    ``lo`` among the entries that have it)."""
 
     K: int
     nb: int
@@ -84,22 +103,35 @@ class Blocks(NamedTuple):
         return cls(K, -(-n // K))
 
     def pad(self, v):
+        """``v`` padded with ``inf`` to ``nb * K`` entries."""
+        if isinstance(v, ct.Split):
+            return ct.Split(self.pad(v.hi), jnp.concatenate([v.lo, jnp.zeros((self.nb * self.K - v.lo.shape[0],),
+                                                                              v.lo.dtype)]))
         return jnp.concatenate([v, jnp.full((self.nb * self.K - v.shape[0],), jnp.inf, v.dtype)])
 
     def mins(self, finish):
-        return jnp.min(finish.reshape(self.nb, self.K), axis=-1)
+        return ct.amin(ct.tmap(lambda a: a.reshape(self.nb, self.K), finish), axis=-1)
+
+    @staticmethod
+    def _first(t):
+        """Index of the least of a 1-D time array (ties: the lowest index)."""
+        if not isinstance(t, ct.Split):
+            return jnp.argmin(t)
+        return jnp.argmin(jnp.where(t.hi == jnp.min(t.hi), t.lo, jnp.inf))
 
     def earliest(self, finish, bmin):
         """``(e, finish[e])`` of the earliest worker."""
-        b = jnp.argmin(bmin)
-        block = jax.lax.dynamic_slice(finish, (b * self.K,), (self.K,))
-        return b * self.K + jnp.argmin(block).astype(b.dtype), bmin[b]
+        b = self._first(bmin)
+        block = ct.tmap(lambda a: jax.lax.dynamic_slice(a, (b * self.K,), (self.K,)), finish)
+        i = self._first(block)
+        return b * self.K + i.astype(b.dtype), ct.tmap(lambda a: a[b], bmin)
 
     def set(self, finish, bmin, e, v):
         """``finish[e] = v`` with its block's minimum refreshed."""
-        finish = finish.at[e].set(v)
+        finish = ct.tmap(lambda a, x: a.at[e].set(x), finish, v)
         b = e // self.K
-        return finish, bmin.at[b].set(jnp.min(jax.lax.dynamic_slice(finish, (b * self.K,), (self.K,))))
+        m = ct.amin(ct.tmap(lambda a: jax.lax.dynamic_slice(a, (b * self.K,), (self.K,)), finish))
+        return finish, ct.tmap(lambda a, x: a.at[b].set(x), bmin, m)
 
 
 class Bulk(NamedTuple):
@@ -118,14 +150,20 @@ class ControlledClock(LoopClock):
     layout: Layout
     n: int
     lazy: bool  # bulk restarts keep lower bounds (the noise law is random)
+    split: bool = False  # time as two float32 numbers (x64 off; see :mod:`jaxsim.sim.clocktime`)
 
     @property
     def blocks(self) -> Blocks:
         return Blocks.of(self.n)
 
-    def _nominal(self, seed: ControlledSeed, w, j, dtype):
+    @property
+    def tdt(self):
+        """The float type of durations (float64 with x64, else float32)."""
+        return jnp.float32 if self.split else jnp.float64
+
+    def _nominal(self, seed: ControlledSeed, w, j):
         """Nominal compute time of job ``j`` of worker ``w`` (all its local steps; a pair's cost)."""
-        d = self.timing.draw(seed.tkey, seed.ctx.tau, w, j, dtype)
+        d = self.timing.draw(seed.tkey, seed.tau, w, j, self.tdt)
         return d * seed.scale[w] if self._scaled else d
 
     @property
@@ -137,74 +175,91 @@ class ControlledClock(LoopClock):
     def _scaled(self) -> bool:
         return self.method.job.time_scale(np.ones(self.n)) is not None
 
+    def _inf(self):
+        return ct.full((), jnp.inf, self.split)
+
     def _attempt_end(self, seed, c: CTRun, w, j, start, nominal):
         """When attempt ``j`` of worker ``w`` with this nominal duration ends (its budget caps the
         compute; communication, if any, comes on top)."""
-        return self.timing.job_end(seed.ckey, w, j, start, jnp.minimum(nominal, c.cap[w]))
+        return ct.job_end(self.timing, seed.ckey, w, j, start, jnp.minimum(nominal, c.cap[w]))
 
     def _start_jobs(self, seed, c: CTRun, mask, t, exact: bool):
         """Start a new job at the current model on every worker in ``mask`` at time ``t``.
 
         ``exact``: draw the durations now (cheap only for a single worker); otherwise keep
         lower bounds and let the loop draw them when needed."""
-        dt = c.srv.x.dtype
         job = jnp.where(mask, c.job + 1, c.job)
         ws = jnp.arange(self.n)
         if exact:
-            D = jax.vmap(lambda w, j: self._nominal(seed, w, j, dt))(ws, job)
-            fin = jax.vmap(lambda w, j, d: self._attempt_end(seed, c, w, j, t, d))(ws, job, D)
+            D = jax.vmap(lambda w, j: self._nominal(seed, w, j))(ws, job)
+            if self.timing.comm is None and self.timing.speed is None:
+                fin = ct.add(t, jnp.minimum(D, c.cap))  # _attempt_end, for every worker at once
+            else:
+                fin = jax.vmap(lambda w, j, d: self._attempt_end(seed, c, w, j, t, d))(ws, job, D)
+        elif self.split and self.timing.speed is None:
+            # a lower bound need not be exact, only never above the finish: a float32 sum (within one
+            # ulp of the exact one) scaled down by two to three ulps, instead of a two-float sum per
+            # worker (nextafter costs more than the sum here)
+            down = (t.hi + seed.tau) * jnp.float32(1.0 - 2.0 ** -22)
+            fin = ct.Split(down, jnp.zeros_like(seed.tau))
         else:
-            fin = self.timing.finish(ws, t, seed.ctx.tau.astype(dt))
+            fin = ct.finish(self.timing, ws, t, seed.tau)
         srv = c.srv._replace(s=jnp.where(mask, c.srv.k, c.srv.s))
-        finish = c.finish.at[:self.n].set(jnp.where(mask, fin, c.finish[:self.n]))
-        return c._replace(srv=srv, job=job, start=jnp.where(mask, t, c.start), finish=finish,
-                          bmin=self.blocks.mins(finish), drawn=jnp.where(mask, exact, c.drawn), busy=c.busy | mask)
+        head = ct.tmap(lambda a: a[:self.n], c.finish)
+        finish = ct.tmap(lambda a, v: a.at[:self.n].set(v), c.finish, ct.where(mask, fin, head))
+        woken = jnp.sum(mask & ~c.busy, dtype=jnp.int32)  # idle workers that start: their start counts
+        return c._replace(srv=srv, job=job, start=ct.where(mask, t, c.start), finish=finish,
+                          bmin=self.blocks.mins(finish), drawn=jnp.where(mask, exact, c.drawn), busy=c.busy | mask,
+                          busy_acc=ct.add(c.busy_acc, ct.negate(ct.times(t, woken))))
 
     def init(self, problem, seed: ControlledSeed, hp, x0=None):
         srv = init_server(self.method, problem, self.optimizer, self.layout, self.n, hp, seed.ctx, self.timing, x0)
-        dt = srv.x.dtype
         zero = jnp.zeros((), jnp.int32)
-        c = CTRun(srv=srv, job=jnp.full((self.n,), -1, jnp.int32), start=jnp.zeros((self.n,), dt),
-                  finish=jnp.full((self.blocks.nb * self.blocks.K,), jnp.inf, dt),
-                  bmin=jnp.full((self.blocks.nb,), jnp.inf, dt), drawn=jnp.ones((self.n,), bool),
+        c = CTRun(srv=srv, job=jnp.full((self.n,), -1, jnp.int32), start=ct.full((self.n,), 0.0, self.split),
+                  finish=ct.full((self.blocks.nb * self.blocks.K,), jnp.inf, self.split),
+                  bmin=ct.full((self.blocks.nb,), jnp.inf, self.split), drawn=jnp.ones((self.n,), bool),
                   busy=jnp.zeros((self.n,), bool),
-                  cap=seed.ctx.tau.astype(dt) + jnp.asarray(self.method.budget(hp, seed.ctx), dt),
-                  busy_acc=jnp.zeros((), dt), cancelled=zero, timeouts=zero)
+                  cap=seed.tau + jnp.asarray(self.method.budget(hp, seed.ctx), self.tdt),
+                  busy_acc=ct.full((), 0.0, self.split), cancelled=zero, timeouts=zero)
         start = jnp.asarray(self.method.initial_workers(hp, seed.ctx, srv.method_state), bool)
-        return self._start_jobs(seed, c, start, jnp.zeros((), dt), exact=True)
+        return self._start_jobs(seed, c, start, ct.full((), 0.0, self.split), exact=True)
 
-    def draw(self, seed: ControlledSeed, t_end, c: CTRun):
-        """Draw the duration of the run's earliest job if its finish is only a lower bound (a job
-        started by a bulk command) and falls in the interval; else nothing. O(sqrt n)."""
-        e, t = self.blocks.earliest(c.finish, c.bmin)
-        do = (t <= t_end) & ~c.drawn[e]
-        fin = self._attempt_end(seed, c, e, c.job[e], c.start[e], self._nominal(seed, e, c.job[e], c.srv.x.dtype))
-        finish, bmin = self.blocks.set(c.finish, c.bmin, e, jnp.where(do, fin, t))
+    def earliest(self, c: CTRun):
+        """``(e, finish[e])`` of the run's earliest worker (O(sqrt n), see :class:`Blocks`)."""
+        return self.blocks.earliest(c.finish, c.bmin)
+
+    def draw(self, seed: ControlledSeed, t_end, c: CTRun, e, t):
+        """Draw the duration of the run's earliest job ``e`` (finishing at ``t``, see
+        :meth:`earliest`) if its finish is only a lower bound (a job started by a bulk command)
+        and falls in the interval; else nothing. O(sqrt n)."""
+        do = ct.le(t, t_end) & ~c.drawn[e]
+        start = ct.tmap(lambda a: a[e], c.start)
+        fin = self._attempt_end(seed, c, e, c.job[e], start, self._nominal(seed, e, c.job[e]))
+        finish, bmin = self.blocks.set(c.finish, c.bmin, e, ct.where(do, fin, t))
         return c._replace(finish=finish, bmin=bmin, drawn=c.drawn.at[e].set(c.drawn[e] | do))
 
-    def undrawn(self, t_end, c: CTRun):
-        """The run's earliest job falls in the interval and its finish is only a lower bound."""
-        e, t = self.blocks.earliest(c.finish, c.bmin)
-        return (t <= t_end) & ~c.drawn[e]
+    def undrawn(self, t_end, c: CTRun, e, t):
+        """The run's earliest job ``e`` falls in the interval and its finish is only a lower bound."""
+        return ct.le(t, t_end) & ~c.drawn[e]
 
-    def step(self, problem, seed: ControlledSeed, hp, t_end, c: CTRun):
-        """One event of one run, whose earliest finish is drawn (:meth:`draw`); a no-op if its
-        next event is after ``t_end``.
+    def step(self, problem, seed: ControlledSeed, hp, t_end, c: CTRun, e, t):
+        """One event of one run, whose earliest job ``e`` (finishing at ``t``) is drawn
+        (:meth:`draw`); a no-op if that is after ``t_end``.
 
         Returns the new state and the bulk commands of the event (see :meth:`bulk`). The
         per-worker vectors change only at the reporter ``e``: each gets one indexed write (in
         place; a masked ``where`` would be a pass over ``n``)."""
         dt = c.srv.x.dtype
-        e, t = self.blocks.earliest(c.finish, c.bmin)
-        ev = (t <= t_end) & c.drawn[e]
+        ev = ct.le(t, t_end) & c.drawn[e]
         j = c.job[e]
+        start_e = ct.tmap(lambda a: a[e], c.start)
 
         # Worker e reports (or its attempt timed out: only methods with budgets abandon attempts).
-        timed_out = self._nominal(seed, e, j, dt) > c.cap[e] if self._budgeted else jnp.zeros((), bool)
+        timed_out = self._nominal(seed, e, j) > c.cap[e] if self._budgeted else jnp.zeros((), bool)
         srv, points = job_points(self.layout, c.srv, e)
         noise = self.method.job.sample_noise(problem, grad_key(seed.root, e, j), e)
         loss, out = self.method.job.evaluate(problem, points, noise, e, hp, seed.steps[e])
-        a = Arrival(worker=e, job=j, time=t, delay=srv.k - srv.s[e], grad=out, x=srv.x, n=self.n,
+        a = Arrival(worker=e, job=j, time=ct.to_float(t, dt), delay=srv.k - srv.s[e], grad=out, x=srv.x, n=self.n,
                     workers=Workers(s=srv.s, busy=c.busy, k=srv.k), ctx=seed.ctx, valid=ev, timed_out=timed_out,
                     params=problem.params, flat=problem.flat, loss=loss)
         srv, dec = serve(self.method, self.optimizer, self.layout, srv, a, hp, points[0])
@@ -212,14 +267,16 @@ class ControlledClock(LoopClock):
         # The reporter's next job (the server set its start counter), its duration drawn now.
         ctl = dec.commands
         restart = ev & (jnp.asarray(ctl.reporter) != IDLE)
-        next_fin = self._attempt_end(seed, c, e, j + 1, t, self._nominal(seed, e, j + 1, dt))
-        finish, bmin = self.blocks.set(c.finish, c.bmin, e, jnp.where(restart, next_fin, jnp.where(ev, jnp.inf, t)))
+        next_fin = self._attempt_end(seed, c, e, j + 1, t, self._nominal(seed, e, j + 1))
+        finish, bmin = self.blocks.set(c.finish, c.bmin, e,
+                                       ct.where(restart, next_fin, ct.where(ev, self._inf(), t)))
         busy = c.busy.at[after_masks(e, ctl)].set(restart | (c.busy[e] & ~ev))
         c = c._replace(
             srv=srv, timeouts=c.timeouts + (ev & timed_out).astype(jnp.int32),
-            busy_acc=c.busy_acc + jnp.where(ev, t - c.start[e], 0), finish=finish, bmin=bmin,
+            busy_acc=ct.add(c.busy_acc, ct.where(ev & ~restart, t, ct.full((), 0.0, self.split))), finish=finish,
+            bmin=bmin,
             job=c.job.at[e].set(jnp.where(restart, j + 1, j)),
-            start=c.start.at[e].set(jnp.where(restart, t, c.start[e])),
+            start=ct.tmap(lambda a, v: a.at[e].set(v), c.start, ct.where(restart, t, start_e)),
             drawn=c.drawn.at[e].set(c.drawn[e] | restart), busy=busy)
         # Bulk commands concern the other workers, whose entries this step left as they were (so the
         # updated vectors serve: reading the old ones after an in-place write would cost a copy).
@@ -231,45 +288,58 @@ class ControlledClock(LoopClock):
 
     def bulk(self, seed, c: CTRun, b: Bulk):
         """Apply one step's bulk commands (O(n); the batch skips it when no run has any)."""
-        c = c._replace(busy_acc=c.busy_acc + jnp.sum(jnp.where(b.cancel, b.t - c.start, 0)),
-                       cancelled=c.cancelled + jnp.sum(b.cancel, dtype=jnp.int32))
+        c = c._replace(cancelled=c.cancelled + jnp.sum(b.cancel, dtype=jnp.int32))
         return self._start_jobs(seed, c, b.cancel | b.wake, b.t, exact=not self.lazy)
 
-    def advance(self, problem, seeds, hp, c, t_end):
-        """Every run's events up to ``t_end``, a batch-wide loop of: the draws the earliest jobs
-        need (a loop of cheap steps, none when durations are fixed), one event, its bulk commands."""
-        draw = batched(self.draw, (0, 0, 0), (None, None, 0))
-        undrawn = batched(self.undrawn, (0, 0), (None, 0))
-        event = batched(self.step, (None, 0, None, 0, 0), (None, None, 0, None, 0))
+    def advance(self, problem, seeds, hp, c, t_end, limit):
+        """Every run's events up to ``t_end``, at most ``limit`` steps (``(c, steps, done)``, as
+        :func:`~jaxsim.sim.driver.bounded_loop`): a batch-wide loop of the draws the earliest jobs
+        need (a loop of cheap steps, none when durations are fixed), one event, its bulk commands.
+        Each run's earliest job is found once per step and carried into the next."""
+        earliest = batched(self.earliest, (0,), (0,))
+        draw = batched(self.draw, (0, 0, 0, 0, 0), (None, None, 0, 0, 0))
+        undrawn = batched(self.undrawn, (0, 0, 0, 0), (None, 0, 0, 0))
+        event = batched(self.step, (None, 0, None, 0, 0, 0, 0), (None, None, 0, None, 0, 0, 0))
         bulk = batched(self.bulk, (0, 0, 0), (None, 0, 0))
+        t_run = ct.tmap(lambda a: a[:, None], t_end)
 
-        def step(c):
-            if self.lazy:
-                c = jax.lax.while_loop(lambda c: jnp.any(undrawn(t_end, c)), lambda c: draw(seeds, t_end, c), c)
-            c, b = event(problem, seeds, hp, t_end, c)
+        def step(s):
+            c, e, t, k = s
+            if self.lazy:  # at most n draws: each marks one more job drawn
+                def redraw(s):
+                    c = draw(seeds, t_end, *s)
+                    return (c, *earliest(c))
+
+                c, e, t = jax.lax.while_loop(lambda s: jnp.any(undrawn(t_end, *s)), redraw, (c, e, t))
+            c, b = event(problem, seeds, hp, t_end, c, e, t)
             # Most events command no bulk restart: skip the O(n) pass for the whole batch then, with a
             # loop of zero or one iteration: XLA updates a loop's carry in place, where a
             # conditional's outputs cost a copy of every per-worker vector per step.
             todo = jnp.any(b.cancel | b.wake)
-            return jax.lax.while_loop(lambda cf: cf[1], lambda cf: (bulk(seeds, cf[0], b), False), (c, todo))[0]
+            c = jax.lax.while_loop(lambda cf: cf[1], lambda cf: (bulk(seeds, cf[0], b), False), (c, todo))[0]
+            return (c, *earliest(c), k + 1)
 
-        def pending(c):
-            return jnp.any(jnp.min(c.bmin, axis=-1) <= t_end[:, None])
-
-        return jax.lax.while_loop(pending, step, c)
+        e, t = earliest(c)
+        c, e, t, k = jax.lax.while_loop(lambda s: (s[3] < limit) & jnp.any(ct.le(s[2], t_run)), step,
+                                        (c, e, t, jnp.zeros((), jnp.int32)))
+        return c, k, ~jnp.any(ct.le(t, t_run))
 
     def record(self, problem, seed, hp, c: CTRun, t_end) -> dict:
-        return dict(busy_time=c.busy_acc + jnp.sum(jnp.where(c.busy, t_end - c.start, 0)),
-                    cancelled=c.cancelled, timeouts=c.timeouts, **model_metrics(problem, c.srv))
-
-
+        running = ct.times(t_end, jnp.sum(c.busy, dtype=jnp.int32))
+        return dict(busy_time=ct.to_float(ct.add(c.busy_acc, running)), cancelled=c.cancelled, timeouts=c.timeouts,
+                    **model_metrics(problem, c.srv))
 
 
 def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, settings, horizon_time: float,
           num_points: int, *, optimizer, window=None) -> Setup:
-    """Batch inputs for controlled runs of ``seeds`` x ``settings`` over ``[0, horizon_time]``."""
+    """Batch inputs for controlled runs of ``seeds`` x ``settings`` over ``[0, horizon_time]``.
+
+    Raises ``ValueError`` (before anything is compiled) when a run could see more arrivals than
+    an int32 counts (:func:`~jaxsim.sim.driver.jobs_bound`)."""
     n, d = timing.n, problem.dim
-    dtype = jnp.asarray(problem.init()).dtype
+    dtype = problem.dtype
+    split = ct.split_mode()
+    tdt = ct.time_dtype()
     all_hp = {k: np.array([s[k] for s in settings]) for k in method.hparams}
     w = method.window(all_hp)
     if w is None:
@@ -287,18 +357,26 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
     grid = np.linspace(0.0, horizon_time, num_points + 1)
     S = len(seeds)
     ctx = stack_contexts(timing, seeds, dtype)
+    tau = time_base(timing, seeds, ctx)
+    scale = host_time_scale(method, ctx)
+    # shortest job: its nominal time (a multiple of a draw >= tau) or its budget's cap (> tau)
+    shortest = tau * np.minimum(1.0, scale)
+    events = jobs_bound(timing, horizon_time, shortest)
+    check_events(method.name, events, f"n={n} workers over the horizon of {horizon_time:g} s; the shortest job "
+                 f"takes {float(np.min(shortest)):.3g} s")
     seed_data = ControlledSeed(ctx=ctx, tkey=jnp.stack([time_key(s) for s in seeds]),
                                ckey=jnp.stack([comm_key(s) for s in seeds]),
                                root=jnp.stack([grad_root(s) for s in seeds]), steps=job_steps(method, ctx),
-                               scale=job_time_scale(method, ctx, dtype))
+                               scale=jnp.asarray(scale, tdt), tau=jnp.asarray(tau, tdt))
     # transients of one step (the job's result, the new model) besides the state the driver sizes
     per_run = 4 * d * np.dtype(dtype).itemsize
     clock = ControlledClock(method, optimizer, timing, Layout(W, pair=method.job.pair), n,
-                            lazy=not isinstance(timing.noise, NoNoise))
+                            lazy=not isinstance(timing.noise, NoNoise), split=split)
     times = np.tile(grid, (S, 1))
-    return Setup(clock=clock, seeds=seed_data, intervals=jnp.asarray(times[:, 1:].T, dtype),
-                 t0=jnp.asarray(times[:, 0], dtype), time=times, per_run_bytes=per_run,
-                 info=dict(window=W, store="ring", controlled=True))
+    return Setup(clock=clock, seeds=seed_data, intervals=ct.host(times[:, 1:].T, split),
+                 t0=ct.host(times[:, 0], split), time=times, per_run_bytes=per_run,
+                 info=dict(window=W, store="ring", controlled=True, max_events=events),
+                 max_steps=loop_cap(events))
 
 
 __all__ = ["Blocks", "Bulk", "CTRun", "ControlledClock", "ControlledSeed", "setup"]

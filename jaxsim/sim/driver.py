@@ -1,11 +1,16 @@
-"""One driver for every clock: ``jit`` of a scan over recording intervals of batched runs.
+"""One driver for every clock: a loop over recording intervals of batched runs, in compiled segments.
 
 A batch is ``S`` seeds x ``P`` settings. A clock supplies per-run ``init`` and ``record``
 (the driver vmaps them over settings inside a vmap over seeds) and ``advance``, which
-moves runs to the end of one recording interval: per run for a clock of independent
-runs (a scan over the interval's pre-sampled events), or for the whole batch (a
-``while_loop`` whose condition is one boolean for the batch). Metrics come back as
-``[S, P, G + 1]`` (point 0 = the start).
+moves runs towards the end of one recording interval: per run for a clock of independent
+runs (a scan over a piece of the interval's pre-sampled events), or for the whole batch (a
+``while_loop`` whose condition is one boolean for the batch, at most a given number of steps).
+Metrics come back as ``[S, P, G + 1]`` (point 0 = the start).
+
+The loop runs in segments of about :data:`SEGMENT_SECONDS`, each one call of one compiled
+kernel that carries the batch's state (:data:`run_batch`): the host sees Ctrl-C between two,
+and the numbers do not depend on where the segments end. A loop clock's loop is bounded before
+compiling (:func:`check_events`): no batch loops forever.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from jax.sharding import Mesh, PartitionSpec
 from ..checkpoint import as_checkpoint, config_components
 from ..memory import default_memory_budget, fmt_bytes
 from ..methods.base import SeedContext
-from ..rng import method_key, time_key
+from ..rng import method_key, method_keys, time_key
 
 #: A compiled batch never has an axis (seeds, settings) of size 1: with a size-1 axis XLA
 #: fuses differently (broadcasting one seed's shared work over the settings becomes free, so
@@ -43,47 +48,6 @@ METRIC_BYTES_PER_POINT = 16 * 8
 def batched(f, seed_axes, hp_axes):
     """``f`` vmapped over settings (``hp_axes``) inside a vmap over seeds (``seed_axes``)."""
     return jax.vmap(jax.vmap(f, in_axes=hp_axes), in_axes=seed_axes)
-
-
-@functools.partial(jax.jit, static_argnames=("clock",))
-def run_batch(clock, problem, seeds, hp, intervals, t0, x0=None):
-    """Simulate a batch: ``seeds`` (leaves with leading axis ``S``), ``hp`` (leaves with
-    leading axis ``P``), ``intervals`` (the clock's per-interval inputs: leading axes ``[S, G]`` for a clock of
-    independent runs, ``[G]`` then ``S`` otherwise),
-    ``t0[S]`` the first recording time. Returns metrics ``[S, P, G + 1]``.
-
-    ``x0``: the starting point, ``problem.init()`` computed outside the kernel (:func:`run_setup`
-    passes it), so the point store built from it is a run-time value: as a literal, XLA would
-    constant-fold ``d``-sized scatters at compile time (minutes at ``d = 10**7``).
-
-    A clock whose runs advance independently (``clock.independent``: pre-sampled events)
-    is vmapped whole, one scan per run; the others advance the batch together (their
-    ``advance`` loops until no run has an event left in the interval)."""
-    intervals = clock.prepare(problem, seeds, intervals)
-    if clock.independent:
-        def one(seed, hp, iv, t0):
-            c0 = clock.init(problem, seed, hp, x0)
-
-            def interval(c, xs):
-                c = clock.advance(problem, seed, hp, c, xs)
-                return c, clock.record(problem, seed, hp, c, clock.end_time(xs))
-
-            _, recs = jax.lax.scan(interval, c0, iv)
-            first = clock.record(problem, seed, hp, c0, t0)
-            return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, recs)
-
-        return batched(one, (0, None, 0, 0), (None, 0, None, None))(seeds, hp, intervals, t0)
-
-    c0 = batched(clock.init, (None, 0, None, None), (None, None, 0, None))(problem, seeds, hp, x0)
-    record = batched(clock.record, (None, 0, None, 0, 0), (None, None, 0, 0, None))
-
-    def interval(c, xs):
-        c = clock.advance(problem, seeds, hp, c, xs)
-        return c, record(problem, seeds, hp, c, clock.end_time(xs))
-
-    _, recs = jax.lax.scan(interval, c0, intervals)
-    first = record(problem, seeds, hp, c0, t0)
-    return jax.tree.map(lambda a, b: jnp.concatenate([a[..., None], jnp.moveaxis(b, 0, -1)], axis=-1), first, recs)
 
 
 def resolve_devices(devices=None) -> list:
@@ -136,27 +100,249 @@ def _in_specs(clock) -> tuple:
     return spec(), spec("seed"), spec("setting"), iv, spec("seed"), spec()
 
 
-@functools.lru_cache(maxsize=None)
-def sharded_runner(clock, mesh: Mesh):
-    """:func:`run_batch` with a batch's seeds sharded over the mesh's ``"seed"`` axis and its
-    settings over ``"setting"``: each device runs the same kernel on its local runs, with no
-    communication (a loop clock's condition is per device, so a device steps only until its own
-    runs are done); the metrics come back replicated on every device, so every host can read
-    them. Cached per clock and mesh, so a sweep compiles once per batch shape."""
-    in_specs = _in_specs(clock)
+#: Wall seconds a segment of a batch's loop aims at: between two segments the host sees Ctrl-C.
+SEGMENT_SECONDS = 0.25
+#: Work (runs x events x d) of a batch's first segment: small, since nothing is known yet of the
+#: machine's speed; later segments grow or shrink towards :data:`SEGMENT_SECONDS`.
+FIRST_WORK = 2 ** 22
+#: A piece of a stream's recording interval holds at most this many events x d per run (at
+#: least one event): no unit of the loop is long, however few the recording intervals.
+PIECE_WORK = 2 ** 20
+#: The most arrivals a run may count (its counters and job indices are int32).
+MAX_EVENTS = 2 ** 31 - 1
+#: The most arrivals (iterations, rounds) a loop clock's run may be *able* to see, bounded before
+#: compiling from the horizon and the shortest possible durations (:func:`check_events`): a run
+#: past it is refused, as a stream too large for memory is. Raise it (up to :data:`MAX_EVENTS`)
+#: for longer runs: Ctrl-C stops any run between two segments of its loop.
+EVENT_BUDGET = 10 ** 9
+
+
+def _intervals_count(clock, iv) -> int:
+    leaf = jax.tree.leaves(iv)[0]
+    return int(leaf.shape[1] if clock.independent else leaf.shape[0])
+
+
+def _pieces(iv, d: int):
+    """A stream's event arrays ``[S, G, C, ...]`` cut into ``Q`` pieces ``[S, G, Q, C/Q, ...]``
+    (padded with no-op events: ``valid`` false), ``C * d / Q <= PIECE_WORK``; per-interval
+    arrays (``[S, G]``) as they are."""
+    leaves = [a for a in jax.tree.leaves(iv) if a.ndim >= 3]
+    C = leaves[0].shape[2]
+    Q = max(1, min(C, -(-C * max(int(d), 1) // PIECE_WORK)))
+    Cq = -(-C // Q)
+
+    def cut(a):
+        if a.ndim < 3:
+            return a
+        if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):  # typed keys: pad their words
+            return jax.random.wrap_key_data(cut(jax.random.key_data(a)), impl=jax.random.key_impl(a))
+        a = jnp.pad(a, [(0, 0), (0, 0), (0, Q * Cq - C)] + [(0, 0)] * (a.ndim - 3))
+        return a.reshape(a.shape[:2] + (Q, Cq) + a.shape[3:])
+
+    return jax.tree.map(cut, iv)
+
+
+def _run_batch_start(clock, problem, seeds, hp, intervals, t0, x0):
+    """A batch at time 0: ``(prepared intervals, first record, states, recs)``, ``recs`` the
+    metrics ``[G, S, P]`` to be filled at the ends of the recording intervals."""
+    iv = clock.prepare(problem, seeds, intervals)
+    if clock.independent:
+        point = jax.eval_shape(problem.init) if x0 is None else x0
+        iv = _pieces(iv, sum(math.prod(a.shape) for a in jax.tree.leaves(point)))
+    c0 = batched(clock.init, (None, 0, None, None), (None, None, 0, None))(problem, seeds, hp, x0)
+    record = batched(clock.record, (None, 0, None, 0, 0), (None, None, 0, 0, None))
+    first = record(problem, seeds, hp, c0, t0)
+    G = _intervals_count(clock, iv)
+    recs = jax.tree.map(lambda a: jnp.zeros((G,) + a.shape, a.dtype), first)
+    return iv, first, c0, recs
+
+
+def _run_batch_segment(clock, problem, seeds, hp, iv, c, recs, u, limit):
+    """Up to ``limit`` units of a batch's loop from unit ``u``: ``(c, recs, u, units taken)``.
+
+    A unit is one step of a loop clock's batch-wide loop (every run's next event, iteration or
+    round), or one piece of a recording interval of pre-sampled events. Whatever ``limit`` is,
+    each unit computes the same thing, so cutting the loop into segments changes no number."""
+    record = batched(clock.record, (None, 0, None, 0, 0), (None, None, 0, 0, None))
+
+    def store(recs, c, t, g, done):
+        # a loop of zero or one iteration, not a conditional: its carry is updated in place
+        def rec(x):
+            r = record(problem, seeds, hp, c, t)
+            return jax.tree.map(lambda b, v: b.at[g].set(v), x[0], r), False
+
+        return jax.lax.while_loop(lambda x: x[1], rec, (recs, done))[0]
+
+    zero = jnp.zeros((), jnp.int32)
+    if clock.independent:
+        lead = [a for a in jax.tree.leaves(iv) if a.ndim >= 4][0]
+        G, Q = lead.shape[1], lead.shape[2]
+        adv = batched(lambda seed, h, c, p: clock.advance(problem, seed, h, c, p), (0, None, 0, 0), (None, 0, 0, None))
+
+        def body(s):
+            c, recs, u, k = s
+            g, q = u // Q, u % Q
+            piece = jax.tree.map(lambda a: a[:, g, q] if a.ndim >= 4 else a[:, g], iv)
+            c = adv(seeds, hp, c, piece)
+            return c, store(recs, c, clock.end_time(piece), g, q == Q - 1), u + 1, k + 1
+
+        units = G * Q
+    else:
+        units = _intervals_count(clock, iv)
+
+        def body(s):
+            c, recs, u, k = s
+            t_end = jax.tree.map(lambda a: a[u], iv)
+            c, steps, done = clock.advance(problem, seeds, hp, c, t_end, limit - k)
+            return c, store(recs, c, t_end, u, done), u + done.astype(jnp.int32), k + steps
+
+    c, recs, u, k = jax.lax.while_loop(lambda s: (s[2] < units) & (s[3] < limit), body,
+                                       (c, recs, u.reshape(()), zero))
+    return c, recs, u.reshape(1, 1), k.reshape(1, 1)
+
+
+_start = jax.jit(_run_batch_start, static_argnames=("clock",))
+_segment = jax.jit(_run_batch_segment, static_argnames=("clock",), donate_argnames=("c", "recs"))
+
+
+def bounded_loop(pending, step, c, limit):
+    """``while pending(c)``, at most ``limit`` times: ``c = step(c)``. Returns ``(c, steps,
+    done)``, ``done`` when nothing is pending (a loop clock's ``advance``; the driver gives each
+    segment its ``limit`` and the whole batch a bound fixed before compiling)."""
+    c, k = jax.lax.while_loop(lambda s: (s[1] < limit) & pending(s[0]), lambda s: (step(s[0]), s[1] + 1),
+                              (c, jnp.zeros((), jnp.int32)))
+    return c, k, ~pending(c)
+
+
+def _run_specs(clock):
     spec = PartitionSpec
+    iv = spec("seed") if clock.independent else spec(None, "seed")
+    run, recs = spec("seed", "setting"), spec(None, "seed", "setting")
+    return iv, run, recs
 
-    def local(problem, seeds, hp, intervals, t0, x0):
-        return run_batch(clock, problem, seeds, hp, intervals, t0, x0)
 
-    body = jax.shard_map(local, mesh=mesh, in_specs=in_specs, out_specs=spec("seed", "setting"), check_vma=False)
+@functools.lru_cache(maxsize=None)
+def _sharded_kernels(clock, mesh: Mesh):
+    """The batch kernels with a batch's seeds sharded over the mesh's ``"seed"`` axis and its
+    settings over ``"setting"``: each device runs the same loop on its local runs, with no
+    communication (a loop clock's condition is per device, so a device steps only until its own
+    runs are done; the host goes on until every device is). Cached per clock and mesh, so a sweep
+    compiles once per batch shape."""
+    spec = PartitionSpec
+    in_specs = _in_specs(clock)
+    iv, run, recs = _run_specs(clock)
     shard = lambda sp: jax.sharding.NamedSharding(mesh, sp)  # noqa: E731
-    return jax.jit(body, in_shardings=tuple(shard(sp) for sp in in_specs), out_shardings=shard(spec()))
+    start_local = jax.shard_map(functools.partial(_run_batch_start, clock), mesh=mesh, in_specs=in_specs,
+                                out_specs=(iv, run, run, recs), check_vma=False)
+    seg_in = (spec(), spec("seed"), spec("setting"), iv, run, recs, run, spec())
+    segment_local = jax.shard_map(functools.partial(_run_batch_segment, clock), mesh=mesh, in_specs=seg_in,
+                                  out_specs=(run, recs, run, run), check_vma=False)
+
+    def run_batch_sharded_start(*args):  # named: compile logs say run_batch
+        return start_local(*args)
+
+    def run_batch_sharded_segment(*args):
+        return segment_local(*args)
+
+    start = jax.jit(run_batch_sharded_start, in_shardings=tuple(shard(sp) for sp in in_specs),
+                    out_shardings=(shard(iv), shard(run), shard(run), shard(recs)))
+    # the unit counts come back replicated: every host reads them to decide on the next segment
+    segment = jax.jit(run_batch_sharded_segment, in_shardings=tuple(shard(sp) for sp in seg_in),
+                      out_shardings=(shard(run), shard(recs), shard(spec()), shard(spec())), donate_argnums=(4, 5))
+    gather = jax.jit(lambda first, recs: (first, recs), out_shardings=shard(spec()))
+    return start, segment, gather
+
+
+class _BatchRunner:
+    """Simulate a batch: ``seeds`` (leaves with leading axis ``S``), ``hp`` (leaves with
+    leading axis ``P``), ``intervals`` (the clock's per-interval inputs: leading axes ``[S, G]`` for a clock of
+    independent runs, ``[G]`` then ``S`` otherwise),
+    ``t0[S]`` the first recording time. Returns metrics ``[S, P, G + 1]`` (NumPy arrays).
+
+    ``x0``: the starting point, ``problem.init()`` computed outside the kernel (:func:`run_setup`
+    passes it), so the point store built from it is a run-time value: as a literal, XLA would
+    constant-fold ``d``-sized scatters at compile time (minutes at ``d = 10**7``).
+
+    A clock whose runs advance independently (``clock.independent``: pre-sampled events) scans
+    each run's events, piece after piece of each recording interval; the others advance the batch
+    together (their ``advance`` loops until no run has an event left in the interval). Either way
+    the loop runs in *segments*, one compiled call each, that carry the batch's state: a segment
+    takes about :data:`SEGMENT_SECONDS` (its unit count adapts; ``first_segment`` fixes it), so
+    Ctrl-C is seen between two of them, and since every unit computes the same thing whatever the
+    segment's length, the numbers are those of one unsegmented loop. ``max_steps`` bounds a loop
+    clock's steps over the whole batch (fixed before compiling, from the horizon and the shortest
+    durations: see :func:`check_events`); reaching it with events left raises ``RuntimeError``.
+    ``mesh``: shard the batch over it (:func:`make_mesh`; the inputs laid out by
+    :func:`_global_inputs`).
+
+    ``run_batch.lower(...)`` lowers the kernel that builds a batch's state (for inspection);
+    ``run_batch.clear_cache()`` drops the compiled kernels."""
+
+    def __call__(self, clock, problem, seeds, hp, intervals, t0, x0=None, *, max_steps=None, mesh=None,
+                 first_segment=None):
+        if mesh is None:
+            iv, first, c, recs = _start(clock, problem, seeds, hp, intervals, t0, x0)
+            segment = functools.partial(_segment, clock)
+        else:
+            start, segment, gather = _sharded_kernels(clock, mesh)
+            iv, first, c, recs = start(problem, seeds, hp, intervals, t0, x0)
+        lead = [a for a in jax.tree.leaves(iv) if a.ndim >= (4 if clock.independent else 1)][0]
+        units = lead.shape[1] * lead.shape[2] if clock.independent else lead.shape[0]
+        point = jax.eval_shape(problem.init) if x0 is None else x0
+        d = sum(math.prod(a.shape) for a in jax.tree.leaves(point))
+        runs = math.prod(jax.tree.leaves(first)[0].shape[:2])
+        per_unit = runs * (lead.shape[3] * d if clock.independent else d + int(getattr(clock, "n", 0)))
+        bound = units if clock.independent else int(min(MAX_EVENTS if max_steps is None else max_steps, MAX_EVENTS))
+        u = np.zeros((1, 1) if mesh is None else mesh.devices.shape, np.int32)  # units done, per device
+        limit = int(first_segment or max(1, FIRST_WORK // max(per_unit, 1)))
+        total, calls = 0, 0
+        while True:
+            limit = max(1, min(limit, bound - total, 2 ** 30))
+            tic = time.perf_counter()
+            c, recs, u, k = segment(problem, seeds, hp, iv, c, recs, _host_input(mesh, u),
+                                    _host_input(mesh, np.int32(limit)))
+            u = np.asarray(u, np.int32)  # waits for the segment: Ctrl-C is seen here
+            total += int(np.max(np.asarray(k)))
+            calls += 1
+            if np.all(u >= units):
+                break
+            if total >= bound:
+                raise RuntimeError(f"{type(clock).__name__}: the batch took {total} loop steps, its bound, with "
+                                   f"recording intervals left (at {int(np.min(u))} of {units}); the bound comes from "
+                                   "the horizon and the shortest possible durations, so this is a bug")
+            if first_segment is None and calls > 1:  # the first call compiled: its time says nothing
+                took = max(time.perf_counter() - tic, 1e-4)
+                limit = int(limit * min(8.0, max(0.25, SEGMENT_SECONDS / took)))
+        if mesh is not None:
+            first, recs = gather(first, recs)
+        return {k: np.concatenate([np.asarray(first[k])[..., None], np.moveaxis(np.asarray(recs[k]), 0, -1)], axis=-1)
+                for k in first}
+
+    def lower(self, clock, problem, seeds, hp, intervals, t0, x0=None):
+        return _start.lower(clock, problem, seeds, hp, intervals, t0, x0)
+
+    def clear_cache(self):
+        _start.clear_cache()
+        _segment.clear_cache()
+        _sharded_kernels.cache_clear()
+
+
+def _host_input(mesh, value):
+    """A small host value for a kernel on ``mesh`` (a global array when there are several processes)."""
+    if mesh is None or jax.process_count() == 1:
+        return value
+    host = np.asarray(value)
+    sp = PartitionSpec("seed", "setting") if host.ndim == 2 else PartitionSpec()
+    return jax.make_array_from_callback(host.shape, jax.sharding.NamedSharding(mesh, sp), lambda i: host[i])
+
+
+#: The one batch runner (see :class:`_BatchRunner`).
+run_batch = _BatchRunner()
 
 
 def _global_inputs(mesh: Mesh, args: tuple, clock) -> tuple:
     """With several processes (:func:`jax.distributed.initialize`), host values as global arrays
-    laid out for :func:`sharded_runner` (every host holds the same values)."""
+    laid out for the sharded kernels of :data:`run_batch` (every host holds the same values)."""
     if jax.process_count() == 1:
         return args
     specs = _in_specs(clock)
@@ -172,7 +358,9 @@ def _global_inputs(mesh: Mesh, args: tuple, clock) -> tuple:
 
 class LoopClock:
     """Base of the clocks whose batch advances together: a ``while_loop`` per recording
-    interval, whose inputs are just the intervals' end times ``[G, S]``."""
+    interval, whose inputs are just the intervals' end times ``[G, S]`` (times of
+    :mod:`jaxsim.sim.clocktime`). ``advance(problem, seeds, hp, c, t_end, limit)`` takes at most
+    ``limit`` steps and returns ``(c, steps, done)`` (see :func:`bounded_loop`)."""
 
     independent = False
 
@@ -190,13 +378,65 @@ class NextEndClock(LoopClock):
     interval's end until none does. Subclasses define ``step(problem, seed, hp, t_end, c)``, a
     no-op for a run whose step ends after ``t_end``."""
 
-    def advance(self, problem, seeds, hp, c, t_end):
+    def advance(self, problem, seeds, hp, c, t_end, limit):
+        from . import clocktime as ct
+
         step = batched(self.step, (None, 0, None, 0, 0), (None, None, 0, None, 0))
 
         def pending(c):
-            return jnp.any(c.end <= t_end[:, None])
+            return jnp.any(ct.le(c.end, ct.tmap(lambda a: a[:, None], t_end)))
 
-        return jax.lax.while_loop(pending, lambda c: step(problem, seeds, hp, t_end, c), c)
+        return bounded_loop(pending, lambda c: step(problem, seeds, hp, t_end, c), c, limit)
+
+
+def check_events(name: str, events: int, why: str) -> None:
+    """Refuse (``ValueError``, before anything is compiled) a run that could see more than
+    :data:`EVENT_BUDGET` (and :data:`MAX_EVENTS`) arrivals, iterations or rounds (``why``: the
+    sizes behind ``events``)."""
+    budget = min(int(EVENT_BUDGET), MAX_EVENTS)
+    if events > budget:
+        raise ValueError(f"events: a {name} run can see up to {events:,} arrivals ({why}), more than the event "
+                         f"budget of {budget:,} per run (jaxsim.sim.driver.EVENT_BUDGET; at most {MAX_EVENTS:,}, "
+                         "what its int32 counters hold); shorten the horizon or use larger base times (base_scale)")
+
+
+def jobs_bound(timing, horizon_time: float, shortest) -> int:
+    """The most jobs a run's workers complete in ``[0, horizon_time]``, the largest over seeds:
+    worker ``w`` completes at most ``W_w(horizon) / m_w + 1``, ``m_w`` its shortest possible job
+    (``shortest``: ``[S, n]`` seconds of work per seed) and ``W_w`` its work (the horizon at fixed
+    speed, :meth:`~jaxsim.speed.SpeedProfile.integral` under a speed profile)."""
+    work = np.full(timing.n, float(horizon_time)) if timing.speed is None else \
+        np.asarray(timing.speed.integral(np.arange(timing.n), float(horizon_time)), np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        jobs = np.floor(work[None, :] / np.asarray(shortest, np.float64)) + 1
+    jobs = np.where(work[None, :] > 0, jobs, 1)
+    return int(min(np.max(np.sum(jobs, axis=-1)), 2 ** 62)) if np.all(np.isfinite(jobs)) else 2 ** 62
+
+
+def loop_cap(events: int) -> int:
+    """A loop clock's bound on its batch-wide steps for runs of at most ``events`` events each:
+    twice that and some (room for rounding at the horizon), at most :data:`MAX_EVENTS`."""
+    return int(min(2 * int(events) + 64, MAX_EVENTS))
+
+
+def time_base(timing, seeds, ctx: SeedContext) -> np.ndarray:
+    """float64 ``[S, n]`` base times of each seed's workers, as exact as the clocks' time type
+    needs (:func:`jaxsim.sim.clocktime.time_dtype`): ``ctx.tau`` when its float type is at least
+    that precise, else drawn again from each seed's key (a float16 model's ``ctx.tau`` is rounded
+    to float16)."""
+    from . import clocktime as ct
+
+    if np.finfo(np.dtype(ctx.tau.dtype)).bits >= np.finfo(np.dtype(ct.time_dtype())).bits:
+        return np.asarray(ctx.tau, np.float64)
+    timings = timing if isinstance(timing, (list, tuple)) else [timing] * len(seeds)
+    return np.stack([t.base_for(time_key(s)) for t, s in zip(timings, seeds, strict=True)]).astype(np.float64)
+
+
+def host_time_scale(method, ctx: SeedContext) -> np.ndarray:
+    """float64 ``[S, n]`` multiple of the drawn duration each job takes (``Job.time_scale``)."""
+    means = np.asarray(ctx.mean, np.float64)
+    scales = [method.job.time_scale(m) for m in means]
+    return np.stack([np.ones(m.shape) if sc is None else np.asarray(sc, np.float64) for sc, m in zip(scales, means)])
 
 
 class Setup(NamedTuple):
@@ -210,6 +450,7 @@ class Setup(NamedTuple):
     per_run_bytes: int  # a run's transient memory besides its state (job results, gradients of a step)
     info: dict
     per_seed_bytes: int = 0  # a seed's memory besides its inputs (e.g. the events' pre-drawn noise)
+    max_steps: Any = None  # a loop clock's bound on a batch's loop steps (see :func:`check_events`)
 
 
 def seed_context(timing, seed: int, dtype) -> SeedContext:
@@ -224,7 +465,14 @@ def seed_context(timing, seed: int, dtype) -> SeedContext:
 
 
 def stack_contexts(timing, seeds, dtype) -> SeedContext:
-    """Per-seed worker facts, stacked; ``timing`` is one model or one per seed."""
+    """Per-seed worker facts, stacked; ``timing`` is one model or one per seed. One model whose
+    base times are not permuted gives every seed the same facts: they are built once (thousands
+    of seeds cost one context, not thousands of eager draws and a stack of as many operands)."""
+    if not isinstance(timing, (list, tuple)) and not timing.permute_base:
+        one, S = seed_context(timing, seeds[0], dtype), len(seeds)
+        return SeedContext(tau=jnp.broadcast_to(one.tau, (S,) + one.tau.shape),
+                           mean=jnp.broadcast_to(one.mean, (S,) + one.mean.shape),
+                           rank=jnp.broadcast_to(one.rank, (S,) + one.rank.shape), key=method_keys(seeds))
     timings = timing if isinstance(timing, (list, tuple)) else [timing] * len(seeds)
     ctxs = [seed_context(t, s, dtype) for t, s in zip(timings, seeds, strict=True)]
     return jax.tree.map(lambda *a: jnp.stack(a), *ctxs)
@@ -410,7 +658,7 @@ def seed_inputs(setup: Setup, idx):
         intervals = jax.tree.map(lambda a: a[idx], setup.intervals)
     else:  # intervals [G, S]
         intervals = jax.tree.map(lambda a: a[:, idx], setup.intervals)
-    return seeds, intervals, setup.t0[idx]
+    return seeds, intervals, jax.tree.map(lambda a: a[idx], setup.t0)
 
 
 def describe_sizes(setup: Setup, method, problem, mem: Memory) -> str:
@@ -461,19 +709,20 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
 
     ``devices`` (see :func:`resolve_devices`; default: all of the default backend's): with more
     than one, each batch is sharded over a ``("seed", "setting")`` mesh of them
-    (:func:`mesh_shape`, :func:`sharded_runner`), padded with masked copies to a multiple of the
+    (:func:`mesh_shape`, :data:`run_batch`), padded with masked copies to a multiple of the
     mesh; ``memory_budget`` is then per device. A run's numbers do not depend on the devices."""
     order = sorted(range(len(settings)), key=lambda i: method.cost_key(settings[i]))  # stable
     S = setup.time.shape[0]
     devs = resolve_devices(devices)
     budget = default_memory_budget(devs) if memory_budget is None else memory_budget
-    x0 = jnp.asarray(problem.init())  # a run-time input of the kernel, never a foldable literal
-    mem = memory_estimate(setup, problem, x0, hp_arrays(method, list(settings)[:1], dtype))
+    # sized from shapes: the starting point is built only once the plan fits the budget
+    mem = memory_estimate(setup, problem, jax.eval_shape(problem.init), hp_arrays(method, list(settings)[:1], dtype))
     shape = mesh_shape(S, len(settings), len(devs))
     if batch_size is None and not setup.clock.independent:
         batch_size = cost_group_size(method, settings)
     plan = batches([settings[i] for i in order], mem.per_run, S, batch_size, budget, per_seed_bytes=mem.per_seed,
                    fixed_bytes=mem.fixed, describe=describe_sizes(setup, method, problem, mem), mesh=shape)
+    x0 = jnp.asarray(problem.init())  # a run-time input of the kernel, never a foldable literal
     mesh = make_mesh(devs, shape) if len(devs) > 1 else None
     ckpt = as_checkpoint(checkpoint)
     if ckpt is not None:
@@ -497,14 +746,11 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
         if inputs is None or inputs[0] != g:
             whole = plan.seed_groups[g] == list(range(S))
             inputs = (g, (setup.seeds, setup.intervals, setup.t0) if whole else seed_inputs(setup, plan.seed_groups[g]))
-        if mesh is None:
-            out = run_batch(setup.clock, problem, inputs[1][0], hp, inputs[1][1], inputs[1][2], x0)
-            # padded runs are dropped on the device: their metrics are never transferred or kept
-            outs[g, c] = {k: np.asarray(v[:rs, :rp]) for k, v in out.items()}
-        else:
-            args = _global_inputs(mesh, (problem, inputs[1][0], hp, inputs[1][1], inputs[1][2], x0), setup.clock)
-            out = sharded_runner(setup.clock, mesh)(*args)
-            outs[g, c] = {k: np.asarray(v)[:rs, :rp] for k, v in out.items()}
+        args = (problem, inputs[1][0], hp, inputs[1][1], inputs[1][2], x0)
+        if mesh is not None:
+            args = _global_inputs(mesh, args, setup.clock)
+        out = run_batch(setup.clock, *args, max_steps=setup.max_steps, mesh=mesh)
+        outs[g, c] = {k: np.asarray(v)[:rs, :rp] for k, v in out.items()}  # padded runs dropped
         if ckpt is not None:
             ckpt.save(key, b, outs[g, c])
         computed.append(b)
@@ -553,7 +799,8 @@ class ProgressBar:
             self.bar.close()
 
 
-__all__ = ["MIN_AXIS", "BatchPlan", "LoopClock", "Memory", "NextEndClock", "Setup", "batched", "batches",
-           "describe_sizes", "hp_arrays", "job_steps", "job_time_scale", "make_mesh", "memory_estimate", "mesh_shape",
-           "ProgressBar", "resolve_devices", "run_batch", "run_setup", "seed_context", "seed_inputs",
-           "sharded_runner", "stack_contexts", "state_bytes", "tree_bytes"]
+__all__ = ["EVENT_BUDGET", "MAX_EVENTS", "MIN_AXIS", "BatchPlan", "LoopClock", "Memory", "NextEndClock", "Setup",
+           "batched", "batches", "bounded_loop", "check_events", "describe_sizes", "host_time_scale", "hp_arrays",
+           "job_steps", "job_time_scale", "jobs_bound", "loop_cap", "make_mesh", "memory_estimate", "mesh_shape",
+           "ProgressBar", "resolve_devices", "run_batch", "run_setup", "seed_context", "seed_inputs", "stack_contexts",
+           "state_bytes", "time_base", "tree_bytes"]

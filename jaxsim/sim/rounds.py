@@ -22,6 +22,12 @@ other clocks), plus the method's :attr:`~jaxsim.methods.base.RoundMethod.extras`
 delays, ``cancelled`` and ``timeouts`` are 0; ``busy_time`` is the worker-seconds of
 computing in completed rounds (a round's work counts when it ends).
 
+Time (round starts and ends, the recording times, busy time) is kept by
+:mod:`jaxsim.sim.clocktime` (float64 with x64, two float32 numbers without): each round's
+duration, in the method's float type, is added exactly, with no drift over the horizon. Before
+compiling, the rounds of a run are bounded by the horizon over the method's
+:meth:`~jaxsim.methods.base.RoundMethod.min_round_time`.
+
 State per run: the method's state, ``O(n)`` job counters and a few scalars; memory per
 run is that state (twice: the loop's carry in and out) plus the method's
 :meth:`~jaxsim.methods.base.RoundMethod.work_bytes`.
@@ -38,7 +44,8 @@ import numpy as np
 
 from ..methods.base import RoundEnv, RoundMethod, SeedContext
 from ..rng import grad_root, time_key
-from .driver import NextEndClock, Setup, stack_contexts
+from . import clocktime as ct
+from .driver import MAX_EVENTS, NextEndClock, Setup, check_events, loop_cap, stack_contexts
 from .server import Counters, ServerState, model_metrics
 
 
@@ -52,10 +59,10 @@ class RoundRun(NamedTuple):
     state: Any  # the method's state after the completed rounds
     job: jax.Array  # int32[n] each worker's next unused job index
     r: jax.Array  # rounds completed
-    start: jax.Array  # start of the round in progress
-    end: jax.Array  # its end
+    start: ct.Time  # start of the round in progress
+    end: ct.Time  # its end
     grads: jax.Array  # gradients computed by completed rounds
-    busy: jax.Array  # worker-seconds of computing in completed rounds
+    busy: ct.Time  # worker-seconds of computing in completed rounds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +70,11 @@ class RoundsClock(NextEndClock):
     method: RoundMethod
     timing: Any
     n: int
+    split: bool = False  # time as two float32 numbers (x64 off; see :mod:`jaxsim.sim.clocktime`)
+
+    @property
+    def tdt(self):
+        return jnp.float32 if self.split else jnp.float64
 
     def env(self, problem, seed: RoundSeed, job, r) -> RoundEnv:
         return RoundEnv(problem=problem, timing=self.timing, tkey=seed.tkey, root=seed.root, ctx=seed.ctx, job=job,
@@ -74,18 +86,18 @@ class RoundsClock(NextEndClock):
         state = self.method.init(x0, hp, seed.ctx, self.timing)
         job = jnp.zeros((self.n,), jnp.int32)
         zero_i = jnp.zeros((), jnp.int32)
-        zero = jnp.zeros((), x0.dtype)
-        end = zero + self.method.duration(state, hp, self.env(problem, seed, job, zero_i)).astype(x0.dtype)
+        zero = ct.full((), 0.0, self.split)
+        end = ct.add(zero, self.method.duration(state, hp, self.env(problem, seed, job, zero_i)).astype(self.tdt))
         return RoundRun(state=state, job=job, r=zero_i, start=zero, end=end, grads=zero_i, busy=zero)
 
     def step(self, problem, seed: RoundSeed, hp, t_end, c: RoundRun):
         """Complete the round in progress and start the next one (a no-op if it ends after ``t_end``)."""
-        done = c.end <= t_end
+        done = ct.le(c.end, t_end)
         res = self.method.round(c.state, hp, self.env(problem, seed, c.job, c.r))
         job, r = c.job + res.jobs.astype(jnp.int32), c.r + 1
-        nxt = self.method.duration(res.state, hp, self.env(problem, seed, job, r)).astype(c.end.dtype)
-        new = RoundRun(state=res.state, job=job, r=r, start=c.end, end=c.end + nxt,
-                       grads=c.grads + res.grads.astype(jnp.int32), busy=c.busy + res.busy.astype(c.busy.dtype))
+        nxt = self.method.duration(res.state, hp, self.env(problem, seed, job, r)).astype(self.tdt)
+        new = RoundRun(state=res.state, job=job, r=r, start=c.end, end=ct.add(c.end, nxt),
+                       grads=c.grads + res.grads.astype(jnp.int32), busy=ct.add(c.busy, res.busy.astype(self.tdt)))
         return jax.tree.map(lambda p, q: jnp.where(done, p, q), new, c)
 
     def record(self, problem, seed, hp, c: RoundRun, t) -> dict:
@@ -97,7 +109,8 @@ class RoundsClock(NextEndClock):
                                             jnp.full((), jnp.nan, x.dtype)))
         m = model_metrics(problem, srv)
         del m["batch_loss"]  # no job reports a sample loss
-        return dict(busy_time=c.busy, cancelled=zero, timeouts=zero, **m, **self.method.metrics(c.state, hp, c.r))
+        return dict(busy_time=ct.to_float(c.busy), cancelled=zero, timeouts=zero, **m,
+                    **self.method.metrics(c.state, hp, c.r))
 
 
 def setup(method: RoundMethod, problem, timing, seeds, settings, horizon_time: float, num_points: int) -> Setup:
@@ -109,16 +122,34 @@ def setup(method: RoundMethod, problem, timing, seeds, settings, horizon_time: f
         raise ValueError(f"timing.speed: {method.name} runs on the rounds clock, which draws nominal durations "
                          "without speed profiles")
     n, d = timing.n, problem.dim
-    method.check_dims({k: np.array([s[k] for s in settings]) for k in method.hparams}, d)
-    dtype = jnp.asarray(problem.init()).dtype
+    all_hp = {k: np.array([s[k] for s in settings]) for k in method.hparams}
+    method.check_dims(all_hp, d)
+    rounds = round_bound(method, all_hp, timing, horizon_time)
+    if rounds is not None:
+        check_events(method.name, rounds, f"rounds of at least {method.min_round_time(all_hp, timing):.3g} s "
+                     f"over the horizon of {horizon_time:g} s")
+    dtype = problem.dtype
+    split = ct.split_mode()
     grid = np.linspace(0.0, horizon_time, num_points + 1)
     S = len(seeds)
     seed_data = RoundSeed(ctx=stack_contexts(timing, seeds, dtype), tkey=jnp.stack([time_key(s) for s in seeds]),
                           root=jnp.stack([grad_root(s) for s in seeds]))
     times = np.tile(grid, (S, 1))
-    return Setup(clock=RoundsClock(method, timing, n), seeds=seed_data, intervals=jnp.asarray(times[:, 1:].T, dtype),
-                 t0=jnp.asarray(times[:, 0], dtype), time=times,
-                 per_run_bytes=int(method.work_bytes(n, d, np.dtype(dtype).itemsize)), info=dict(rounds=True))
+    return Setup(clock=RoundsClock(method, timing, n, split=split), seeds=seed_data,
+                 intervals=ct.host(times[:, 1:].T, split), t0=ct.host(times[:, 0], split), time=times,
+                 per_run_bytes=int(method.work_bytes(n, d, np.dtype(dtype).itemsize)),
+                 info=dict(rounds=True, max_rounds=rounds),
+                 max_steps=MAX_EVENTS if rounds is None else loop_cap(rounds))
 
 
-__all__ = ["RoundRun", "RoundSeed", "RoundsClock", "setup"]
+def round_bound(method: RoundMethod, hp: dict, timing, horizon_time: float):
+    """The most rounds a run completes in ``[0, horizon_time]``: the horizon over the method's
+    shortest round (:meth:`~jaxsim.methods.base.RoundMethod.min_round_time`), plus one; ``None``
+    when the method gives no positive bound."""
+    shortest = float(method.min_round_time(hp, timing))
+    if not shortest > 0:
+        return None
+    return int(min(np.floor(float(horizon_time) / shortest) + 1, 2 ** 62))
+
+
+__all__ = ["RoundRun", "RoundSeed", "RoundsClock", "round_bound", "setup"]

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..methods.base import Arrival, SeedContext, StreamMethod, Workers
-from ..rng import grad_key, grad_root
+from ..rng import grad_key, grad_roots
 from .driver import Setup, job_steps, stack_contexts, tree_bytes
 from .server import Layout, ServerState, init_server, job_points, model_metrics, serve
 
@@ -142,11 +142,11 @@ def setup(method: StreamMethod, problem, timing, streams, seeds, settings, *, op
     C = max(st.padded_chunk() for st in streams)
     streams = [st.pad_to(C) for st in streams]
     n, d = streams[0].n, problem.dim
-    dtype = jnp.asarray(problem.init()).dtype
+    dtype = problem.dtype
     all_hp = {k: np.array([s[k] for s in settings]) for k in method.hparams}
     layout = plan_store(method, all_hp, max(s.max_delay for s in streams), n, window)
     ctx = stack_contexts(timing, seeds, dtype)
-    seed_data = StreamSeed(ctx=ctx, root=jnp.stack([grad_root(s) for s in seeds]),
+    seed_data = StreamSeed(ctx=ctx, root=grad_roots(seeds),
                            active=jnp.asarray(np.stack([st.active for st in streams])), steps=job_steps(method, ctx))
     per_event = lambda f, dt: jnp.asarray(np.stack([f(s) for s in streams]), dt)  # noqa: E731  [S, G, C]
     grids = np.stack([st.grid_time for st in streams])
