@@ -157,7 +157,11 @@ def test_segments_give_the_numbers_of_one_loop(monkeypatch, name, grid):
 
 
 SIGINT_SCRIPT = textwrap.dedent("""
+    import signal
     import sys
+    # a shell running the suite in the background starts it with SIGINT ignored, which Python
+    # then never turns into KeyboardInterrupt: restore the terminal's Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import jaxsim
     import jaxsim.sim.driver as driver
 

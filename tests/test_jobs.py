@@ -87,9 +87,13 @@ def test_local_steps_validation():
         local_steps(budget=-1.0, max_steps=3)
 
 
+@pytest.mark.xla_default
 @pytest.mark.parametrize("name", ["asgd", "ringmaster_stops"])
 def test_zero_communication_is_bit_identical(name):
-    """Communication times of zero give exactly the results of a model without them."""
+    """Communication times of zero give exactly the results of a model without them. The two are
+    different programs, so bit-identity is a property of XLA's optimized code (the second pass):
+    at the first pass's -O0 the metric reductions of the two graphs may fuse differently (one ulp
+    of ||grad f||^2 with identical events, updates and losses)."""
     grid = {"gamma": [0.05, 0.1]} if name == "asgd" else {"gamma": [0.05, 0.1], "R": 2}
     plain = make_timing(4, "sqrt", "halfnormal")
     zero = TimingModel(n=4, base="sqrt", noise=plain.noise, comm=Comm(down=0.0, up=0.0))

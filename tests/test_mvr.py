@@ -112,10 +112,12 @@ def test_figure_grids_and_theory():
     from jaxsim.figures import rennala_mvr_quadratic as fig
 
     g = fig.grids(fig.TINY)
-    assert set(g) == set(fig.METHODS) and g["rennala_mvr"]["S0"] == fig.TINY.S0
-    assert list(g["rennala"]["B"]) == list(fig.TINY.batches) == list(g["ringmaster"]["R"])
-    assert fig.gradients_per_job(SimpleNamespace(method="rennala_mvr")) == 2
-    assert fig.gradients_per_job(SimpleNamespace(method="rennala")) == 1
+    assert set(g) == {c.key for c in fig.COMPARISON.curves} and g["rennala_mvr"]["S0"] == fig.TINY.S0
+    # MVR's S, Rennala's B and Ringmaster's R run over one grid (a symmetric comparison)
+    assert list(g["rennala_mvr"]["S"]) == list(g["rennala"]["B"]) == list(fig.TINY.batches) == list(g["ringmaster"]["R"])
+    pair = SimpleNamespace(method="rennala_mvr", curve=lambda index, metric: np.array([[3.0]]))
+    one = SimpleNamespace(method="rennala", curve=lambda index, metric: np.array([[3.0]]))
+    assert fig.gradients(pair, ())[0, 0] == 6.0 and fig.gradients(one, ())[0, 0] == 3.0
     pred = fig.predictions(fig.TINY)
     assert pred["eps"] > 0 and set(pred["time"]) == {"rennala_mvr", "rennala"}
     assert all(t > 0 for t in pred["time"].values())

@@ -139,7 +139,7 @@ class Bulk(NamedTuple):
 
     cancel: jax.Array
     wake: jax.Array
-    t: jax.Array
+    t: ct.Time
 
 
 @dataclasses.dataclass(frozen=True)
