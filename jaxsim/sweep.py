@@ -22,7 +22,6 @@ import time as _time
 from pathlib import Path
 from typing import Optional, Sequence
 
-import jax.numpy as jnp
 import numpy as np
 
 from .checkpoint import Checkpoint, atomic_savez

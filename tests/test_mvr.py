@@ -114,7 +114,8 @@ def test_figure_grids_and_theory():
     g = fig.grids(fig.TINY)
     assert set(g) == {c.key for c in fig.COMPARISON.curves} and g["rennala_mvr"]["S0"] == fig.TINY.S0
     # MVR's S, Rennala's B and Ringmaster's R run over one grid (a symmetric comparison)
-    assert list(g["rennala_mvr"]["S"]) == list(g["rennala"]["B"]) == list(fig.TINY.batches) == list(g["ringmaster"]["R"])
+    grid = list(fig.TINY.batches)
+    assert list(g["rennala_mvr"]["S"]) == list(g["rennala"]["B"]) == list(g["ringmaster"]["R"]) == grid
     pair = SimpleNamespace(method="rennala_mvr", curve=lambda index, metric: np.array([[3.0]]))
     one = SimpleNamespace(method="rennala", curve=lambda index, metric: np.array([[3.0]]))
     assert fig.gradients(pair, ())[0, 0] == 6.0 and fig.gradients(one, ())[0, 0] == 3.0
