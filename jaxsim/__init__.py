@@ -7,12 +7,12 @@ method's rule (:mod:`jaxsim.methods`) to a problem (:mod:`jaxsim.problems`) insi
 jitted scan. :func:`~jaxsim.sweep.sweep` vmaps it over seeds and hyperparameter grids;
 :mod:`jaxsim.reference` is the plain-Python oracle and :mod:`jaxsim.theory` holds the
 papers' closed forms. ``JAXSIM_COMPILE_CACHE=DIR`` turns on JAX's persistent compilation
-cache (:mod:`jaxsim.compile_cache`); :func:`use_cpu_devices` splits the host CPU into several
-devices for sharded sweeps (:mod:`jaxsim.cpu_devices`).
+cache (:mod:`jaxsim.runtime.compile_cache`); :func:`use_cpu_devices` splits the host CPU into several
+devices for sharded sweeps (:mod:`jaxsim.runtime.cpu_devices`).
 """
 
-from .compile_cache import enable_compile_cache, enable_from_environment
-from .cpu_devices import use_cpu_devices
+from .runtime.compile_cache import enable_compile_cache, enable_from_environment
+from .runtime.cpu_devices import use_cpu_devices
 from .events import EventStream, Horizon, free_running, sample_stream
 from .methods import REGISTRY, Method, make_method, register
 from . import theory

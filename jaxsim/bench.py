@@ -29,7 +29,7 @@ import numpy as np
 
 from . import make_method, make_timing, reference, worst_case_quadratic
 from .events import Horizon
-from .rng import time_key
+from .runtime.rng import time_key
 from .sim import stream
 from .sim.server import SGD
 from .sweep import build_streams, run_streams

@@ -58,7 +58,7 @@ def _positive_int(text: str) -> int:
 
 
 def _seed(text: str, limit: int = 2 ** 63, shown: str = "2**63") -> int:
-    """A seed on the command line: an integer in ``[0, 2**63)`` (:data:`jaxsim.rng.SEED_LIMIT`)."""
+    """A seed on the command line: an integer in ``[0, 2**63)`` (:data:`jaxsim.runtime.rng.SEED_LIMIT`)."""
     try:
         v = int(text)
     except ValueError:
@@ -86,7 +86,7 @@ def _seconds(text: str) -> float:
 
 def _cpu_devices(text: str) -> int:
     """``--cpu-devices``: checked when the command line is parsed, before XLA starts."""
-    from .cpu_devices import check_cpu_devices
+    from .runtime.cpu_devices import check_cpu_devices
 
     try:
         return check_cpu_devices(_positive_int(text))
@@ -521,7 +521,7 @@ _HELP = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .cpu_devices import max_cpu_devices
+    from .runtime.cpu_devices import max_cpu_devices
     from .timing import BASE_PROFILES, NOISE_LAWS
 
     p = _Parser(prog="jaxsim", description=DESCRIPTION)
@@ -647,11 +647,11 @@ def main(argv=None) -> int:
     started = time.time()
     try:
         if args.cpu_devices is not None:
-            from .cpu_devices import use_cpu_devices
+            from .runtime.cpu_devices import use_cpu_devices
 
             use_cpu_devices(args.cpu_devices)
         if args.compile_cache is not None:
-            from .compile_cache import enable_compile_cache
+            from .runtime.compile_cache import enable_compile_cache
 
             if not str(args.compile_cache).strip():
                 raise UsageError("--compile-cache: empty path; give a directory")

@@ -13,7 +13,6 @@ budget; all batches have the same shape, so one compilation serves the grid.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import itertools
 import json
@@ -24,20 +23,20 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .checkpoint import Checkpoint, atomic_savez
+from .runtime.checkpoint import Checkpoint, atomic_savez
 from .events import EventStream, as_horizon, cycle_times, free_running, sample_stream
 from .methods import AllocationMethod, ControlledMethod, Method, RoundMethod, StreamMethod, make_method
 from .problems import Problem
 from .problems.base import check_dtype
-from .provenance import provenance
-from .rng import check_seed, comm_key, time_keys
+from .runtime.provenance import provenance
+from .runtime.rng import check_seeds, comm_key, time_keys
 from .sim import allocation, controlled, rounds, stream
 from .sim.driver import resolve_devices, run_setup
 from .sim.server import METRICS, SGD
 from .timing import TimingModel, validate_durations
 
 #: The default ``memory_budget``: ``None``, what the device has (a GPU's memory limit, half of the
-#: host's memory on CPU; :func:`jaxsim.memory.default_memory_budget`).
+#: host's memory on CPU; :func:`jaxsim.runtime.memory.default_memory_budget`).
 DEFAULT_MEMORY_BUDGET = None
 
 
@@ -335,22 +334,6 @@ def _distinct(name: str, vals: np.ndarray, dtype) -> np.ndarray:
     return vals
 
 
-def _check_seeds(seeds) -> list:
-    """Seeds as distinct Python ints in ``[0, 2**63)`` (:data:`jaxsim.rng.SEED_LIMIT`)."""
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        seeds = [seeds]
-    if isinstance(seeds, (str, bytes, dict)) or not hasattr(seeds, "__iter__"):
-        raise ValueError(f"seeds: expected an integer or a list of integers, got {seeds!r}")
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds: empty list")
-    out = [check_seed(s, "seeds") for s in seeds]  # rng's one rule for a seed
-    dup = sorted(s for s, c in collections.Counter(out).items() if c > 1)
-    if dup:
-        raise ValueError(f"seeds: duplicate seed(s) {dup} (each would be counted twice in the statistics)")
-    return out
-
-
 def _check_run_options(num_points, batch_size, memory_budget) -> None:
     """Sizes of a sweep: ``num_points`` and ``batch_size`` positive integers (``batch_size``
     may be ``None``), ``memory_budget`` a finite number of bytes > 0 (or ``None``)."""
@@ -498,7 +481,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
       method: a registered name or a :class:`~jaxsim.methods.Method` instance.
       problem, timing: what to optimize and how long jobs take.
       seeds: distinct integer seeds, ``0 <= seed < 2**63`` (durations and gradient noise
-        both derive from each; distinct seeds give distinct streams, see :mod:`jaxsim.rng`).
+        both derive from each; distinct seeds give distinct streams, see :mod:`jaxsim.runtime.rng`).
       grid: hyperparameter name -> list of values (an axis) or a scalar (fixed).
         Missing hyperparameters take the method's defaults. Counts must be at most
         ``2**31 - 1``; floats must be finite and normal in the run's float type (the
@@ -517,7 +500,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
       window: pin the number of past iterates kept per run (see
         :func:`jaxsim.sim.stream.plan_store`); must exceed every delay the method applies.
       checkpoint_dir: optional directory making the sweep resumable (see
-        :mod:`jaxsim.checkpoint`). A manifest with the hash of everything that determines
+        :mod:`jaxsim.runtime.checkpoint`). A manifest with the hash of everything that determines
         the numbers (method and its options, optimizer, problem and its data, timing model,
         seeds, sampled streams, settings, horizon, points, float type, jaxsim / JAX versions
         and device) is written first, then each finished batch, atomically, as its own file
@@ -536,7 +519,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
 
     All inputs are validated before anything is compiled.
     """
-    seeds = _check_seeds(seeds)
+    seeds = check_seeds(seeds)
     _check_run_options(num_points, batch_size, memory_budget)
     if isinstance(method, str):
         method = make_method(method, **(method_options or {}))

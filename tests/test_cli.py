@@ -393,3 +393,18 @@ def test_compile_cache_from_the_environment(tmp_path):
                          env={**os.environ, "JAXSIM_COMPILE_CACHE": str(folder)}, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == str(folder) and folder.is_dir()
+
+
+def test_compile_cache_from_the_environment_that_cannot_be_a_folder_warns(tmp_path):
+    """``import jaxsim`` with ``JAXSIM_COMPILE_CACHE`` naming a folder that cannot be made: one
+    warning naming the variable and the folder, the cache off, and the import succeeds."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    folder = blocker / "sub"
+    out = subprocess.run([sys.executable, "-c", "import jaxsim, jax; print(jax.config.jax_compilation_cache_dir)"],
+                         env={**os.environ, "JAXSIM_COMPILE_CACHE": str(folder)}, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "None"
+    warned = [ln for ln in out.stderr.splitlines() if "JAXSIM_COMPILE_CACHE" in ln]
+    assert len(warned) == 1 and str(folder) in warned[0] and "stays off" in warned[0], out.stderr
+

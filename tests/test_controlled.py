@@ -16,7 +16,7 @@ import pytest
 import jaxsim
 from jaxsim import reference, theory
 from jaxsim.methods import ControlledMethod
-from jaxsim.rng import time_key
+from jaxsim.runtime.rng import time_key
 
 SWEEP_MODULE = sys.modules["jaxsim.sweep"]  # ``jaxsim.sweep`` is the function
 

@@ -20,8 +20,8 @@ import pytest
 
 import jaxsim
 from jaxsim import SweepResult, cli
-from jaxsim.checkpoint import remove_stale_temporaries
-from jaxsim.cpu_devices import max_cpu_devices
+from jaxsim.runtime.checkpoint import remove_stale_temporaries
+from jaxsim.runtime.cpu_devices import max_cpu_devices
 from jaxsim.problems import heterogeneous_quadratic, make_logistic
 from jaxsim.problems.base import check_dtype
 from jaxsim.problems.quadratic import WorstCaseQuadratic
@@ -417,7 +417,7 @@ def test_cli_errors_name_the_option(extra, option, capsys, no_compile):
 
 
 def test_cpu_devices_is_bounded_before_xla_starts(capsys, monkeypatch):
-    import jaxsim.cpu_devices as cd
+    import jaxsim.runtime.cpu_devices as cd
 
     flags = os.environ.get("XLA_FLAGS")
     monkeypatch.setattr(cd, "use_cpu_devices", lambda k: pytest.fail("reached use_cpu_devices"))

@@ -120,7 +120,7 @@ def test_ringleader_delays_at_most_2n_minus_2(n):
     for s, law in enumerate(laws * 2):
         base = rng.uniform(0.2, 5.0, n) if s % 2 else np.sort(rng.uniform(0.2, 20.0, n))
         timing = TimingModel(n=n, base=base, noise=law)
-        D = timing.sample(jaxsim.rng.time_key(s), 2000)
+        D = timing.sample(jaxsim.runtime.rng.time_key(s), 2000)
         timings.append(timing)
         streams.append(free_running(D, Horizon(events=40 * n * n), 4))
         seeds.append(s)

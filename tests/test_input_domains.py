@@ -10,7 +10,7 @@ import pytest
 
 import jaxsim
 from jaxsim.methods.base import HParam
-from jaxsim.rng import seed_key, time_key
+from jaxsim.runtime.rng import seed_key, time_key
 
 PROB = jaxsim.worst_case_quadratic(d=4)
 TIMING = jaxsim.make_timing(4, "sqrt", "halfnormal")
@@ -68,10 +68,10 @@ def test_duplicate_seeds_rejected(no_compile):
 
 
 def test_seed_domain_accepts_numpy_ints(no_compile):
-    import importlib
-    sweep_mod = importlib.import_module("jaxsim.sweep")
-    assert sweep_mod._check_seeds([np.int64(2 ** 63 - 1), np.uint32(7), 0]) == [2 ** 63 - 1, 7, 0]
-    assert sweep_mod._check_seeds(np.arange(3)) == [0, 1, 2]
+    from jaxsim.runtime.rng import check_seeds
+
+    assert check_seeds([np.int64(2 ** 63 - 1), np.uint32(7), 0]) == [2 ** 63 - 1, 7, 0]
+    assert check_seeds(np.arange(3)) == [0, 1, 2]
 
 
 def test_seed_keys_distinct_and_unchanged_below_2_32():

@@ -14,7 +14,7 @@ from jaxsim import reference
 from jaxsim.events import Horizon
 from jaxsim.jobs import PAIR, LocalSteps, local_steps
 from jaxsim.methods import reference_rule
-from jaxsim.rng import comm_key, grad_key, grad_root, time_key
+from jaxsim.runtime.rng import comm_key, grad_key, grad_root, time_key
 from jaxsim.timing import Comm, TimingModel, make_timing
 
 PKG = Path(jaxsim.__file__).resolve().parent

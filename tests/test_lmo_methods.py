@@ -90,7 +90,7 @@ def test_engine_matches_reference_on_a_pytree(name):
                                            horizon=T, num_points=6)
             compared = COMPARED + ("cancelled", "busy_time")
         else:
-            D = timing.sample(jaxsim.rng.time_key(seed), 200)
+            D = timing.sample(jaxsim.runtime.rng.time_key(seed), 200)
             eng = jaxsim.simulate(method, problem, timing, seed=seed, hparams=hp, horizon=Horizon(events=40),
                                   num_points=6, durations=D)
             ref = reference.run(method, problem, D, method.check_hparams(hp), seed=seed,
@@ -198,7 +198,7 @@ def test_lm_figure_timing_is_the_spec_law():
         timing = fig.timing_for(level)
         np.testing.assert_allclose(timing.tau, c)
         np.testing.assert_allclose(timing.noise.variance(8), (0.05 * c) ** 2)
-        D = timing.sample(jaxsim.rng.time_key(0), 4000)
+        D = timing.sample(jaxsim.runtime.rng.time_key(0), 4000)
         excess = (D - c[:, None]) / (0.05 * c[:, None])  # |N(0, 1)| per worker
         assert np.all(excess >= 0)
         np.testing.assert_allclose(excess.mean(axis=1), math.sqrt(2 / math.pi), rtol=0.08)

@@ -15,7 +15,7 @@ import pytest
 import jaxsim
 from jaxsim import reference, theory
 from jaxsim.methods import make_method
-from jaxsim.rng import grad_root
+from jaxsim.runtime.rng import grad_root
 from jaxsim.sweep import run_rounds
 from jaxsim.timing import NOISE_LAWS, Comm, TimingModel
 

@@ -10,7 +10,7 @@ import pytest
 from problem_choice import accepted_problem
 
 import jaxsim
-from jaxsim.memory import default_memory_budget, host_memory_budget
+from jaxsim.runtime.memory import default_memory_budget, host_memory_budget
 from jaxsim.sim import driver
 from jaxsim.sim.driver import MIN_AXIS, batches
 

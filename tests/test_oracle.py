@@ -90,7 +90,7 @@ def _bucket(method, n, d, kind, rng):
         except ValueError:  # e.g. stepsizes from mean times under an infinite-mean law
             continue
         seed = int(rng.integers(0, 2**31 - 1))
-        key = jaxsim.rng.time_key(seed)
+        key = jaxsim.runtime.rng.time_key(seed)
         D = timing.sample(key, 600)
         mean, tau = timing.mean(key), timing.base_for(key)
         active = method.active_workers(mean)
@@ -178,7 +178,7 @@ def test_reference_agrees_with_server_optimizer():
     with jax.enable_x64(True):
         problem = jaxsim.worst_case_quadratic(d=3, noise_scale=0.1)
         timing = jaxsim.make_timing(4, "sqrt", "exponential", scale=1.0)
-        D = timing.sample(jaxsim.rng.time_key(1), 300)
+        D = timing.sample(jaxsim.runtime.rng.time_key(1), 300)
         hp = {"gamma": 0.05, "R": 3}
         eng = jaxsim.simulate(method, problem, timing, seed=1, hparams=hp, horizon=Horizon(events=220),
                               num_points=5, optimizer=opt, durations=D)

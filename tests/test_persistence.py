@@ -14,7 +14,7 @@ import pytest
 
 import jaxsim
 from jaxsim import SweepResult
-from jaxsim.checkpoint import digest
+from jaxsim.runtime.checkpoint import digest
 from jaxsim.cli import main
 
 PROB = jaxsim.worst_case_quadratic(d=4, noise_scale=0.1)

@@ -9,7 +9,7 @@ import pytest
 
 import jaxsim
 from jaxsim.problems import from_loss
-from jaxsim.rng import grad_key, grad_root
+from jaxsim.runtime.rng import grad_key, grad_root
 
 
 def dense_A(d, L=1.0):

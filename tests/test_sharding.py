@@ -120,7 +120,7 @@ def test_cli_cpu_devices_splits_the_cpu():
 
 
 def test_cpu_devices_share_the_host_memory_budget():
-    from jaxsim.memory import default_memory_budget, host_memory_budget
+    from jaxsim.runtime.memory import default_memory_budget, host_memory_budget
 
     if jax.default_backend() != "cpu":
         pytest.skip("CPU devices only")

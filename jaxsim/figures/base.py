@@ -36,7 +36,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ..provenance import provenance
+from ..runtime.provenance import provenance
 from ..sweep import SweepResult, jsonable
 from . import verdict as V
 

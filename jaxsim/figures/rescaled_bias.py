@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import make_timing, sweep, theory
-from .._pytree import pytree_dataclass
+from ..runtime.pytree import pytree_dataclass
 from ..problems import heterogeneous_quadratic
 from ..problems.het_quadratic import HeterogeneousQuadratic
 from . import verdict as V

@@ -62,7 +62,7 @@ from typing import Optional
 import numpy as np
 
 from .. import make_timing, sweep
-from ..rng import time_key
+from ..runtime.rng import time_key
 from ..theory import ringleader_delay_bound
 from . import verdict as V
 from .base import Comparison, Curve, Metric, Part, band, stats, time_axis, with_value

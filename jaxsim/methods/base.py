@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..jobs import GRADIENT, Job
-from ..rng import grad_key
+from ..runtime.rng import grad_key
 
 NEW, OWN, IDLE = 0, 1, 2  # what the reporting worker does next
 
@@ -56,7 +56,7 @@ class SeedContext(NamedTuple):
     tau: jax.Array  # float[n]: base times as used by this seed (after any permutation)
     mean: jax.Array  # float[n]: mean durations
     rank: jax.Array  # int32[n]: rank by mean duration (0 = fastest; ties to the lower index)
-    key: jax.Array  # the seed's key for method randomness (``jaxsim.rng.method_key``)
+    key: jax.Array  # the seed's key for method randomness (``jaxsim.runtime.rng.method_key``)
 
 
 class Arrival(NamedTuple):

@@ -71,13 +71,13 @@ def default_dtype(dtype=None):
 
 @jax.jit
 def _stoch_grad(problem, root, x, w, j):
-    from ..rng import grad_key
+    from ..runtime.rng import grad_key
 
     return problem.stoch_grad(x, grad_key(root, w, j), w)
 
 
 class Problem:
-    """Base class; concrete problems are :func:`~jaxsim._pytree.pytree_dataclass` es."""
+    """Base class; concrete problems are :func:`~jaxsim.runtime.pytree.pytree_dataclass` es."""
 
     name: str = "problem"
 

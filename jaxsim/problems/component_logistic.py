@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import data as _data
-from .._pytree import pytree_dataclass, static_field
+from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .logistic import check_l2, default_dtype, logistic_regression, logistic_solve
 

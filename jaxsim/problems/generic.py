@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from .._pytree import pytree_dataclass, static_field
+from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 
 

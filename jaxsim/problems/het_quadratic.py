@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, static_field
+from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem, default_dtype
 from .quadratic import NOISE_KINDS, scalar_noise_table
 

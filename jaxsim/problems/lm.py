@@ -66,7 +66,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .. import text as _text
-from .._pytree import pytree_dataclass, static_field
+from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .logistic import default_dtype
 

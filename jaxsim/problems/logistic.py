@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import data as _data
-from .._pytree import pytree_dataclass, static_field
+from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .base import default_dtype as _default_dtype
 

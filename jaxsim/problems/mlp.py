@@ -37,7 +37,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from .. import data as _data
-from .._pytree import pytree_dataclass, static_field
+from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .logistic import check_batch, default_dtype, minibatch_positions
 

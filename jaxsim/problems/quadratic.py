@@ -28,8 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._pytree import pytree_dataclass, static_field
-from ..rng import grad_key
+from ..runtime.pytree import pytree_dataclass, static_field
+from ..runtime.rng import grad_key
 from .base import Problem, default_dtype
 
 NOISE_KINDS = ("scalar", "isotropic")

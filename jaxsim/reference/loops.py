@@ -21,7 +21,7 @@ import numpy as np
 
 from ..events import as_horizon
 from ..jobs import Job
-from ..rng import grad_key, grad_root, method_key, time_key
+from ..runtime.rng import grad_key, grad_root, method_key, time_key
 from .rules import NEW
 from .server import Server
 
@@ -234,7 +234,7 @@ def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon
     duration ``D[w, j]`` (and its communication times) up front. Returns the clocks'
     metric names plus ``time``.
     """
-    from ..rng import comm_key
+    from ..runtime.rng import comm_key
 
     tkey = time_key(seed)
     tau = timing.base_for(tkey)

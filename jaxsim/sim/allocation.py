@@ -14,7 +14,7 @@ At the end of an iteration the server steps with the mean of the ``B`` gradients
 noise from ``grad_key(grad_root(seed), b, k)``, so on a homogeneous problem the
 trajectory ``x^k`` is the same for every allocation policy. Then the
 method observes each worker's total time ``T_i`` (semi-bandit feedback), allocates the
-next iteration (randomness keyed by ``(seed, k)``, :func:`jaxsim.rng.alloc_key`) and its
+next iteration (randomness keyed by ``(seed, k)``, :func:`jaxsim.runtime.rng.alloc_key`) and its
 ``B`` durations are drawn.
 
 State per run: the model, optimizer state, ``k``, and ``O(n)`` numbers (allocation,
@@ -52,7 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..methods.base import AllocationMethod, SeedContext
-from ..rng import grad_key, grad_root, time_key
+from ..runtime.rng import grad_key, grad_root, time_key
 from . import clocktime as ct
 from .driver import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stack_contexts, time_base
 from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics

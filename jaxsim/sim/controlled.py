@@ -49,7 +49,7 @@ import numpy as np
 
 from ..methods.base import IDLE, Arrival, ControlledMethod, SeedContext, Workers
 from ..noise import NoNoise
-from ..rng import comm_key, grad_key, grad_root, time_key
+from ..runtime.rng import comm_key, grad_key, grad_root, time_key
 from ..timing import TimingModel
 from . import clocktime as ct
 from .driver import LoopClock, Setup, batched, check_events, host_time_scale, job_steps, jobs_bound, \

@@ -27,10 +27,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
-from ..checkpoint import as_checkpoint, config_components
-from ..memory import default_memory_budget, fmt_bytes
+from ..runtime.checkpoint import as_checkpoint, config_components
+from ..runtime.memory import default_memory_budget, fmt_bytes
 from ..methods.base import SeedContext
-from ..rng import method_key, method_keys, time_key
+from ..runtime.rng import method_key, method_keys, time_key
 
 #: A compiled batch never has an axis (seeds, settings) of size 1: with a size-1 axis XLA
 #: fuses differently (broadcasting one seed's shared work over the settings becomes free, so
@@ -694,7 +694,7 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
 
     Batches are planned by :func:`batches` from :func:`memory_estimate` before anything is
     compiled: they fit ``memory_budget`` bytes (``None``: what the device has,
-    :func:`jaxsim.memory.default_memory_budget`), and a run that cannot fit raises
+    :func:`jaxsim.runtime.memory.default_memory_budget`), and a run that cannot fit raises
     ``ValueError`` naming the sizes. ``info`` reports the plan (``batch_size`` settings x
     ``seeds_per_batch`` seeds per call, ``batches`` calls, ``padded_runs``) and the estimate
     in bytes (``memory_per_batch``, ``memory_budget`` and the parts ``memory_per_run``,
@@ -702,7 +702,7 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     together gets batches of at most one cost group (:func:`cost_group_size`) unless
     ``batch_size`` is given.
 
-    ``checkpoint`` (a directory or a :class:`~jaxsim.checkpoint.Checkpoint`): each finished
+    ``checkpoint`` (a directory or a :class:`~jaxsim.runtime.checkpoint.Checkpoint`): each finished
     batch is saved there atomically under a hash of its configuration, and batches already
     there are loaded instead of computed (``info["batches_loaded"]`` /
     ``info["batches_computed"]``: batch indices); another configuration's directory is refused.

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..methods.base import RoundEnv, RoundMethod, SeedContext
-from ..rng import grad_root, time_key
+from ..runtime.rng import grad_root, time_key
 from . import clocktime as ct
 from .driver import MAX_EVENTS, NextEndClock, Setup, check_events, loop_cap, stack_contexts
 from .server import Counters, ServerState, model_metrics

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..methods.base import Arrival, SeedContext, StreamMethod, Workers
-from ..rng import grad_key, grad_roots
+from ..runtime.rng import grad_key, grad_roots
 from .driver import Setup, job_steps, stack_contexts, tree_bytes
 from .server import Layout, ServerState, init_server, job_points, model_metrics, serve
 

@@ -14,6 +14,8 @@ its low 32 bits (``jax.random.key`` alone would wrap it onto a smaller seed).
 
 from __future__ import annotations
 
+import collections
+
 import jax
 import numpy as np
 
@@ -33,6 +35,23 @@ def check_seed(seed, name: str = "seed") -> int:
     if not 0 <= s < SEED_LIMIT:
         raise ValueError(f"{name} must be an integer in [0, 2**63), got {s}")
     return s
+
+
+def check_seeds(seeds, name: str = "seeds") -> list:
+    """A sweep's seeds: one integer or a non-empty list of distinct ones, each checked by
+    :func:`check_seed`; returned as Python ``int`` s. ``ValueError`` naming ``name`` otherwise
+    (a duplicate would count one run twice in the statistics)."""
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    if isinstance(seeds, (str, bytes, dict)) or not hasattr(seeds, "__iter__"):
+        raise ValueError(f"{name}: expected an integer or a list of integers, got {seeds!r}")
+    out = [check_seed(s, name) for s in seeds]
+    if not out:
+        raise ValueError(f"{name}: empty list")
+    dup = sorted(s for s, c in collections.Counter(out).items() if c > 1)
+    if dup:
+        raise ValueError(f"{name}: duplicate seed(s) {dup} (each would be counted twice in the statistics)")
+    return out
 
 
 def seed_key(seed: int) -> jax.Array:

@@ -37,6 +37,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from .provenance import environment
+
 try:
     import fcntl
 except ImportError:  # Windows: stale temporary files are told by their age
@@ -307,26 +309,13 @@ def digest(obj, what: str = "configuration") -> str:
 # Resumable batches
 # --------------------------------------------------------------------------------------
 
-def environment() -> dict:
-    """Versions and device that the numbers depend on (part of every configuration hash)."""
-    import jax
-    import jaxlib
-    import optax
-
-    from . import __version__
-
-    dev = jax.devices()[0]
-    return dict(jaxsim=__version__, jax=jax.__version__, jaxlib=jaxlib.__version__, numpy=np.__version__,
-                optax=optax.__version__, x64=bool(jax.config.jax_enable_x64),
-                device=f"{dev.platform}:{getattr(dev, 'device_kind', '')}")
-
-
 def config_components(setup, problem, settings, dtype) -> dict:
     """What determines a sweep's numbers, as named digests: each field of the clock (method
     and its static options, optimizer, timing model, store layout, ...), the problem (type,
     static fields, array data), the per-seed and per-interval inputs (seed keys, worker
     facts, sampled event streams or durations, recording times: the horizon and number of
-    points), the settings in the caller's order, the float type and :func:`environment`."""
+    points), the settings in the caller's order, the float type and the versions and device
+    (:func:`jaxsim.runtime.provenance.environment`)."""
     clock = setup.clock
     if dataclasses.is_dataclass(clock):
         comps = {f"clock.{f.name}": digest(getattr(clock, f.name), f"clock's {f.name}")
@@ -435,4 +424,4 @@ def as_checkpoint(checkpoint) -> Optional[Checkpoint]:
 
 
 __all__ = ["Checkpoint", "FORMAT", "MANIFEST", "as_checkpoint", "atomic_savez", "atomic_write", "config_components",
-           "digest", "environment", "remove_stale_temporaries"]
+           "digest", "remove_stale_temporaries"]

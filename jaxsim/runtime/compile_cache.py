@@ -3,8 +3,10 @@
 Compiling a sweep's kernel takes seconds (minutes for large controlled loops); with the
 cache on, a kernel compiled once is read back from disk by later processes with the same
 shapes and options. Off by default. Turn it on with ``jaxsim --compile-cache DIR ...``, the
-environment variable ``JAXSIM_COMPILE_CACHE=DIR`` (read when :mod:`jaxsim` is imported), or
-:func:`enable_compile_cache` from Python. JAX decides what is worth caching (by default,
+environment variable ``JAXSIM_COMPILE_CACHE=DIR`` (read when :mod:`jaxsim` is imported: a folder
+that cannot be created or written is one warning naming the variable and the folder, and the
+cache stays off; ``import jaxsim`` never fails on it), or :func:`enable_compile_cache` from Python
+(which raises ``ValueError`` for such a folder). JAX decides what is worth caching (by default,
 kernels that took at least a second to compile). The test suite uses its own fresh folder
 per run (``tests/conftest.py``), never a user's.
 """
@@ -12,6 +14,7 @@ per run (``tests/conftest.py``), never a user's.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import jax
@@ -36,9 +39,18 @@ def enable_compile_cache(path) -> Path:
 
 
 def enable_from_environment() -> Path | None:
-    """:func:`enable_compile_cache` on ``$JAXSIM_COMPILE_CACHE`` when it is set and not empty."""
+    """:func:`enable_compile_cache` on ``$JAXSIM_COMPILE_CACHE`` when it is set and not empty.
+    A folder that cannot be used is a one-line warning naming the variable and the folder, and
+    the cache stays off (this runs when :mod:`jaxsim` is imported, which must not fail)."""
     path = os.environ.get(ENV)
-    return enable_compile_cache(path) if path else None
+    if not path:
+        return None
+    try:
+        return enable_compile_cache(path)
+    except ValueError as e:
+        warnings.warn(f"{ENV}={path!r}: {str(e).removeprefix('compile cache: ')}; the compilation cache "
+                      "stays off", stacklevel=2)
+        return None
 
 
 __all__ = ["ENV", "enable_compile_cache", "enable_from_environment"]
