@@ -32,7 +32,7 @@ from jaxsim.events import Horizon
 from jaxsim.sim import stream
 from jaxsim.sim.driver import hp_arrays, run_batch
 from jaxsim.sim.server import SGD
-from jaxsim.sweep import build_streams
+from jaxsim.sim.clocks import build_streams
 
 
 def batched(one):

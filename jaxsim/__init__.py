@@ -16,6 +16,7 @@ from .runtime.cpu_devices import use_cpu_devices
 from .events import EventStream, Horizon, free_running, sample_stream
 from .methods import REGISTRY, Method, make_method, register
 from . import theory
+from .reference.check import check
 from .problems import PROBLEMS, Problem, from_loss, make_problem, worst_case_quadratic
 from .speed import SpeedProfile
 from .sweep import SweepResult, simulate, sweep
@@ -26,6 +27,6 @@ __version__ = "0.1.0"
 enable_from_environment()
 
 __all__ = ["EventStream", "Horizon", "Method", "PROBLEMS", "Problem", "REGISTRY", "SpeedProfile",
-           "SweepResult", "TimingModel", "enable_compile_cache", "free_running", "from_loss", "make_method",
+           "SweepResult", "TimingModel", "check", "enable_compile_cache", "free_running", "from_loss", "make_method",
            "make_problem", "make_timing", "register", "sample_stream", "simulate", "sweep", "theory",
            "use_cpu_devices", "worst_case_quadratic"]

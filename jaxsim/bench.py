@@ -4,7 +4,7 @@ Work: Ringmaster ASGD on the worst-case quadratic (``d = 100``), ``n = 100`` wor
 with ``(1 + sqrt(w)) + |N(0, w + 1)|`` durations, ``seeds x gammas x R`` runs. Reported
 in run-events per second (runs x events each):
 
-* engine: :func:`jaxsim.sweep.run_streams`, compiled, timed on a second call;
+* engine: the stream clock's batch (:func:`jaxsim.sim.driver.run_setup`), compiled, timed on a second call;
 * reference: the plain heap loop (:mod:`jaxsim.reference`) on a few of the same runs;
 * synchronous: a kernel over the same stream, batch and draws that computes each event's
   gradient at the *current* model and steps (``x <- x - gamma grad(x; noise)``), recording
@@ -32,7 +32,8 @@ from .events import Horizon
 from .runtime.rng import time_key
 from .sim import stream
 from .sim.server import SGD
-from .sweep import build_streams, run_streams
+from .sim.clocks import build_streams
+from .sim.driver import run_setup
 
 
 @functools.partial(jax.jit, static_argnames=("clock",))
@@ -110,9 +111,9 @@ def run(n: int = 100, d: int = 100, events: int = 20_000, seeds: int = 4, gammas
     runs = len(seed_list) * len(settings)
     run_events = sum(s.num_events for s in streams) * len(settings)
 
-    engine_call = lambda: run_streams(method, problem, timing, streams, seed_list, settings,  # noqa: E731
-                                      batch_size=len(settings))[0]["loss_gap"]
     setup = stream.setup(method, problem, timing, streams, seed_list, settings, optimizer=SGD)
+    engine_call = lambda: run_setup(setup, method, problem, settings, batch_size=len(settings),  # noqa: E731
+                                    dtype=problem.dtype)[0]["loss_gap"]
     gam = jnp.asarray([s["gamma"] for s in settings], jnp.float32)
     floor_call = lambda: floor_batch(setup.clock, problem, setup.seeds, setup.intervals, gam)  # noqa: E731
     sync_call = lambda: sync_batch(setup.clock, problem, setup.seeds, setup.intervals, gam)  # noqa: E731
@@ -125,7 +126,7 @@ def run(n: int = 100, d: int = 100, events: int = 20_000, seeds: int = 4, gammas
     D = timing.sample(time_key(0), 4 * events // n + 64)
     t0 = time.perf_counter()
     for s in settings[:reference_runs]:
-        reference.run(method, problem, D, s, seed=0, horizon=horizon, num_points=num_points)
+        reference.run(method, problem, timing, s, durations=D, seed=0, horizon=horizon, num_points=num_points)
     ref_s = (time.perf_counter() - t0) / reference_runs
     ref_rate = events / ref_s
 

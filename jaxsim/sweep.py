@@ -24,16 +24,16 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .runtime.checkpoint import Checkpoint, atomic_savez
-from .events import EventStream, as_horizon, cycle_times, free_running, sample_stream
-from .methods import AllocationMethod, ControlledMethod, Method, RoundMethod, StreamMethod, make_method
+from .events import as_horizon
+from .methods import Method, make_method
 from .problems import Problem
 from .problems.base import check_dtype
 from .runtime.provenance import provenance
-from .runtime.rng import check_seeds, comm_key, time_keys
-from .sim import allocation, controlled, rounds, stream
+from .runtime.rng import check_seeds
+from .sim.clocks import build_streams, clock_of
 from .sim.driver import resolve_devices, run_setup
-from .sim.server import METRICS, SGD
-from .timing import TimingModel, validate_durations
+from .sim.server import METRICS
+from .timing import TimingModel
 
 #: The default ``memory_budget``: ``None``, what the device has (a GPU's memory limit, half of the
 #: host's memory on CPU; :func:`jaxsim.runtime.memory.default_memory_budget`).
@@ -367,100 +367,24 @@ def check_setup(method: Method, problem: Problem, timing: TimingModel) -> None:
     method.check_problem(problem)
 
 
-def build_streams(method: StreamMethod, timing: TimingModel, seeds: Sequence[int], horizon,
-                  num_points: int, durations=None, memory_budget=None) -> list[EventStream]:
-    """One free-running stream per seed, chunk lengths padded to a common size.
-
-    ``durations`` (optional, one ``[n, J]`` array of compute times per seed) replaces
-    sampling. A job's cycle adds its communication times (``timing.comm``) and scales
-    with its cost (``method.job.time_scale``: local steps, a pair's cost). ``memory_budget``
-    (bytes; ``None``: the default) bounds the host memory of sampling each seed's durations
-    (see :func:`sample_stream`).
-    """
-    if durations is not None and len(durations) != len(seeds):
-        raise ValueError(f"durations: got {len(durations)} arrays for {len(seeds)} seeds")
-    if timing.comm is not None and timing.speed is not None:
-        raise ValueError("timing.comm: free-running streams with both communication times and a speed profile "
-                         "are not supported; use one of them")
-    streams = []
-    keys = time_keys(seeds)  # one call for every seed (bit-identical to time_key per seed)
-    for i, s in enumerate(seeds):
-        k = keys[i]
-        mean = timing.mean(k)
-        active = method.active_workers(mean)
-        scale = method.job.time_scale(mean)
-        cycle = None
-        if scale is not None or timing.comm is not None:
-            def cycle(D, scale=scale, s=s):
-                comm = None if timing.comm is None else timing.comm_sample(comm_key(s), D.shape[1])
-                return cycle_times(D, scale, comm)
-        if durations is None:
-            st, _ = sample_stream(timing, k, horizon, num_points, active, cycle=cycle, memory_budget=memory_budget)
-        else:
-            D = validate_durations(durations[i], timing.n)
-            st = free_running(D if cycle is None else cycle(D), horizon, num_points, active, timing=timing)
-        streams.append(st)
-    C = max(st.shape[1] for st in streams)
-    return [st.pad_to(C) for st in streams]
-
-
-def run_streams(method: StreamMethod, problem: Problem, timing, streams: Sequence[EventStream],
-                seeds: Sequence[int], settings: Sequence[dict], *, optimizer=None, batch_size: Optional[int] = None,
-                memory_budget: int = DEFAULT_MEMORY_BUDGET, window: Optional[int] = None, progress: bool = False,
-                checkpoint=None, devices=None):
-    """Run every setting on every stream (``streams[i]`` belongs to ``seeds[i]``; ``timing``,
-    one model or one per stream, gives the per-seed worker facts such as speed ranks).
-
-    ``settings`` are complete, validated hyperparameter dicts. Returns ``(metrics, info)``
-    with metric arrays ``[S, P, G + 1]``.
-    """
-    setup = stream.setup(method, problem, timing, streams, seeds, settings, optimizer=_optimizer(optimizer),
-                         window=window)
-    return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint, devices=devices)
-
-
-def run_controlled(method: ControlledMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
-                   settings: Sequence[dict], horizon_time: float, num_points: int, *, optimizer=None,
-                   batch_size: Optional[int] = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                   window: Optional[int] = None, progress: bool = False, checkpoint=None, devices=None):
-    """Controlled-event runs (see :mod:`jaxsim.sim.controlled`): metrics ``[S, P, G + 1]`` and info."""
-    setup = controlled.setup(method, problem, timing, seeds, settings, horizon_time, num_points,
-                             optimizer=_optimizer(optimizer), window=window)
-    return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint, devices=devices)
-
-
-def run_allocation(method: AllocationMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
-                   settings: Sequence[dict], horizon_time: float, num_points: int, *, optimizer=None,
-                   batch_size: int | None = None, memory_budget: int = DEFAULT_MEMORY_BUDGET,
-                   progress: bool = False, checkpoint=None, devices=None):
-    """Task-allocation runs (ATA family, see :mod:`jaxsim.sim.allocation`): metrics ``[S, P, G + 1]``
-    (:data:`METRICS` plus ``proxy_regret``) and info. ``settings``: validated hyperparameters."""
-    method.check_timing(timing)
-    setup = allocation.setup(method, problem, timing, seeds, settings, horizon_time, num_points,
-                             optimizer=_optimizer(optimizer))
-    return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint, devices=devices)
-
-
-def run_rounds(method: RoundMethod, problem: Problem, timing: TimingModel, seeds: Sequence[int],
-               settings: Sequence[dict], horizon_time: float, num_points: int, *, batch_size: int | None = None,
-               memory_budget: int = DEFAULT_MEMORY_BUDGET, progress: bool = False, checkpoint=None,
-               devices=None):
-    """Round-based runs (see :mod:`jaxsim.sim.rounds`): metrics ``[S, P, G + 1]`` (:data:`METRICS`
-    without ``batch_loss``, plus the method's extras) and info. ``settings``: validated hyperparameters."""
-    setup = rounds.setup(method, problem, timing, seeds, settings, horizon_time, num_points)
-    return run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
-                     progress=progress, dtype=_dtype(problem), checkpoint=checkpoint, devices=devices)
-
-
-def _optimizer(optimizer):
-    return SGD if optimizer is None else optimizer
-
-
-def _dtype(problem):
-    return problem.dtype
+def run(method: Method, problem: Problem, timing, seeds: Sequence[int], settings: Sequence[dict], horizon,
+        num_points: int, *, optimizer=None, batch_size: Optional[int] = None,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET, window: Optional[int] = None, durations=None,
+        progress: bool = False, checkpoint=None, devices=None):
+    """Every setting on every seed, on the method's clock (:data:`jaxsim.sim.clocks.CLOCKS`):
+    ``(metrics [S, P, G + 1], info, time [S, G + 1])``. ``settings`` are complete, validated
+    hyperparameter dicts; ``timing`` is one model (or, on the stream clock, one per seed);
+    ``horizon`` a :class:`~jaxsim.sim.events.Horizon` or seconds. :func:`sweep` labels the result;
+    the reference check (:func:`jaxsim.reference.check.check`) compares it run by run."""
+    t0 = _time.perf_counter()
+    setup = clock_of(method).setup(method, problem, timing, seeds, settings, as_horizon(horizon), num_points,
+                                   optimizer=optimizer, window=window, durations=durations,
+                                   memory_budget=memory_budget)
+    t_prep = _time.perf_counter() - t0
+    raw, info = run_setup(setup, method, problem, list(settings), batch_size=batch_size, memory_budget=memory_budget,
+                          progress=progress, dtype=problem.dtype, checkpoint=checkpoint, devices=devices)
+    info.update(seconds_prepare=t_prep)
+    return raw, info, setup.time
 
 
 def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Optional[dict] = None,
@@ -470,12 +394,12 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
           checkpoint_dir=None, devices=None) -> SweepResult:
     """Simulate ``method`` for every seed and every point of ``grid``.
 
-    The method's kind picks the clock: free-running methods run on pre-sampled streams
-    (:mod:`jaxsim.sim.stream`), methods that cancel, idle or synchronize workers on controlled
-    events (:mod:`jaxsim.sim.controlled`), the ATA family on the allocation clock
-    (:mod:`jaxsim.sim.allocation`); all share one server (:mod:`jaxsim.sim.server`). Round-based
-    methods (:class:`~jaxsim.methods.RoundMethod`, e.g. LOSCAR-SGD) run on the rounds clock
-    (:mod:`jaxsim.sim.rounds`), owning their models.
+    The method names its clock (``method.clock``, looked up in :data:`jaxsim.sim.clocks.CLOCKS`):
+    free-running methods run on pre-sampled streams (:mod:`jaxsim.sim.stream`), methods that
+    cancel, idle or synchronize workers on controlled events (:mod:`jaxsim.sim.controlled`), the
+    ATA family on the allocation clock (:mod:`jaxsim.sim.allocation`), round-based methods (e.g.
+    LOSCAR-SGD) on the rounds clock (:mod:`jaxsim.sim.rounds`), owning their models; the first
+    three share one server (:mod:`jaxsim.sim.server`).
 
     Args:
       method: a registered name or a :class:`~jaxsim.methods.Method` instance.
@@ -521,22 +445,19 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     """
     seeds = check_seeds(seeds)
     _check_run_options(num_points, batch_size, memory_budget)
-    if isinstance(method, str):
-        method = make_method(method, **(method_options or {}))
-    elif not isinstance(method, (StreamMethod, ControlledMethod, AllocationMethod, RoundMethod)):
-        raise ValueError(f"method: expected a name or a Method, got {type(method).__name__}")
+    method = make_method(method, **(method_options or {}))
+    clock = clock_of(method)
     resolve_devices(devices)
-    axes, fixed = _split_grid(method, grid, _dtype(problem) if isinstance(problem, Problem) else None)
+    axes, fixed = _split_grid(method, grid, problem.dtype if isinstance(problem, Problem) else None)
     check_setup(method, problem, timing)
     method.check_grid({**axes, **{k: np.atleast_1d(v) for k, v in fixed.items()}}, timing.n)
     horizon = as_horizon(horizon)
+    clock.check(method, horizon, durations=durations, window=window, optimizer=optimizer)
 
     t0 = _time.perf_counter()
     names = list(axes)
     settings = [dict(zip(names, combo), **fixed) for combo in itertools.product(*axes.values())] \
         if names else [dict(fixed)]
-    if isinstance(method, StreamMethod) and method.selects_workers and horizon.time is None:
-        raise ValueError(f"horizon: {method.name} picks its workers per setting; give the horizon in seconds")
     ckpt = None
     if checkpoint_dir is not None:
         if not isinstance(checkpoint_dir, (str, os.PathLike)):
@@ -546,38 +467,11 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
             grid={k: np.asarray(v).tolist() for k, v in axes.items()}, fixed=fixed,
             horizon=dataclasses.asdict(horizon), num_points=int(num_points), window=window,
             durations=durations is not None))
-    kw = dict(optimizer=optimizer, batch_size=batch_size, memory_budget=memory_budget, progress=progress,
-              checkpoint=ckpt, devices=devices)
-    if isinstance(method, StreamMethod):
-        streams = build_streams(method, timing, seeds, horizon, num_points, durations, memory_budget)
-        time = np.stack([st.grid_time for st in streams])
-        t_prep = _time.perf_counter() - t0
-        raw, info = run_streams(method, problem, timing, streams, seeds, settings, window=window, **kw)
-    else:  # durations are drawn inside the simulation
-        loop = ("allocates tasks per iteration" if isinstance(method, AllocationMethod) else
-                "runs in rounds" if isinstance(method, RoundMethod) else "runs on controlled events")
-        if horizon.time is None:
-            raise ValueError(f"horizon: {method.name} {loop} and needs a horizon in seconds")
-        if durations is not None:
-            raise ValueError(f"durations: {method.name} draws its durations inside the simulation "
-                             "(counter-based, per worker and job); pass a timing model instead")
-        if isinstance(method, (AllocationMethod, RoundMethod)) and window is not None:
-            raise ValueError(f"window: {method.name} keeps no past iterates (every gradient is fresh)")
-        if isinstance(method, RoundMethod) and optimizer is not None:
-            raise ValueError(f"optimizer: {method.name} runs in rounds and updates its own models; "
-                             "it takes no server optimizer")
-        time = np.tile(np.linspace(0.0, horizon.time, num_points + 1), (len(seeds), 1))
-        t_prep = _time.perf_counter() - t0
-        if isinstance(method, AllocationMethod):
-            raw, info = run_allocation(method, problem, timing, seeds, settings, horizon.time, num_points, **kw)
-        elif isinstance(method, RoundMethod):
-            kw.pop("optimizer")
-            raw, info = run_rounds(method, problem, timing, seeds, settings, horizon.time, num_points, **kw)
-        else:
-            raw, info = run_controlled(method, problem, timing, seeds, settings, horizon.time, num_points,
-                                       window=window, **kw)
+    raw, info, time = run(method, problem, timing, seeds, settings, horizon, num_points, optimizer=optimizer,
+                          batch_size=batch_size, memory_budget=memory_budget, window=window, durations=durations,
+                          progress=progress, checkpoint=ckpt, devices=devices)
     S = len(seeds)
-    info.update(seconds_total=_time.perf_counter() - t0, seconds_prepare=t_prep,
+    info.update(seconds_total=_time.perf_counter() - t0,
                 n=timing.n, d=problem.dim, horizon=dataclasses.asdict(horizon),
                 config=dict(method=method.name, method_options=dict(method_options or {}),
                             optimizer=None if optimizer is None else repr(optimizer),
@@ -615,5 +509,5 @@ def simulate(method, problem: Problem, timing: TimingModel, *, seed: int = 0, hp
     return out
 
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "METRICS", "SweepResult", "build_streams", "check_setup", "run_allocation",
-           "run_controlled", "run_rounds", "run_streams", "simulate", "sweep"]
+__all__ = ["DEFAULT_MEMORY_BUDGET", "METRICS", "SweepResult", "build_streams", "check_setup", "run", "simulate",
+           "sweep"]

@@ -8,7 +8,8 @@ from jaxsim.bench import sync_batch
 from jaxsim.events import Horizon
 from jaxsim.sim import stream
 from jaxsim.sim.server import SGD
-from jaxsim.sweep import build_streams, run_streams
+from jaxsim.sim.clocks import build_streams
+from jaxsim.sweep import run
 
 
 def test_sync_kernel_is_sgd_at_the_current_model():
@@ -20,7 +21,7 @@ def test_sync_kernel_is_sgd_at_the_current_model():
     seeds, gammas = [0, 1], [0.1, 0.3]
     settings = [{"gamma": g} for g in gammas]
     streams = build_streams(method, timing, seeds, Horizon(events=60), 5)
-    metrics, _ = run_streams(method, problem, timing, streams, seeds, settings)
+    metrics, _, _ = run(method, problem, timing, seeds, settings, Horizon(events=60), 5)
     setup = stream.setup(method, problem, timing, streams, seeds, settings, optimizer=SGD)
     loss, gns = sync_batch(setup.clock, problem, setup.seeds, setup.intervals, jnp.asarray(gammas, jnp.float32))
     assert metrics["updates"][..., -1].min() > 10

@@ -237,19 +237,19 @@ def test_split_time_orders_events_as_the_reference_loop():
 
     from jaxsim import reference
     from jaxsim.speed import SpeedProfile
-    from jaxsim.sweep import run_allocation, run_controlled
+    from jaxsim.sweep import run
 
     assert ct.split_mode()
     n, horizon, seeds = 4, 60.0, [3, 7]
     problem = jaxsim.worst_case_quadratic(d=3, noise_scale=0.1)
     timing = dataclasses.replace(jaxsim.make_timing(n, "one_plus_sqrt", "halfnormal"),
                                  speed=SpeedProfile.periodic(n, 0.6, 7.0, horizon=80.0))
-    cases = [("mindflayer", run_controlled, reference.run_controlled, {"gamma": 0.05}),
-             ("ata", run_allocation, reference.run_allocation, {"gamma": 0.05, "B": 5})]
-    for name, engine, ref_loop, grid in cases:
+    cases = [("mindflayer", reference.run_controlled, {"gamma": 0.05}),
+             ("ata", reference.run_allocation, {"gamma": 0.05, "B": 5})]
+    for name, ref_loop, grid in cases:
         method = jaxsim.make_method(name)
         hp = {k: v.item() for k, v in method.check_hparams(grid).items()}
-        out, _ = engine(method, problem, timing, seeds, [hp, hp], horizon, 6)
+        out, _, _ = run(method, problem, timing, seeds, [hp, hp], horizon, 6)
         for i, seed in enumerate(seeds):
             ref = ref_loop(method, problem, timing, hp, seed=seed, horizon=horizon, num_points=6)
             for k in ("received", "updates", "cancelled", "timeouts"):

@@ -7,12 +7,12 @@ import pytest
 
 import jaxsim
 from jaxsim import theory
-from jaxsim.events import Horizon, free_running
+from jaxsim.events import Horizon
 import jax
 
 from jaxsim.methods.base import Arrival, SeedContext, Workers
 from jaxsim.problems import heterogeneous_quadratic
-from jaxsim.sweep import run_streams
+from jaxsim.sweep import run
 from jaxsim.timing import NOISE_LAWS, TimingModel
 
 
@@ -99,7 +99,7 @@ def test_ringleader_trace_reference():
     from jaxsim import reference
 
     D = np.tile(TAU3[:, None], (1, 20))
-    ref = reference.run(jaxsim.make_method("ringleader"), QUAD3, D, {"gamma": GAMMA}, seed=0,
+    ref = reference.run(jaxsim.make_method("ringleader"), QUAD3, None, {"gamma": GAMMA}, durations=D, seed=0,
                         horizon=Horizon(events=len(TRACE_OWN)), num_points=len(TRACE_OWN))
     np.testing.assert_allclose(ref["loss_gap"], [_gap(x) for x in _replay([u for _, _, u in TRACE_OWN])],
                                rtol=1e-6)  # the problem's data are float32
@@ -116,15 +116,15 @@ def test_ringleader_delays_at_most_2n_minus_2(n):
     problem = heterogeneous_quadratic(a=rng.normal(size=(n, 2)), noise_scale=0.1)
     laws = [NOISE_LAWS["none"](), NOISE_LAWS["exponential"](scale=1.0), NOISE_LAWS["lognormal"](sigma=1.0),
             NOISE_LAWS["uniform"](low=0.0, high=5.0), NOISE_LAWS["halfnormal"](var="i")]
-    timings, streams, seeds = [], [], []
+    timings, tables, seeds = [], [], []
     for s, law in enumerate(laws * 2):
         base = rng.uniform(0.2, 5.0, n) if s % 2 else np.sort(rng.uniform(0.2, 20.0, n))
         timing = TimingModel(n=n, base=base, noise=law)
         D = timing.sample(jaxsim.runtime.rng.time_key(s), 2000)
         timings.append(timing)
-        streams.append(free_running(D, Horizon(events=40 * n * n), 4))
+        tables.append(D)
         seeds.append(s)
-    out, _ = run_streams(method, problem, timings, streams, seeds, [{"gamma": 0.05}])
+    out, _, _ = run(method, problem, timings, seeds, [{"gamma": 0.05}], Horizon(events=40 * n * n), 4, durations=tables)
     assert np.all(out["max_delay"] <= 2 * n - 2)
     assert np.all(out["discarded"] == 0)
     assert out["max_delay"].max() >= n  # the configurations do produce long delays

@@ -93,7 +93,7 @@ def test_engine_matches_reference_on_a_pytree(name):
             D = timing.sample(jaxsim.runtime.rng.time_key(seed), 200)
             eng = jaxsim.simulate(method, problem, timing, seed=seed, hparams=hp, horizon=Horizon(events=40),
                                   num_points=6, durations=D)
-            ref = reference.run(method, problem, D, method.check_hparams(hp), seed=seed,
+            ref = reference.run(method, problem, timing, method.check_hparams(hp), durations=D, seed=seed,
                                 horizon=Horizon(events=40), num_points=6)
             compared = COMPARED
     assert eng["updates"][-1] >= 10

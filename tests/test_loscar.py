@@ -3,7 +3,7 @@ the special cases (no overlap: both merges coincide; no overlap and K = d: Local
 heterogeneous local steps, checked against an independent NumPy loop), exact counts in the
 fixed timing model, the round-time theory, and bad input.
 
-The default options are covered by ``tests/test_oracle.py::test_rounds_engine_matches_reference``.
+The default options are covered by ``tests/test_oracle.py``.
 """
 
 import math
@@ -16,7 +16,7 @@ import jaxsim
 from jaxsim import reference, theory
 from jaxsim.methods import make_method
 from jaxsim.runtime.rng import grad_root
-from jaxsim.sweep import run_rounds
+from jaxsim.sweep import run
 from jaxsim.timing import NOISE_LAWS, Comm, TimingModel
 
 N_W, D = 3, 4
@@ -150,7 +150,7 @@ def test_options_match_reference(opts):
         seeds = [int(s) for s in rng.integers(0, 2**31 - 1, 3)]
         settings = [{k: v.item() for k, v in method.check_hparams(
             {name: spec.sample(rng, N_W) for name, spec in method.hparams.items()}).items()} for _ in seeds]
-        out, _ = run_rounds(method, problem, timing, seeds, settings, 30.0, 6)
+        out, _, _ = run(method, problem, timing, seeds, settings, 30.0, 6)
         for i, seed in enumerate(seeds):
             ref = reference.run_rounds(method, problem, timing, settings[i], seed=seed, horizon=30.0, num_points=6)
             assert ref["updates"][-1] >= 2

@@ -30,7 +30,7 @@ def test_user_methods_are_picked_up_by_every_registry_test():
     assert set(USER_METHODS) <= set(jaxsim.REGISTRY)
     assert set(test_memory_batches.CASES) >= {(name, "quadratic") for name in jaxsim.REGISTRY}
     for name in USER_METHODS:
-        assert name in test_oracle.FREE_RUNNING + test_oracle.CONTROLLED
+        assert name in test_oracle.METHODS
         assert (name, "quadratic") in test_memory_batches.CASES  # the jit/vmap and no-recompile test
         if getattr(jaxsim.REGISTRY[name], "masks_invalid", False):
             assert name in test_heterogeneous.MASKING

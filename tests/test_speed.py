@@ -10,7 +10,7 @@ import pytest
 
 from jaxsim import Horizon, free_running, make_method, sample_stream
 from jaxsim.speed import SpeedProfile
-from jaxsim.sweep import build_streams
+from jaxsim.sim.clocks import build_streams
 from jaxsim.timing import TimingModel
 
 # Dyadic breakpoints and speeds: every W, target and finish time below is exact in float64.

@@ -101,7 +101,8 @@ def test_trace_engine(name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_trace_reference(name):
     hp, steps, expected = CASES[name]
-    out = reference.run(jaxsim.make_method(name), QUAD0, D_TRACE, hp, seed=0, horizon=HORIZON9, num_points=9)
+    out = reference.run(jaxsim.make_method(name), QUAD0, None, hp, durations=D_TRACE, seed=0, horizon=HORIZON9,
+                        num_points=9)
     _check_trace(out, steps, expected)
 
 
@@ -111,7 +112,8 @@ def test_ringmaster_trace_with_noise_matches_reference():
     hp = {"gamma": GAMMA, "R": 2}
     eng = jaxsim.simulate("ringmaster", prob, TIMING3, seed=5, hparams=hp, durations=D_TRACE,
                           horizon=HORIZON9, num_points=9)
-    ref = reference.run(jaxsim.make_method("ringmaster"), prob, D_TRACE, hp, seed=5, horizon=HORIZON9, num_points=9)
+    ref = reference.run(jaxsim.make_method("ringmaster"), prob, None, hp, durations=D_TRACE, seed=5, horizon=HORIZON9,
+                        num_points=9)
     np.testing.assert_array_equal(eng["updates"], RINGMASTER_EXPECTED["updates"])
     np.testing.assert_allclose(eng["loss_gap"], ref["loss_gap"], rtol=2e-5, atol=1e-5)
     # and the noise matters (the noiseless trajectory is different)

@@ -27,6 +27,7 @@ from .base import (
     Commands,
     ControlledMethod,
     Decision,
+    EventMethod,
     HParam,
     Method,
     SeedContext,
@@ -43,17 +44,24 @@ for _info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{_info.name}")
 
 
-def make_method(name: str, **options) -> Method:
-    """Instantiate a registered method by name with its static options."""
-    if name not in REGISTRY:
-        raise ValueError(f"method: unknown name {name!r}; registered: {sorted(REGISTRY)}")
+def make_method(method, **options) -> Method:
+    """A registered method by name, instantiated with its static options; a :class:`Method`
+    instance is returned as it is (its options were given to its constructor)."""
+    if isinstance(method, Method):
+        if options:
+            raise ValueError(f"method_options: {sorted(options)} given with a {type(method).__name__} instance; "
+                             "pass them to its constructor")
+        return method
+    if not isinstance(method, str):
+        raise ValueError(f"method: expected a name or a Method, got {type(method).__name__}")
+    if method not in REGISTRY:
+        raise ValueError(f"method: unknown name {method!r}; registered: {sorted(REGISTRY)}")
     try:
-        return REGISTRY[name](**options)
+        return REGISTRY[method](**options)
     except TypeError as e:
-        raise ValueError(f"method {name!r}: bad option: {e}") from None
+        raise ValueError(f"method {method!r}: bad option: {e}") from None
 
 
-__all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "Commands", "ControlledMethod", "Decision", "GAMMA", "HParam",
-           "IDLE", "Method", "NEW", "OWN", "REGISTRY", "RoundEnv", "RoundMethod",
-           "RoundResult", "SeedContext", "StreamMethod", "Workers", "make_method",
-           "reference_rule", "register"]
+__all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "Commands", "ControlledMethod", "Decision", "EventMethod",
+           "GAMMA", "HParam", "IDLE", "Method", "NEW", "OWN", "REGISTRY", "RoundEnv", "RoundMethod", "RoundResult",
+           "SeedContext", "StreamMethod", "Workers", "make_method", "reference_rule", "register"]

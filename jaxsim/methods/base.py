@@ -236,7 +236,7 @@ class Method:
     name: ClassVar[str] = "method"
     hparams: ClassVar[dict[str, HParam]] = {}
     paper: ClassVar[str] = ""
-    #: The clock that runs this kind (a key of :data:`jaxsim.sim.CLOCKS`).
+    #: The clock that runs this kind (a key of :data:`jaxsim.sim.clocks.CLOCKS`).
     clock: ClassVar[str] = ""
     #: What a worker computes per job (:mod:`jaxsim.jobs`).
     job: ClassVar[Job] = GRADIENT
@@ -289,7 +289,25 @@ class Method:
 
 
 @dataclasses.dataclass(frozen=True)
-class StreamMethod(Method):
+class EventMethod(Method):
+    """The event protocol: the server hands the method one arrival at a time
+    (:meth:`on_arrival`) and applies its :class:`Decision`. Its two kinds differ only in who
+    decides when workers work, which picks the clock: :class:`StreamMethod` (workers restart
+    the moment they report: arrivals are pre-sampled) and :class:`ControlledMethod` (the method
+    cancels, idles or synchronizes workers: an event loop inside the scan). The other protocol
+    is whole iterations or rounds (:class:`AllocationMethod`, :class:`RoundMethod`)."""
+
+    #: ``True``: :meth:`on_arrival` leaves its state unchanged when ``arrival.valid`` is
+    #: False, so the server need not select between old and new state per event (an
+    #: O(state) pass that dominates for ``n x d`` tables).
+    masks_invalid: ClassVar[bool] = False
+
+    def on_arrival(self, state, arrival: Arrival, hp: dict) -> tuple[Any, Decision]:
+        raise NotImplementedError
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamMethod(EventMethod):
     """Free-running workers: every worker restarts the moment it reports, so arrivals
     are pre-sampled (:mod:`jaxsim.sim.stream`). Commands may only say ``NEW`` or ``OWN``
     for the reporter."""
@@ -298,13 +316,6 @@ class StreamMethod(Method):
     #: ``True``: :meth:`on_arrival` may return ``Commands(reporter=OWN)``, so its delays are
     #: not bounded by the stream's; the server then keeps one point per worker.
     keeps_points: ClassVar[bool] = False
-    #: ``True``: :meth:`on_arrival` leaves its state unchanged when ``arrival.valid`` is
-    #: False, so the server need not select between old and new state per event (an
-    #: O(state) pass that dominates for ``n x d`` tables).
-    masks_invalid: ClassVar[bool] = False
-
-    def on_arrival(self, state, arrival: Arrival, hp: dict) -> tuple[Any, Decision]:
-        raise NotImplementedError
 
     def active_workers(self, mean_times: np.ndarray) -> Optional[np.ndarray]:
         """Boolean mask of the workers that ever compute (``None``: all); fixed per seed."""
@@ -323,16 +334,12 @@ class StreamMethod(Method):
 
 
 @dataclasses.dataclass(frozen=True)
-class ControlledMethod(Method):
+class ControlledMethod(EventMethod):
     """The method decides when workers work (cancels, idles, barriers, attempt budgets);
     arrivals come from an event loop inside the scan (:mod:`jaxsim.sim.controlled`).
     :meth:`window` must bound the delays it applies."""
 
     clock: ClassVar[str] = "controlled"
-    masks_invalid: ClassVar[bool] = False
-
-    def on_arrival(self, state, arrival: Arrival, hp: dict) -> tuple[Any, Decision]:
-        raise NotImplementedError
 
     def initial_workers(self, hp: dict, ctx: SeedContext, state) -> jax.Array:
         """bool[n]: the workers that start a job at time 0 (``state``: from :meth:`init`)."""

@@ -4,9 +4,9 @@ Each method's rule lives beside the method, in its own file (``method.rule``); t
 here are generic. See :mod:`jaxsim.reference.loops`.
 """
 
-from .loops import rule_of, run, run_allocation, run_controlled, run_rounds
+from .loops import LOOPS, rule_of, run, run_allocation, run_controlled, run_rounds, run_stream
 from .rules import IDLE, NEW, OWN, AllocationRule, ControlledRule, RoundRule, Rule, greedy_minmax
 from .server import Server
 
 __all__ = ["AllocationRule", "ControlledRule", "IDLE", "NEW", "OWN", "RoundRule", "Rule", "Server", "greedy_minmax",
-           "rule_of", "run", "run_allocation", "run_controlled", "run_rounds"]
+           "LOOPS", "rule_of", "run", "run_allocation", "run_controlled", "run_rounds", "run_stream"]

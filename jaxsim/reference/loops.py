@@ -1,19 +1,20 @@
-"""The reference loops: plain Python heap simulations, one per clock, sharing one server.
+"""The reference loops: plain Python heap simulations, one per clock, each with its own plain server.
 
 Written to be read, not to be fast. They consume the same durations ``D[n, J]``, the same
 communication times and the same job randomness (keyed by ``(seed, worker, job)``) as
-the clocks, and share no simulation code with them: each worker keeps a full copy of the
-point(s) its job started from, the event order comes from a ``heapq`` of
-``(finish time, worker, job)``, and each method's rule is the plain class registered
-beside it (``method.rule``, see :func:`jaxsim.methods.reference_rule`).
+the clocks, and share no simulation code with them (the problems, timing draws and keys are
+their common inputs): each worker keeps a full copy of the point(s) its job started from, the
+event order comes from a ``heapq`` of ``(finish time, worker, job)``, and each method's rule is
+the plain class registered beside it (``method.rule``, see :func:`jaxsim.methods.reference_rule`).
 
-The clocks must agree with these loops at every recorded point (``tests/test_oracle.py``).
+:func:`run` is the one entry point: it picks the loop of the method's clock from :data:`LOOPS`
+(the mirror of :data:`jaxsim.sim.clocks.CLOCKS`), and every loop has the same signature. The
+clocks must agree with these loops at every recorded point (:func:`jaxsim.reference.check.check`).
 """
 
 from __future__ import annotations
 
 import heapq
-from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..events import as_horizon
 from ..jobs import Job
-from ..runtime.rng import grad_key, grad_root, method_key, time_key
+from ..runtime.rng import comm_key, grad_key, grad_root, method_key, time_key
 from .rules import NEW
 from .server import Server
 
@@ -54,6 +55,26 @@ def _sample_loss(problem, key, x, w):
 @jax.jit
 def _metrics(problem, x):
     return problem.loss(x), problem.loss_gap(x), jnp.sum(problem.full_grad(x) ** 2)
+
+
+class Oracle:
+    """The problem's NumPy oracle of one seed (job ``(w, j)``'s sample drawn from its key), built
+    for twice as many jobs whenever ``j`` is past its table (the draws are counter-based, so a
+    longer table extends a shorter one)."""
+
+    def __init__(self, problem, root, n: int, jobs: int = 64):
+        self.problem, self.root, self.n, self.jobs = problem, root, n, 0
+        self._oracle = None
+        self._grow(jobs)
+
+    def _grow(self, jobs):
+        self.jobs = max(64, jobs)
+        self._oracle = self.problem.numpy_oracle(self.root, self.n, self.jobs)
+
+    def __call__(self, x, w: int, j: int) -> np.ndarray:
+        while j >= self.jobs:
+            self._grow(2 * self.jobs)
+        return np.asarray(self._oracle(np.asarray(x, dtype=np.float64), w, j), dtype=np.float64)
 
 
 class JobRunner:
@@ -97,11 +118,18 @@ def _snapshot_model(problem, srv, batch_loss):
                               and np.isfinite(gns)))
 
 
-def bind_problem(rule, problem):
-    """Give a rule the problem's parameter pytree as NumPy: ``rule.params(x)`` / ``rule.flat(tree)``
-    (methods acting per weight matrix read it; exact conversions)."""
+def new_rule(method, problem, facts: dict, *args):
+    """The method's reference rule, built whole: the problem's parameter pytree as NumPy
+    (``rule.params(x)`` / ``rule.flat(tree)``, for methods acting per weight matrix; exact
+    conversions) and the worker ``facts`` (e.g. ``mean``, ``tau``) are set before the rule's own
+    ``__init__(method, *args)`` runs, so that it may read them."""
+    cls = rule_of(method)
+    rule = cls.__new__(cls)
     rule.params = lambda x: jax.tree.map(np.asarray, problem.params(jnp.asarray(x)))
     rule.flat = lambda tree: np.asarray(problem.flat(jax.tree.map(jnp.asarray, tree)), dtype=np.float64)
+    for k, v in facts.items():
+        setattr(rule, k, v)
+    rule.__init__(method, *args)
     return rule
 
 
@@ -109,48 +137,74 @@ def _hp(hparams):
     return {k: (v.item() if hasattr(v, "item") else v) for k, v in hparams.items()}
 
 
-def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, horizon,
-        num_points: int = 100, mean_times: Optional[np.ndarray] = None,
-        base_times: Optional[np.ndarray] = None, optimizer=None, comm=None) -> dict:
-    """Simulate a free-running method on ``durations[n, J]``; metrics at ``num_points + 1`` points.
+def run_stream(method, problem, timing, hparams: dict, *, seed: int, horizon, num_points: int = 100,
+               optimizer=None, durations=None) -> dict:
+    """A free-running method: every worker restarts the moment it reports.
 
-    ``mean_times`` and ``base_times`` (per worker) are only used by rules that depend on
-    worker speeds (Hero SGD, Rescaled ASGD) and by jobs whose step count does; both
-    default to the sample means of ``durations``. ``comm``: optional ``(down, up)`` tables
-    ``[n, J]`` of communication times (a job's cycle is download, compute, upload).
-    Returns a dict of metric arrays (the clocks' names) plus ``time``.
-    """
-    D = np.asarray(durations, dtype=np.float64)
-    n, J = D.shape
+    Durations are the seed's draws from ``timing`` (counter-based, as the stream clock's), or
+    the given ``durations[n, J]``; the worker facts (mean and base times, which rules such as
+    Hero SGD's and jobs' step counts read) are ``timing``'s for the seed, or without a timing
+    model the sample means of ``durations``. A job's cycle is download, compute (scaled by its
+    cost, e.g. ``H`` local steps take ``H`` draws' time), upload."""
+    if durations is None:
+        table = Durations(timing, time_key(seed), comm_key(seed))
+        n, J = timing.n, None
+    else:
+        table = np.asarray(durations, dtype=np.float64)
+        n, J = table.shape
+    if timing is None:
+        if durations is None:
+            raise ValueError("timing: give a timing model, or durations and no timing model")
+        mean = tau = table.mean(axis=1)
+    else:
+        key = time_key(seed)
+        mean, tau = timing.mean(key), timing.base_for(key)
     x0 = np.asarray(problem.init(), dtype=np.float64)
     hp = _hp(hparams)
-    rule = bind_problem(rule_of(method)(method, hp, n, x0.shape[0]), problem)
-    rule.mean = D.mean(axis=1) if mean_times is None else np.asarray(mean_times, dtype=np.float64)
-    rule.tau = rule.mean if base_times is None else np.asarray(base_times, dtype=np.float64)
+    rule = new_rule(method, problem, dict(mean=np.asarray(mean, np.float64), tau=np.asarray(tau, np.float64)),
+                    hp, n, x0.shape[0])
     active = rule.active(rule.mean)
     steps = method.job.steps(rule.mean)
     scale = method.job.time_scale(rule.mean)
-    if scale is not None:  # e.g. a job of H local steps takes H times its drawn duration
-        D = D * scale[:, None]
-    if comm is not None:
-        down, up = (np.asarray(c, dtype=np.float64) for c in comm)
-        D = down + D + up
+    comm = None
+    if timing is not None and timing.comm is not None:
+        if durations is None:
+            comm = table.comm
+        else:
+            down, up = (np.asarray(c, dtype=np.float64) for c in timing.comm_sample(comm_key(seed), J))
+            comm = lambda w, j: (down[w, j], up[w, j])  # noqa: E731
+
+    def cycle(w, j):
+        """Job ``j`` of worker ``w`` from start to report (``inf`` past the given durations: an
+        error only if it is ever needed)."""
+        if J is not None and j >= J:
+            return np.inf
+        d = table[w, j] if J is not None else table(w, j)
+        if scale is not None:
+            d = d * scale[w]
+        if comm is not None:
+            down, up = comm(w, j)
+            d = down + d + up
+        return d
+
     root = grad_root(seed)
     plain = type(method.job) is Job  # one gradient per job: the problem's NumPy oracle
-    compute = JobRunner(method.job, problem, root, hp, steps, problem.numpy_oracle(root, n, J) if plain else None)
-
+    compute = JobRunner(method.job, problem, root, hp, steps, Oracle(problem, root, n, J or 64) if plain else None)
     horizon = as_horizon(horizon)
     srv = Server(x0, optimizer)
     start_k = np.zeros(n, dtype=np.int64)  # k when each worker's current job got its point
     point = {w: (x0.copy(), x0.copy()) for w in range(n) if active[w]}  # (x^s, x^{s-1})
-    heap = [(D[w, 0], w, 0) for w in range(n) if active[w]]
+    heap = [(cycle(w, 0), w, 0) for w in range(n) if active[w]]
     heapq.heapify(heap)
     received = used = max_delay = 0
     sum_delay, batch_loss = 0.0, float("nan")
 
+    working = int(np.sum(active))  # free-running: every working worker is always busy
+
     def snapshot(t):
         return dict(time=t, received=received, used=used, discarded=received - used, max_delay=max_delay,
-                    mean_delay=sum_delay / used if used else 0.0, **_snapshot_model(problem, srv, batch_loss))
+                    mean_delay=sum_delay / used if used else 0.0, busy_time=working * t, cancelled=0, timeouts=0,
+                    **_snapshot_model(problem, srv, batch_loss))
 
     # Recording times: a fixed grid of seconds, or every K/G events.
     if horizon.time is not None:
@@ -170,7 +224,7 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
                 break
         elif received == horizon.events:
             break
-        if j >= J:
+        if J is not None and j >= J:
             raise ValueError(f"durations: worker {w} needs more than {J} jobs for this horizon")
         heapq.heappop(heap)
         delay = srv.k - start_k[w]
@@ -186,8 +240,7 @@ def run(method, problem, durations: np.ndarray, hparams: dict, *, seed: int, hor
         if command == NEW:  # the reporter's next job starts at the current model
             start_k[w] = srv.k
             point[w] = (srv.x.copy(), srv.x_prev.copy())
-        # Past the sampled jobs: an unknown finish time, an error only if it is ever needed.
-        heapq.heappush(heap, (t + D[w, j + 1] if j + 1 < J else np.inf, w, j + 1))
+        heapq.heappush(heap, (t + cycle(w, j + 1), w, j + 1))
         if marks is not None:
             while len(records) <= num_points and marks[len(records) - 1] == received:
                 records.append(snapshot(t))
@@ -225,8 +278,8 @@ class Durations:
         return self.down[w, j], self.up[w, j]
 
 
-def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon: float,
-                   num_points: int = 100, optimizer=None) -> dict:
+def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon, num_points: int = 100,
+                   optimizer=None, durations=None) -> dict:
     """Simulate a controlled method (cancels, idles, barriers, attempt budgets).
 
     A heap of ``(finish, worker, job, version)``; cancelling a job bumps the worker's
@@ -234,15 +287,14 @@ def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon
     duration ``D[w, j]`` (and its communication times) up front. Returns the clocks'
     metric names plus ``time``.
     """
-    from ..runtime.rng import comm_key
-
+    horizon = _seconds(method, horizon, durations)
     tkey = time_key(seed)
     tau = timing.base_for(tkey)
     mean = tau + timing.noise.mean(tau)
     n = timing.n
     x0 = np.asarray(problem.init(), dtype=np.float64)
     hp = _hp(hparams)
-    rule = bind_problem(rule_of(method)(method, hp, n, x0.shape[0], tau, mean, timing.noise), problem)
+    rule = new_rule(method, problem, {}, hp, n, x0.shape[0], tau, mean, timing.noise)
     budget = rule.budget()
     D = Durations(timing, tkey, comm_key(seed))
     steps = method.job.steps(tau)
@@ -323,14 +375,15 @@ def run_controlled(method, problem, timing, hparams: dict, *, seed: int, horizon
     return {k: np.array([r[k] for r in records]) for k in records[0]}
 
 
-def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon: float,
-                   num_points: int = 100, optimizer=None) -> dict:
+def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon, num_points: int = 100,
+                   optimizer=None, durations=None) -> dict:
     """Simulate an allocation method: iteration after iteration, each worker's tasks in turn.
 
     Worker ``i``'s tasks take its next durations ``D[i, j]``; the iteration ends at the
     latest worker finish. Returns the clocks' metric names plus ``proxy_regret`` and
     ``time``.
     """
+    horizon = _seconds(method, horizon, durations)
     tkey, akey, groot = time_key(seed), method_key(seed), grad_root(seed)
     tau = timing.base_for(tkey)
     mean = tau + timing.noise.mean(tau)
@@ -343,7 +396,7 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
     def prio(k):  # the engine's priority vector of iteration k
         return [float(p) for p in np.asarray(jax.random.uniform(jax.random.fold_in(akey, k), (n,), dtype))]
 
-    rule = bind_problem(rule_of(method)(method, hp, n, mean, prio(0)), problem)
+    rule = new_rule(method, problem, {}, hp, n, mean, prio(0))
     D = Durations(timing, tkey)
     v_opt = sorted(float(j) * float(m) for m in mean for j in range(1, B + 1))[B - 1]  # B-th smallest j mu_i
     job = [0] * n
@@ -414,28 +467,30 @@ class RoundEnv:
         self.tau, self.mean, self.key, self.dtype = tau, mean, key, dtype
         self.job = np.zeros(len(tau), dtype=np.int64)
         self.r = 0
-        self._jobs, self._oracle = 0, None
+        self._oracle = Oracle(problem, root, len(tau))
 
     def draw(self, w: int, j: int) -> float:
         return float(self._durations(w, j))
 
     def grad(self, x, w: int, j: int) -> np.ndarray:
-        """The problem's NumPy oracle, rebuilt for twice as many jobs when ``j`` is past its table."""
-        while j >= self._jobs:
-            self._jobs = max(64, 2 * self._jobs)
-            self._oracle = self.problem.numpy_oracle(self.root, len(self.tau), self._jobs)
-        return np.asarray(self._oracle(np.asarray(x, dtype=np.float64), w, j), dtype=np.float64)
+        """Job ``(w, j)``'s stochastic gradient at ``x`` (the problem's NumPy oracle)."""
+        return self._oracle(x, w, j)
 
 
-def run_rounds(method, problem, timing, hparams: dict, *, seed: int, horizon: float, num_points: int = 100) -> dict:
+def run_rounds(method, problem, timing, hparams: dict, *, seed: int, horizon, num_points: int = 100,
+               optimizer=None, durations=None) -> dict:
     """Simulate a round-based method: round after round, each one ``rule.duration`` long,
-    applied at its end. Returns the clock's metric names plus ``time``."""
+    applied at its end (the method updates its own models: no server optimizer). Returns the
+    clock's metric names plus ``time``."""
+    horizon = _seconds(method, horizon, durations)
+    if optimizer is not None:
+        raise ValueError(f"optimizer: {method.name} runs in rounds and takes no server optimizer")
     tkey = time_key(seed)
     tau = timing.base_for(tkey)
     mean = tau + timing.noise.mean(tau)
     x0 = np.asarray(problem.init(), dtype=np.float64)
     hp = _hp(hparams)
-    rule = bind_problem(rule_of(method)(method, hp, timing.n, x0), problem)
+    rule = new_rule(method, problem, {}, hp, timing.n, x0)
     env = RoundEnv(problem, Durations(timing, tkey), grad_root(seed), tau, mean, method_key(seed),
                    jnp.asarray(problem.init()).dtype)
     acc = {"grads": 0, "busy": 0.0}
@@ -465,5 +520,32 @@ def run_rounds(method, problem, timing, hparams: dict, *, seed: int, horizon: fl
     return {k: np.array([r[k] for r in records]) for k in records[0]}
 
 
-__all__ = ["Durations", "JobRunner", "RoundEnv", "bind_problem", "rule_of", "run", "run_allocation", "run_controlled",
-           "run_rounds"]
+def _seconds(method, horizon, durations) -> float:
+    """A loop clock's horizon in seconds; such clocks draw their durations themselves."""
+    if durations is not None:
+        raise ValueError(f"durations: {method.name} draws its durations inside the simulation; pass a timing model")
+    horizon = as_horizon(horizon)
+    if horizon.time is None:
+        raise ValueError(f"horizon: {method.name} needs a horizon in seconds")
+    return float(horizon.time)
+
+
+#: The reference loop of each clock (the keys of :data:`jaxsim.sim.clocks.CLOCKS`), one signature.
+LOOPS = {"stream": run_stream, "controlled": run_controlled, "allocation": run_allocation, "rounds": run_rounds}
+
+
+def run(method, problem, timing, hparams: dict, *, seed: int, horizon, num_points: int = 100, optimizer=None,
+        durations=None) -> dict:
+    """Simulate one run of ``method`` in plain Python on the loop of its clock (:data:`LOOPS`):
+    the seed's durations drawn from ``timing`` (or, on the stream clock, the given
+    ``durations[n, J]``), the same job randomness as the engine's, ``num_points + 1`` recording
+    points over ``horizon`` (seconds, or a :class:`~jaxsim.events.Horizon`; events only on the
+    stream clock). Returns a dict of the engine's metric names plus ``time``."""
+    if method.clock not in LOOPS:
+        raise ValueError(f"method: {method.name!r} names no clock with a reference loop ({method.clock!r})")
+    return LOOPS[method.clock](method, problem, timing, hparams, seed=seed, horizon=horizon, num_points=num_points,
+                               optimizer=optimizer, durations=durations)
+
+
+__all__ = ["Durations", "JobRunner", "LOOPS", "Oracle", "RoundEnv", "new_rule", "rule_of", "run", "run_allocation",
+           "run_controlled", "run_rounds", "run_stream"]

@@ -12,12 +12,15 @@
   (Ctrl-C between two), and the one batch runner;
 * :mod:`~jaxsim.sim.clocktime` — the loop clocks' time, exact whatever the model's float type.
 
-The method's kind (its base class) picks the clock (:func:`jaxsim.sweep.sweep`).
+A method names its clock (``Method.clock``, set by its kind); :data:`~jaxsim.sim.clocks.CLOCKS`
+maps each name to what the clock accepts and how it sets up a batch (:func:`jaxsim.sweep.sweep`
+looks it up; nothing else branches on a method's kind).
 """
 
 from . import allocation, clocktime, controlled, rounds, stream
+from .clocks import CLOCKS, Clock, clock_of
 from .driver import Setup, run_batch, run_setup
 from .server import METRICS, SGD
 
-__all__ = ["METRICS", "SGD", "Setup", "allocation", "clocktime", "controlled", "rounds", "run_batch", "run_setup",
-           "stream"]
+__all__ = ["CLOCKS", "Clock", "METRICS", "SGD", "Setup", "allocation", "clock_of", "clocktime", "controlled", "rounds",
+           "run_batch", "run_setup", "stream"]

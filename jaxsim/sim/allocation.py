@@ -52,9 +52,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..methods.base import AllocationMethod, SeedContext
-from ..runtime.rng import grad_key, grad_root, time_key
+from ..runtime.rng import grad_key, grad_roots, time_keys
 from . import clocktime as ct
-from .driver import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stack_contexts, time_base
+from .driver import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stack_contexts, time_base, time_grid
 from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics
 
 
@@ -216,19 +216,16 @@ def setup(method: AllocationMethod, problem, timing, seeds, settings, horizon_ti
     dtype = problem.dtype
     split = ct.split_mode()
     Bmax = max(int(s["B"]) for s in settings)  # gradient slots per iteration
-    grid = np.linspace(0.0, horizon_time, num_points + 1)
-    S = len(seeds)
     ctx = stack_contexts(timing, seeds, dtype)
     tau = time_base(timing, seeds, ctx)
     iterations = iteration_bound(timing, horizon_time, tau)
     check_events(method.name, Bmax * iterations, f"up to {iterations:,} iterations of B={Bmax} gradients over the "
                  f"horizon of {horizon_time:g} s; the shortest task takes {float(np.min(tau)):.3g} s")
-    seed_data = AllocSeed(ctx=ctx, tkey=jnp.stack([time_key(s) for s in seeds]),
-                          root=jnp.stack([grad_root(s) for s in seeds]), tau=jnp.asarray(tau, ct.time_dtype()))
+    seed_data = AllocSeed(ctx=ctx, tkey=time_keys(seeds), root=grad_roots(seeds), tau=jnp.asarray(tau, ct.time_dtype()))
     per_run = (Bmax + 4) * d * np.dtype(dtype).itemsize  # the B gradients of an iteration, besides the state
-    times = np.tile(grid, (S, 1))
+    intervals, t0, times = time_grid(horizon_time, num_points, len(seeds), split)
     return Setup(clock=AllocationClock(method, optimizer, timing, n, Bmax, split=split), seeds=seed_data,
-                 intervals=ct.host(times[:, 1:].T, split), t0=ct.host(times[:, 0], split), time=times,
+                 intervals=intervals, t0=t0, time=times,
                  per_run_bytes=per_run, info=dict(slots=Bmax, allocation=True, max_iterations=iterations),
                  max_steps=loop_cap(iterations + 1))
 

@@ -49,11 +49,11 @@ import numpy as np
 
 from ..methods.base import IDLE, Arrival, ControlledMethod, SeedContext, Workers
 from ..noise import NoNoise
-from ..runtime.rng import comm_key, grad_key, grad_root, time_key
+from ..runtime.rng import comm_keys, grad_key, grad_roots, time_keys
 from ..timing import TimingModel
 from . import clocktime as ct
 from .driver import LoopClock, Setup, batched, check_events, host_time_scale, job_steps, jobs_bound, \
-    loop_cap, stack_contexts, time_base
+    loop_cap, stack_contexts, time_base, time_grid
 from .server import Layout, ServerState, after_masks, init_server, job_points, model_metrics, serve
 
 
@@ -354,8 +354,6 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
     W = int(window) if window is not None else 1 << (need - 1).bit_length()
     if W < need:
         raise ValueError(f"window={window} is smaller than the {need} past iterates {method.name} can need")
-    grid = np.linspace(0.0, horizon_time, num_points + 1)
-    S = len(seeds)
     ctx = stack_contexts(timing, seeds, dtype)
     tau = time_base(timing, seeds, ctx)
     scale = host_time_scale(method, ctx)
@@ -364,17 +362,14 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
     events = jobs_bound(timing, horizon_time, shortest)
     check_events(method.name, events, f"n={n} workers over the horizon of {horizon_time:g} s; the shortest job "
                  f"takes {float(np.min(shortest)):.3g} s")
-    seed_data = ControlledSeed(ctx=ctx, tkey=jnp.stack([time_key(s) for s in seeds]),
-                               ckey=jnp.stack([comm_key(s) for s in seeds]),
-                               root=jnp.stack([grad_root(s) for s in seeds]), steps=job_steps(method, ctx),
-                               scale=jnp.asarray(scale, tdt), tau=jnp.asarray(tau, tdt))
+    seed_data = ControlledSeed(ctx=ctx, tkey=time_keys(seeds), ckey=comm_keys(seeds), root=grad_roots(seeds),
+                               steps=job_steps(method, ctx), scale=jnp.asarray(scale, tdt), tau=jnp.asarray(tau, tdt))
     # transients of one step (the job's result, the new model) besides the state the driver sizes
     per_run = 4 * d * np.dtype(dtype).itemsize
     clock = ControlledClock(method, optimizer, timing, Layout(W, pair=method.job.pair), n,
                             lazy=not isinstance(timing.noise, NoNoise), split=split)
-    times = np.tile(grid, (S, 1))
-    return Setup(clock=clock, seeds=seed_data, intervals=ct.host(times[:, 1:].T, split),
-                 t0=ct.host(times[:, 0], split), time=times, per_run_bytes=per_run,
+    intervals, t0, times = time_grid(horizon_time, num_points, len(seeds), split)
+    return Setup(clock=clock, seeds=seed_data, intervals=intervals, t0=t0, time=times, per_run_bytes=per_run,
                  info=dict(window=W, store="ring", controlled=True, max_events=events),
                  max_steps=loop_cap(events))
 

@@ -453,6 +453,15 @@ class Setup(NamedTuple):
     max_steps: Any = None  # a loop clock's bound on a batch's loop steps (see :func:`check_events`)
 
 
+def time_grid(horizon_time: float, num_points: int, S: int, split: bool):
+    """A loop clock's recording times: ``(intervals [G, S], t0 [S], time [S, G + 1])``, the first
+    two as times of :mod:`~jaxsim.sim.clocktime` (``split``: two float32 parts)."""
+    from . import clocktime as ct
+
+    times = np.tile(np.linspace(0.0, horizon_time, num_points + 1), (S, 1))
+    return ct.host(times[:, 1:].T, split), ct.host(times[:, 0], split), times
+
+
 def seed_context(timing, seed: int, dtype) -> SeedContext:
     """Base times, mean durations, speed ranks and the method key of one seed's workers."""
     key = time_key(seed)

@@ -43,9 +43,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..methods.base import RoundEnv, RoundMethod, SeedContext
-from ..runtime.rng import grad_root, time_key
+from ..runtime.rng import grad_roots, time_keys
 from . import clocktime as ct
-from .driver import MAX_EVENTS, NextEndClock, Setup, check_events, loop_cap, stack_contexts
+from .driver import MAX_EVENTS, NextEndClock, Setup, check_events, loop_cap, stack_contexts, time_grid
 from .server import Counters, ServerState, model_metrics
 
 
@@ -130,13 +130,10 @@ def setup(method: RoundMethod, problem, timing, seeds, settings, horizon_time: f
                      f"over the horizon of {horizon_time:g} s")
     dtype = problem.dtype
     split = ct.split_mode()
-    grid = np.linspace(0.0, horizon_time, num_points + 1)
-    S = len(seeds)
-    seed_data = RoundSeed(ctx=stack_contexts(timing, seeds, dtype), tkey=jnp.stack([time_key(s) for s in seeds]),
-                          root=jnp.stack([grad_root(s) for s in seeds]))
-    times = np.tile(grid, (S, 1))
-    return Setup(clock=RoundsClock(method, timing, n, split=split), seeds=seed_data,
-                 intervals=ct.host(times[:, 1:].T, split), t0=ct.host(times[:, 0], split), time=times,
+    seed_data = RoundSeed(ctx=stack_contexts(timing, seeds, dtype), tkey=time_keys(seeds), root=grad_roots(seeds))
+    intervals, t0, times = time_grid(horizon_time, num_points, len(seeds), split)
+    return Setup(clock=RoundsClock(method, timing, n, split=split), seeds=seed_data, intervals=intervals, t0=t0,
+                 time=times,
                  per_run_bytes=int(method.work_bytes(n, d, np.dtype(dtype).itemsize)),
                  info=dict(rounds=True, max_rounds=rounds),
                  max_steps=MAX_EVENTS if rounds is None else loop_cap(rounds))

@@ -80,7 +80,7 @@ class ServerState(NamedTuple):
 
 
 def apply_step(x, step, updates):
-    """``x + step * updates``: the model update (the only one; the reference server calls it too)."""
+    """``x + step * updates``: the engine's one model update (the reference server writes its own)."""
     return x + step * updates
 
 
