@@ -17,7 +17,7 @@ from .events import EventStream, Horizon, free_running, sample_stream
 from .methods import REGISTRY, Method, make_method, register
 from . import theory
 from .problems import PROBLEMS, Problem, from_loss, make_problem, worst_case_quadratic
-from .speed import SpeedProfile
+from .timing.speed import SpeedProfile
 from .sweep import SweepResult, simulate, sweep
 from .timing import TimingModel, make_timing
 

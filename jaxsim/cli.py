@@ -258,7 +258,7 @@ def _cmd_list(args) -> int:
     from .methods import REGISTRY
     from .problems import PROBLEMS
     from .sim.server import METRICS
-    from .speed import SpeedProfile
+    from .timing.speed import SpeedProfile
     from .timing import BASE_PROFILES, NOISE_LAWS
 
     def hparams(name):

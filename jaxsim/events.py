@@ -25,7 +25,7 @@ from typing import Optional
 import jax
 import numpy as np
 
-from .speed import chained_finish
+from .timing.speed import chained_finish
 from .timing import TimingModel, validate_durations
 
 

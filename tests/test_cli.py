@@ -327,7 +327,7 @@ def test_run_json_is_one_object(tmp_path, capsys):
 
 
 def test_list_shows_every_nameable_thing(capsys):
-    from jaxsim.speed import SpeedProfile
+    from jaxsim.timing.speed import SpeedProfile
     from jaxsim.sweep import METRICS
 
     assert cli.main(["list"]) == 0

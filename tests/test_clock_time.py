@@ -207,7 +207,7 @@ def test_split_time_follows_speed_profiles(profile):
     """Under a speed profile a job's end in two-float time agrees with the float64 formula to the
     float32 rounding of the job's own span (not of the time): starts near 1e6 s included, where
     float32 spaces times 0.06 s apart; outages, zero durations and jobs that never end included."""
-    from jaxsim.speed import SpeedProfile
+    from jaxsim.timing.speed import SpeedProfile
 
     n, rng = 4, np.random.default_rng(3)
     prof = (SpeedProfile.periodic(n, 0.6, 7.0, horizon=300.0) if profile == "periodic" else
@@ -236,7 +236,7 @@ def test_split_time_orders_events_as_the_reference_loop():
     import dataclasses
 
     from jaxsim import reference
-    from jaxsim.speed import SpeedProfile
+    from jaxsim.timing.speed import SpeedProfile
     from jaxsim.sweep import run_allocation, run_controlled
 
     assert ct.split_mode()

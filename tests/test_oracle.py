@@ -254,7 +254,7 @@ ALLOC_CONFIGS = 4  # seeds (with their own settings) per bucket
 def test_allocation_engine_matches_reference(name):
     """Task allocation (ATA family): per-worker task chains, semi-bandit statistics, the greedy
     solver with random tie-breaking, speed profiles (second bucket)."""
-    from jaxsim.speed import SpeedProfile
+    from jaxsim.timing.speed import SpeedProfile
     from jaxsim.sweep import run_allocation
 
     assert "rule" in vars(REGISTRY[name]), f"method {name!r} has no reference rule of its own"

@@ -51,7 +51,7 @@ import numpy as np
 
 from .. import TimingModel, sweep
 from ..methods import CODE_FORM, make_method
-from ..noise import HalfNormal
+from ..timing.noise import HalfNormal
 from ..timing import BASE_PROFILES
 from . import verdict as V
 from .base import Comparison, Metric, powers_of_5, with_settings

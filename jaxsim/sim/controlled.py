@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..methods.base import IDLE, Arrival, ControlledMethod, SeedContext, Workers
-from ..noise import NoNoise
+from ..timing.noise import NoNoise
 from ..runtime.rng import comm_key, grad_key, grad_root, time_key
 from ..timing import TimingModel
 from . import clocktime as ct

@@ -404,7 +404,7 @@ def jobs_bound(timing, horizon_time: float, shortest) -> int:
     """The most jobs a run's workers complete in ``[0, horizon_time]``, the largest over seeds:
     worker ``w`` completes at most ``W_w(horizon) / m_w + 1``, ``m_w`` its shortest possible job
     (``shortest``: ``[S, n]`` seconds of work per seed) and ``W_w`` its work (the horizon at fixed
-    speed, :meth:`~jaxsim.speed.SpeedProfile.integral` under a speed profile)."""
+    speed, :meth:`~jaxsim.timing.speed.SpeedProfile.integral` under a speed profile)."""
     work = np.full(timing.n, float(horizon_time)) if timing.speed is None else \
         np.asarray(timing.speed.integral(np.arange(timing.n), float(horizon_time)), np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
