@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import make_method, make_timing, reference, worst_case_quadratic
-from .events import Horizon
+from .sim.events import Horizon
 from .runtime.rng import time_key
 from .sim import stream
 from .sim.server import SGD

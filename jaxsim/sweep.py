@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .runtime.checkpoint import Checkpoint, atomic_savez
-from .events import EventStream, as_horizon, cycle_times, free_running, sample_stream
+from .sim.events import EventStream, as_horizon, cycle_times, free_running, sample_stream
 from .methods import AllocationMethod, ControlledMethod, Method, RoundMethod, StreamMethod, make_method
 from .problems import Problem
 from .problems.base import check_dtype
@@ -486,7 +486,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
         Missing hyperparameters take the method's defaults. Counts must be at most
         ``2**31 - 1``; floats must be finite and normal in the run's float type (the
         problem's, ``float32`` unless x64 is enabled).
-      horizon: simulated seconds, or a :class:`~jaxsim.events.Horizon`.
+      horizon: simulated seconds, or a :class:`~jaxsim.sim.events.Horizon`.
       num_points: recording intervals; metrics have ``num_points + 1`` points.
       optimizer: an optax ``GradientTransformation`` producing the step direction
         (default: the gradient itself, i.e. SGD); stepsizes stay the method's. Round-based

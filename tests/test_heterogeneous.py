@@ -7,7 +7,7 @@ import pytest
 
 import jaxsim
 from jaxsim import theory
-from jaxsim.events import Horizon, free_running
+from jaxsim.sim.events import Horizon, free_running
 import jax
 
 from jaxsim.methods.base import Arrival, SeedContext, Workers

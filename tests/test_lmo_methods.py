@@ -20,7 +20,7 @@ import pytest
 
 import jaxsim
 from jaxsim import reference
-from jaxsim.events import Horizon
+from jaxsim.sim.events import Horizon
 from jaxsim.methods import REGISTRY, ControlledMethod, make_method
 from jaxsim.methods._lmo import CODE_FORM, LMOOptions, isqrt
 

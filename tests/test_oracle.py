@@ -19,7 +19,7 @@ import pytest
 
 import jaxsim
 from jaxsim import reference
-from jaxsim.events import Horizon, cycle_times, free_running
+from jaxsim.sim.events import Horizon, cycle_times, free_running
 from jaxsim.methods import REGISTRY, AllocationMethod, ControlledMethod, RoundMethod, StreamMethod
 from jaxsim.problems import heterogeneous_quadratic
 from jaxsim.sim import driver

@@ -6,6 +6,10 @@ rule, decorated with ``@reference_rule(Class)``. Tests, the CLI and sweeps itera
 :data:`REGISTRY`, so the method is then picked up everywhere, the reference-oracle test
 included. A method defined outside the package registers the same way, once its module
 is imported.
+
+What a worker computes per job (:mod:`jaxsim.methods.jobs`: :data:`GRADIENT`, :data:`PAIR`,
+:func:`local_steps`, ...) is exported here too; ``jaxsim.jobs`` is kept as another name of
+that module (see :mod:`jaxsim`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from .base import (
     register,
 )
 
+from .jobs import GRADIENT, PAIR, Job, LocalSteps, Pair, PairGradient, local_keys, local_steps
 from ._lmo import CODE_FORM  # the LMO methods' code-form options, public
 
 for _info in pkgutil.iter_modules(__path__):
@@ -53,7 +58,7 @@ def make_method(name: str, **options) -> Method:
         raise ValueError(f"method {name!r}: bad option: {e}") from None
 
 
-__all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "Commands", "ControlledMethod", "Decision", "GAMMA", "HParam",
-           "IDLE", "Method", "NEW", "OWN", "REGISTRY", "RoundEnv", "RoundMethod",
-           "RoundResult", "SeedContext", "StreamMethod", "Workers", "make_method",
-           "reference_rule", "register"]
+__all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "Commands", "ControlledMethod", "Decision", "GAMMA",
+           "GRADIENT", "HParam", "IDLE", "Job", "LocalSteps", "Method", "NEW", "OWN", "PAIR", "Pair", "PairGradient",
+           "REGISTRY", "RoundEnv", "RoundMethod", "RoundResult", "SeedContext", "StreamMethod", "Workers",
+           "local_keys", "local_steps", "make_method", "reference_rule", "register"]

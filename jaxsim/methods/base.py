@@ -16,7 +16,7 @@ point), the store of points late jobs were computed at, and the server optimizer
   duration and a state change, and no server model (:mod:`jaxsim.sim.rounds`).
 
 The kind is the type: the clock is chosen from it, never from flags. What a worker
-computes is the method's :attr:`Method.job` (:mod:`jaxsim.jobs`; default one stochastic
+computes is the method's :attr:`Method.job` (:mod:`jaxsim.methods.jobs`; default one stochastic
 gradient at the job's start point). Hyperparameters are a dict of traced arrays, so a
 sweep over them compiles once; :class:`HParam` declares each one's domain, its default
 and the range the oracle test draws from. The engine knows no method by name.
@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..jobs import GRADIENT, Job
+from .jobs import GRADIENT, Job
 from ..runtime.rng import grad_key
 
 NEW, OWN, IDLE = 0, 1, 2  # what the reporting worker does next
@@ -238,7 +238,7 @@ class Method:
     paper: ClassVar[str] = ""
     #: The clock that runs this kind (a key of :data:`jaxsim.sim.CLOCKS`).
     clock: ClassVar[str] = ""
-    #: What a worker computes per job (:mod:`jaxsim.jobs`).
+    #: What a worker computes per job (:mod:`jaxsim.methods.jobs`).
     job: ClassVar[Job] = GRADIENT
     #: The plain-NumPy reference rule the oracle runs (set by :func:`reference_rule`).
     rule: ClassVar[Optional[type]] = None

@@ -11,7 +11,7 @@ the arrival counters. A late job must be evaluated at the point it started from,
 * ring store (``W x d``): slot ``m mod W`` holds ``x^m`` for the last ``W`` updates.
   Enough when the method never applies a delay ``>= W`` (Ringmaster: ``W = R``;
   Rennala: ``W = 1``) or the stream cannot produce one (ASGD: ``W = max delay + 1``).
-  A job that also needs ``x^{s-1}`` (:class:`~jaxsim.jobs.PairGradient`) needs one more slot.
+  A job that also needs ``x^{s-1}`` (:class:`~jaxsim.methods.jobs.PairGradient`) needs one more slot.
 * worker store (``n x d``): slot ``w`` holds the point worker ``w`` is working on; used
   when ``W`` would exceed ``n``, or when the method lets workers keep their points. Its
   row write is stored at the *next* event, before any read, so every read of the store

@@ -1,7 +1,7 @@
 """The free-running clock: pre-sampled arrivals, scanned.
 
 Every worker restarts the moment it reports, so the arrival order depends only on the
-durations and is computed on the host (:mod:`jaxsim.events`); this clock scans it, one
+durations and is computed on the host (:mod:`jaxsim.sim.events`); this clock scans it, one
 recording interval after another, and hands each arrival to the server
 (:func:`jaxsim.sim.server.serve`). Each event's job randomness is drawn once per seed,
 before the scan, from its ``(seed, worker, job)`` key and shared by every setting.
