@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import data as _data
+from . import data as _data
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .logistic import check_l2, default_dtype, logistic_regression, logistic_solve
@@ -129,7 +129,7 @@ def component_logistic(X=None, y=None, *, num_samples: int = 200, dim: int = 10,
         raise ValueError("y (labels): required with X")
     X, y = _data.check_dataset(X, y)
     if not np.all(np.isin(y, (-1.0, 1.0))):
-        raise ValueError("y (labels) must be -1 or +1 (map them with jaxsim.data.binary_labels)")
+        raise ValueError("y (labels) must be -1 or +1 (map them with jaxsim.problems.data.binary_labels)")
     l2 = check_l2(l2)
     dtype = default_dtype(dtype)
     prob = ComponentLogistic(X=jnp.asarray(X, dtype), y=jnp.asarray(y, dtype), l2=jnp.asarray(l2, dtype))

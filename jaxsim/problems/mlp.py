@@ -36,7 +36,7 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .. import data as _data
+from . import data as _data
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .logistic import check_batch, default_dtype, minibatch_positions
@@ -193,7 +193,7 @@ def mlp_classifier(X, y, parts, hidden: int = 128, classes: int = 10, batch: int
                    init_seed: int = 0, chunk: int = 4096, dtype=None,
                    full_batch_noise: float | None = None) -> MLPClassifier:
     """Build :class:`MLPClassifier` from features ``X [N, in]``, integer labels ``y`` in
-    ``[0, classes)`` and a split ``parts [n, m]`` (see :mod:`jaxsim.data`).
+    ``[0, classes)`` and a split ``parts [n, m]`` (see :mod:`jaxsim.problems.data`).
 
     ``dtype`` defaults to float64 when x64 is enabled, else float32; the initial
     parameters are drawn in that dtype from ``init_seed``. ``full_batch_noise = s`` (finite,
@@ -236,7 +236,7 @@ def mnist_mlp(path=None, X=None, y=None, *, num_workers: int = 100, split: str =
 
     Data: the MNIST-format files in folder ``path`` (training split, or the ``t10k`` test
     split with ``train=False``; Fashion-MNIST works with
-    ``normalize=jaxsim.data.FASHION_MNIST_NORMALIZE``), or arrays ``X [N, in]``, ``y [N]``.
+    ``normalize=jaxsim.problems.data.FASHION_MNIST_NORMALIZE``), or arrays ``X [N, in]``, ``y [N]``.
     ``max_samples`` keeps the first samples only. Split over ``num_workers`` workers by
     ``split`` (``"dirichlet"`` with ``alpha``, seed 654321 unless ``split_seed``;
     ``"iid"``; ``"by_class"``), or an explicit ``parts``. ``full_batch_noise = s``: full-batch
