@@ -7,6 +7,12 @@ rule, decorated with ``@reference_rule(Class)``. Tests, the CLI and sweeps itera
 included. A method defined outside the package registers the same way, once its module
 is imported.
 
+Besides the methods, the package holds what they share: :mod:`~jaxsim.methods.base` (the
+method kinds, :class:`HParam` and :func:`register`), :mod:`~jaxsim.methods.jobs`,
+:mod:`~jaxsim.methods.lmo_ops` (linear minimization oracles over parameter pytrees) and,
+private, ``_lmo_base`` (the LMO methods' options and direction), ``_allocation`` and
+``_tables``.
+
 What a worker computes per job (:mod:`jaxsim.methods.jobs`: :data:`GRADIENT`, :data:`PAIR`,
 :func:`local_steps`, ...) is exported here too; ``jaxsim.jobs`` is kept as another name of
 that module (see :mod:`jaxsim`).
@@ -41,7 +47,7 @@ from .base import (
 )
 
 from .jobs import GRADIENT, PAIR, Job, LocalSteps, Pair, PairGradient, local_keys, local_steps
-from ._lmo import CODE_FORM  # the LMO methods' code-form options, public
+from ._lmo_base import CODE_FORM  # the LMO methods' code-form options, public
 
 for _info in pkgutil.iter_modules(__path__):
     if not _info.name.startswith("_") and _info.name != "base":

@@ -29,9 +29,9 @@ import math
 
 import jax.numpy as jnp
 
-from ..reference.lmo import Momentum
+from ..reference.lmo_rules import Momentum
 from ..reference.rules import ControlledRule
-from ._lmo import LMOOptions, isqrt
+from ._lmo_base import LMOOptions, isqrt
 from .base import (GAMMA, NEW, COUNT_MAX, Commands, ControlledMethod, Decision, reference_rule, register,
                    stale_jobs)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..reference.lmo import Momentum
+from ..reference.lmo_rules import Momentum
 from ..reference.rules import ControlledRule
-from ._lmo import ALPHA, LMOOptions
+from ._lmo_base import ALPHA, LMOOptions
 from .base import (GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, max_count, reference_rule, register,
                    stale_jobs)
 
