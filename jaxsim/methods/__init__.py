@@ -8,10 +8,10 @@ included. A method defined outside the package registers the same way, once its 
 is imported.
 
 Besides the methods, the package holds what they share: :mod:`~jaxsim.methods.base` (the
-method kinds, :class:`HParam` and :func:`register`), :mod:`~jaxsim.methods.jobs`,
-:mod:`~jaxsim.methods.lmo_ops` (linear minimization oracles over parameter pytrees) and,
-private, ``_lmo_base`` (the LMO methods' options and direction), ``_allocation`` and
-``_tables``.
+method kinds and :func:`register`), :mod:`~jaxsim.methods.hparams` (:class:`HParam`),
+:mod:`~jaxsim.methods.jobs`, :mod:`~jaxsim.methods.lmo_ops` (linear minimization oracles over
+parameter pytrees) and, private, ``_lmo_base`` (the LMO methods' options and direction),
+``_allocation`` and ``_tables``.
 
 What a worker computes per job (:mod:`jaxsim.methods.jobs`: :data:`GRADIENT`, :data:`PAIR`,
 :func:`local_steps`, ...) is exported here too; ``jaxsim.jobs`` is kept as another name of
@@ -24,7 +24,6 @@ import importlib
 import pkgutil
 
 from .base import (
-    GAMMA,
     IDLE,
     NEW,
     OWN,
@@ -37,7 +36,6 @@ from .base import (
     Commands,
     ControlledMethod,
     Decision,
-    HParam,
     Method,
     SeedContext,
     StreamMethod,
@@ -46,6 +44,7 @@ from .base import (
     register,
 )
 
+from .hparams import COUNT_MAX, GAMMA, HParam
 from .jobs import GRADIENT, PAIR, Job, LocalSteps, Pair, PairGradient, local_keys, local_steps
 from ._lmo_base import CODE_FORM  # the LMO methods' code-form options, public
 
@@ -64,7 +63,7 @@ def make_method(name: str, **options) -> Method:
         raise ValueError(f"method {name!r}: bad option: {e}") from None
 
 
-__all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "Commands", "ControlledMethod", "Decision", "GAMMA",
+__all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "COUNT_MAX", "Commands", "ControlledMethod", "Decision", "GAMMA",
            "GRADIENT", "HParam", "IDLE", "Job", "LocalSteps", "Method", "NEW", "OWN", "PAIR", "Pair", "PairGradient",
            "REGISTRY", "RoundEnv", "RoundMethod", "RoundResult", "SeedContext", "StreamMethod", "Workers",
            "local_keys", "local_steps", "make_method", "reference_rule", "register"]

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .lmo_ops import LMOConfig, labels_of, lmo
-from .base import HParam
+from .hparams import HParam
 
 M0 = ("grad", "zero")
 

@@ -15,7 +15,8 @@ import jax.numpy as jnp
 from ..reference.lmo_rules import Momentum
 from ..reference.rules import Rule
 from ._lmo_base import ALPHA, LMOOptions
-from .base import GAMMA, Decision, StreamMethod, reference_rule, register
+from .base import Decision, StreamMethod, reference_rule, register
+from .hparams import GAMMA
 
 
 @register

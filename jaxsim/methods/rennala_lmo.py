@@ -19,7 +19,8 @@ import jax.numpy as jnp
 from ..reference.lmo_rules import Momentum
 from ..reference.rules import ControlledRule
 from ._lmo_base import ALPHA, LMOOptions
-from .base import GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, reference_rule, register
+from .base import NEW, Commands, ControlledMethod, Decision, reference_rule, register
+from .hparams import GAMMA, HParam
 from .rennala import RennalaState, add_to_batch, empty_batch
 
 

@@ -54,7 +54,8 @@ import numpy as np
 
 from .jobs import PairGradient
 from ..reference.rules import Rule
-from .base import GAMMA, Decision, HParam, StreamMethod, max_count, reference_rule, register
+from .base import Decision, StreamMethod, max_count, reference_rule, register
+from .hparams import GAMMA, HParam
 
 FORMS = ("exact", "independent")
 

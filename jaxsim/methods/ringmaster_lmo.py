@@ -19,7 +19,8 @@ import dataclasses
 from ..reference.lmo_rules import Momentum
 from ..reference.rules import Rule
 from ._lmo_base import ALPHA, LMOOptions
-from .base import GAMMA, Decision, HParam, StreamMethod, max_count, reference_rule, register
+from .base import Decision, StreamMethod, max_count, reference_rule, register
+from .hparams import GAMMA, HParam
 
 
 @register

@@ -32,8 +32,8 @@ import jax.numpy as jnp
 from ..reference.lmo_rules import Momentum
 from ..reference.rules import ControlledRule
 from ._lmo_base import LMOOptions, isqrt
-from .base import (GAMMA, NEW, COUNT_MAX, Commands, ControlledMethod, Decision, reference_rule, register,
-                   stale_jobs)
+from .base import NEW, Commands, ControlledMethod, Decision, reference_rule, register, stale_jobs
+from .hparams import COUNT_MAX, GAMMA
 
 SCHEDULES = ("paper", "code")
 
