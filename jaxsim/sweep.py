@@ -31,7 +31,8 @@ from .problems.base import check_dtype
 from .runtime.provenance import provenance
 from .runtime.rng import check_seeds, comm_key, time_keys
 from .sim import allocation, controlled, rounds, stream
-from .sim.driver import resolve_devices, run_setup
+from .sim.plan import resolve_devices
+from .sim.runner import run_setup
 from .sim.server import METRICS, SGD
 from .timing import TimingModel, validate_durations
 
@@ -494,7 +495,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
       batch_size: settings per compiled call, a positive integer (default: from ``memory_budget``).
       memory_budget: bytes a batch may use (default ``None``: what the device has). Batches are
         estimated before compiling and shrunk to fit; a run that cannot fit raises ``ValueError``
-        naming the sizes (see :func:`jaxsim.sim.driver.run_setup`).
+        naming the sizes (see :func:`jaxsim.sim.runner.run_setup`).
       durations: optional list (one per seed) of ``D[n, J]`` arrays to use instead of
         sampling from ``timing`` (the base times still pick Hero SGD's worker).
       window: pin the number of past iterates kept per run (see
@@ -510,7 +511,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
         ``info["batches_computed"]`` list the batch indices); a directory holding another
         configuration raises ``ValueError`` (results are never mixed). Use one directory per
         sweep.
-      devices: where the batches run (see :func:`jaxsim.sim.driver.resolve_devices`): ``None``
+      devices: where the batches run (see :func:`jaxsim.sim.plan.resolve_devices`): ``None``
         (default) for every device of the default backend, a count ``k`` for the first ``k``,
         or a list of :class:`jax.Device`. With several, each batch's runs are sharded over a
         ``("seed", "setting")`` mesh (:mod:`jax.sharding`, padded with masked copies); the

@@ -22,7 +22,7 @@ from jaxsim import reference
 from jaxsim.sim.events import Horizon, cycle_times, free_running
 from jaxsim.methods import REGISTRY, AllocationMethod, ControlledMethod, RoundMethod, StreamMethod
 from jaxsim.problems import heterogeneous_quadratic
-from jaxsim.sim import driver
+from jaxsim.sim import kernel
 from jaxsim.sweep import run_streams
 from jaxsim.timing import NOISE_LAWS, TimingModel
 
@@ -33,7 +33,7 @@ def _release_kernels():
     recur from test to test, and compiling them again cost up to a fifth of a test's time (the
     module's end releases them too, ``conftest._release_compiled_kernels``)."""
     yield
-    driver.run_batch.clear_cache()
+    kernel.run_batch.clear_cache()
 
 
 BUCKETS = [(3, 2, "time"), (7, 5, "events")]  # (n, d, horizon kind)

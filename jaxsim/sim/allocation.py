@@ -54,7 +54,7 @@ import numpy as np
 from ..methods.base import AllocationMethod, SeedContext
 from ..runtime.rng import grad_key, grad_root, time_key
 from . import clocktime as ct
-from .driver import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stack_contexts, time_base
+from .setup import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stack_contexts, time_base
 from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics
 
 
@@ -197,7 +197,7 @@ def iteration_bound(timing, horizon_time: float, tau) -> int:
     """The most iterations a run completes in ``[0, horizon_time]`` (``tau``: ``[S, n]`` base
     times): each lasts at least one task, so at fixed speed at least the smallest base time;
     under a speed profile some worker does a task's work in each, so at most ``sum_w W_w(H) /
-    tau_w`` of them (:func:`~jaxsim.sim.driver.jobs_bound`)."""
+    tau_w`` of them (:func:`~jaxsim.sim.setup.jobs_bound`)."""
     if timing.speed is not None:
         return jobs_bound(timing, horizon_time, tau)
     return int(min(np.floor(float(horizon_time) / float(np.min(tau))) + 1, 2 ** 62))

@@ -87,7 +87,7 @@ def apply_step(x, step, updates):
 def init_server(method, problem, optimizer, layout: Layout, n: int, hp, ctx, timing, x0=None) -> ServerState:
     """A run at time 0: every worker's job starts from ``x^0``.
 
-    ``x0``: the starting point as a run-time input (the driver passes ``problem.init()``
+    ``x0``: the starting point as a run-time input (the runner passes ``problem.init()``
     computed outside the kernel); ``None`` evaluates ``problem.init()`` here, where XLA may
     constant-fold it and the store built from it (slow to compile at large ``d``)."""
     x0 = problem.init() if x0 is None else x0
