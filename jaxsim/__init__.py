@@ -12,10 +12,10 @@ devices for sharded sweeps (:mod:`jaxsim.runtime.cpu_devices`).
 
 The package root holds only the public faces (this module, :mod:`jaxsim.sweep`,
 :mod:`jaxsim.cli`, :mod:`jaxsim.bench`); the rest lives in subpackages by job: ``timing``,
-``sim``, ``methods``, ``problems``, ``reference``, ``theory``, ``runtime``, ``figures``. One
-older path is kept: ``jaxsim.jobs`` is :mod:`jaxsim.methods.jobs` (registered under both names),
-so methods written as ``from jaxsim.jobs import PAIR, local_steps`` keep working; new code
-imports these from :mod:`jaxsim.methods`.
+``sim``, ``methods``, ``problems``, ``results``, ``reference``, ``theory``, ``runtime``,
+``figures``. One older path is kept: ``jaxsim.jobs`` is :mod:`jaxsim.methods.jobs` (registered
+under both names), so methods written as ``from jaxsim.jobs import PAIR, local_steps`` keep
+working; new code imports these from :mod:`jaxsim.methods`.
 """
 
 import sys as _sys
