@@ -1,6 +1,6 @@
 """The allocation clock: methods that assign ``B`` tasks per iteration (the ATA family).
 
-An iteration of an :class:`~jaxsim.methods._allocation.AllocationMethod` gives worker
+An iteration of an :class:`~jaxsim.methods.base.AllocationMethod` gives worker
 ``i`` ``a_i`` tasks (``sum(a) = B``), all gradients at the current model ``x^k``. Worker
 ``i`` runs its tasks one after the other; task ``u`` consumes the worker's next job
 index, so its nominal duration is ``timing.draw(tkey, tau, i, j_i + u)`` (the same
@@ -9,12 +9,13 @@ and its finish time comes from ``timing.finish`` applied task after task (speed
 profiles work). The iteration ends when the last assigned task is done:
 ``T_{k+1} = T_k + max_{a_i > 0} (finish of worker i)``. No event loop is needed.
 
-At the end of an iteration the server steps with the mean of the ``B`` gradients,
+At the end of an iteration the server's one model update (:func:`~jaxsim.sim.server.apply_update`;
+there are no arrivals to :func:`~jaxsim.sim.server.serve`) steps with the mean of the ``B`` gradients,
 ``x <- x - gamma * optimizer(g)``; slot ``b`` (slots are ordered by worker) draws its
 noise from ``grad_key(grad_root(seed), b, k)``, so on a homogeneous problem the
 trajectory ``x^k`` is the same for every allocation policy. Then the
 method observes each worker's total time ``T_i`` (semi-bandit feedback), allocates the
-next iteration (randomness keyed by ``(seed, k)``, :func:`jaxsim.runtime.rng.alloc_key`) and its
+next iteration (randomness from ``fold_in(method_key(seed), k)``, :func:`jaxsim.runtime.rng.method_key`) and its
 ``B`` durations are drawn.
 
 State per run: the model, optimizer state, ``k``, and ``O(n)`` numbers (allocation,

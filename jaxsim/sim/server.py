@@ -1,7 +1,11 @@
 """The server: one run's model, counters and point store, and the only code that applies a decision.
 
-Every clock (:mod:`jaxsim.sim.stream`, :mod:`~jaxsim.sim.controlled`,
-:mod:`~jaxsim.sim.allocation`) hands arrivals to these functions; none copies them.
+The free-running and controlled clocks (:mod:`jaxsim.sim.stream`, :mod:`~jaxsim.sim.controlled`)
+hand each arrival to :func:`serve`. The allocation clock (:mod:`~jaxsim.sim.allocation`) has
+no arrivals to serve: it steps with each iteration's mean gradient through
+:func:`apply_update`, the one model update. The rounds clock (:mod:`~jaxsim.sim.rounds`) applies
+no server update at all (its methods own their models); it only records :func:`model_metrics`
+at the method's point. No clock copies the server's state.
 
 Per run the server keeps the model ``x``, the update counter ``k``, each worker's start
 counter ``s[w]``, a *point store*, the server optimizer's state, the method's state and
