@@ -29,6 +29,7 @@ from . import data as _data
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .logistic import check_l2, default_dtype, logistic_regression, logistic_solve
+from .options import Option, command_line
 
 
 @pytree_dataclass
@@ -104,6 +105,14 @@ def synthetic_scaled(num_samples: int, dim: int, scales, seed: int = 0, label_no
     return z * sc[None, :], y
 
 
+@command_line(
+    Option("d", "dim", "features (default: 100)", kind="count", default=100),
+    Option("samples", "num_samples", "samples (default: 200)", kind="count"),
+    Option("data_seed", "seed", "seed of its synthetic data (default: 0)", kind="seed"),
+    Option("l2", "l2", "L2 regularization (default: 0.001)"),
+    Option("solve_f_star", "solve_f_star", "compute f* so that loss_gap = f - f* is recorded (default: on)",
+           kind="flag"),
+)
 def component_logistic(X=None, y=None, *, num_samples: int = 200, dim: int = 10, scales=None, seed: int = 0,
                        labels: str = "unscaled", l2: float = 1e-3, solve_f_star: bool = True,
                        dtype=None) -> ComponentLogistic:

@@ -32,6 +32,7 @@ from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .lm_model import GPT, LMConfig, flat_to_params, init_params, is_int, make_config, next_token_loss
 from .logistic import default_dtype
+from .options import Option, command_line
 
 
 @pytree_dataclass
@@ -121,6 +122,11 @@ def heldout_windows_of(tokens: np.ndarray, count: int, length: int) -> np.ndarra
     return tokens[starts[:, None] + np.arange(length)]
 
 
+@command_line(
+    Option("data", "path", "a UTF-8 text file (default: the standard library's docstrings)", kind="path"),
+    Option("data_seed", "seed", "seed of the initial parameters (default: 7)", kind="seed"),
+    Option("batch", "batch", "sequences per minibatch (default: 8)", kind="count"),
+)
 def language_model(text: Optional[str] = None, path=None, config=None, *, batch=None,
                    seed: int = 7, heldout_windows: int = 8, heldout_fraction: float = 0.1,
                    max_bytes: int = _text.DEFAULT_MAX_BYTES, dtype=None) -> LanguageModel:

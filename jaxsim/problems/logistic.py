@@ -25,6 +25,7 @@ from . import data as _data
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .base import default_dtype as _default_dtype
+from .options import Option, command_line
 
 
 def minibatch_positions(key, m: int, batch: int) -> jax.Array:
@@ -234,6 +235,25 @@ def logistic_regression(X, y, parts, batch: int = 1, l2: float = 0.0, dtype=None
     return prob.with_f_star() if solve_f_star else prob
 
 
+@command_line(
+    Option("data", "path", "a binary LIBSVM file (default: synthetic data)", kind="path"),
+    Option("split", "split", "with --data: how the data are split over the --n workers (default: iid)",
+           kind="choice", choices=_data.SPLITS, only_with="data"),
+    Option("alpha", "alpha", "with --data: Dirichlet concentration of --split dirichlet (default: 0.1)",
+           only_with="data"),
+    Option("d", "dim", "features of its synthetic data (default: 100)", kind="count", default=100,
+           only_without="data"),
+    Option("samples", "samples_per_worker", "samples per worker of its synthetic data (default: 100)", kind="count",
+           only_without="data"),
+    Option("heterogeneity", "heterogeneity", "how different the workers' synthetic data are (default: 1.0)",
+           only_without="data"),
+    Option("data_seed", "seed", "seed of its synthetic data (default: 0)", kind="seed", only_without="data"),
+    Option("batch", "batch", "samples per stochastic gradient (default: 1)", kind="count"),
+    Option("l2", "l2", "L2 regularization (default: 0)"),
+    Option("solve_f_star", "solve_f_star", "compute f* (float64 Newton-CG) so that loss_gap = f - f* is recorded",
+           kind="flag"),
+    workers="num_workers",
+)
 def make_logistic(path=None, *, num_workers: int = 10, samples_per_worker: int = 100,
                   dim: int = 20, heterogeneity: float = 1.0, seed: int = 0,
                   split: str = "iid", alpha: float = 0.1, split_seed: int | None = None,

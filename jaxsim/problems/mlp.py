@@ -40,6 +40,7 @@ from . import data as _data
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .logistic import check_batch, default_dtype, minibatch_positions
+from .options import Option, command_line
 
 
 def torch_uniform(fan_in: int):
@@ -226,6 +227,24 @@ def mlp_classifier(X, y, parts, hidden: int = 128, classes: int = 10, batch: int
                          noise_scale=None if full_batch_noise is None else jnp.asarray(full_batch_noise, dtype))
 
 
+def _is_train(part: str) -> bool:
+    """``--data-part``: ``train`` (the ``train-*`` files) or ``test`` (``t10k-*``)."""
+    return part == "train"
+
+
+@command_line(
+    Option("data", "path", "a folder with the MNIST IDX files (required)", kind="path",
+           required="a folder with the MNIST IDX files, train-* or (--data-part test) t10k-*"),
+    Option("data_part", "train", "which files of --data, train (train-*) or test (t10k-*) (default: train)",
+           kind="choice", choices=("train", "test"), convert=_is_train),
+    Option("split", "split", "how the data are split over the --n workers (default: dirichlet)", kind="choice",
+           choices=_data.SPLITS),
+    Option("alpha", "alpha", "Dirichlet concentration of --split dirichlet (default: 0.1)"),
+    Option("batch", "batch", "samples per stochastic gradient (default: 4)", kind="count"),
+    Option("hidden", "hidden", "hidden units (default: 128)", kind="count"),
+    Option("max_samples", "max_samples", "keep only the first samples of --data (default: all)", kind="count"),
+    workers="num_workers",
+)
 def mnist_mlp(path=None, X=None, y=None, *, num_workers: int = 100, split: str = "dirichlet",
               alpha: float = 0.1, split_seed: int | None = None, parts=None,
               hidden: int = 128, classes: int = 10, batch: int = 4, init_seed: int = 0,
