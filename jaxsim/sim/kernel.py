@@ -207,7 +207,7 @@ class _BatchRunner:
     clock's steps over the whole batch (fixed before compiling, from the horizon and the shortest
     durations: see :func:`~jaxsim.sim.setup.check_events`); reaching it with events left raises ``RuntimeError``.
     ``mesh``: shard the batch over it (:func:`~jaxsim.sim.plan.make_mesh`; the inputs laid out by
-    :func:`_global_inputs`).
+    :func:`global_inputs`).
 
     ``run_batch.lower(...)`` lowers the kernel that builds a batch's state (for inspection);
     ``run_batch.clear_cache()`` drops the compiled kernels."""
@@ -274,7 +274,7 @@ def _host_input(mesh, value):
 run_batch = _BatchRunner()
 
 
-def _global_inputs(mesh: Mesh, args: tuple, clock) -> tuple:
+def global_inputs(mesh: Mesh, args: tuple, clock) -> tuple:
     """With several processes (:func:`jax.distributed.initialize`), host values as global arrays
     laid out for the sharded kernels of :data:`run_batch` (every host holds the same values)."""
     if jax.process_count() == 1:
@@ -290,4 +290,5 @@ def _global_inputs(mesh: Mesh, args: tuple, clock) -> tuple:
     return tuple(jax.tree.map(lambda a, sp=sp: put(a, sp), arg) for arg, sp in zip(args, specs))
 
 
-__all__ = ["FIRST_WORK", "MAX_EVENTS", "PIECE_WORK", "SEGMENT_SECONDS", "batched", "bounded_loop", "run_batch"]
+__all__ = ["FIRST_WORK", "MAX_EVENTS", "PIECE_WORK", "SEGMENT_SECONDS", "batched", "bounded_loop", "global_inputs",
+           "run_batch"]

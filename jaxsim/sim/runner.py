@@ -17,7 +17,7 @@ import numpy as np
 
 from ..runtime.checkpoint import as_checkpoint, config_components
 from ..runtime.memory import default_memory_budget
-from .kernel import _global_inputs, run_batch
+from .kernel import global_inputs, run_batch
 from .plan import batches, cost_group_size, describe_sizes, make_mesh, memory_estimate, mesh_shape, resolve_devices
 from .setup import Setup, hp_arrays
 
@@ -96,7 +96,7 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
             inputs = (g, (setup.seeds, setup.intervals, setup.t0) if whole else seed_inputs(setup, plan.seed_groups[g]))
         args = (problem, inputs[1][0], hp, inputs[1][1], inputs[1][2], x0)
         if mesh is not None:
-            args = _global_inputs(mesh, args, setup.clock)
+            args = global_inputs(mesh, args, setup.clock)
         out = run_batch(setup.clock, *args, max_steps=setup.max_steps, mesh=mesh)
         outs[g, c] = {k: np.asarray(v)[:rs, :rp] for k, v in out.items()}  # padded runs dropped
         if ckpt is not None:

@@ -27,8 +27,9 @@ from .kernel import MAX_EVENTS, batched, bounded_loop
 
 #: The most arrivals (iterations, rounds) a loop clock's run may be *able* to see, bounded before
 #: compiling from the horizon and the shortest possible durations (:func:`check_events`): a run
-#: past it is refused, as a stream too large for memory is. Raise it (up to :data:`~jaxsim.sim.kernel.MAX_EVENTS`)
-#: for longer runs: Ctrl-C stops any run between two segments of its loop.
+#: past it is refused, as a stream too large for memory is. Raise it (up to
+#: :data:`~jaxsim.sim.kernel.MAX_EVENTS`) for longer runs: Ctrl-C stops any run between two
+#: segments of its loop.
 EVENT_BUDGET = 10 ** 9
 
 
@@ -81,8 +82,8 @@ class NextEndClock(LoopClock):
 
 def check_events(name: str, events: int, why: str) -> None:
     """Refuse (``ValueError``, before anything is compiled) a run that could see more than
-    :data:`EVENT_BUDGET` (and :data:`~jaxsim.sim.kernel.MAX_EVENTS`) arrivals, iterations or rounds (``why``: the
-    sizes behind ``events``)."""
+    :data:`EVENT_BUDGET` (and :data:`~jaxsim.sim.kernel.MAX_EVENTS`) arrivals, iterations or
+    rounds (``why``: the sizes behind ``events``)."""
     budget = min(int(EVENT_BUDGET), MAX_EVENTS)
     if events > budget:
         raise ValueError(f"events: a {name} run can see up to {events:,} arrivals ({why}), more than the event "
@@ -105,7 +106,8 @@ def jobs_bound(timing, horizon_time: float, shortest) -> int:
 
 def loop_cap(events: int) -> int:
     """A loop clock's bound on its batch-wide steps for runs of at most ``events`` events each:
-    twice that and some (room for rounding at the horizon), at most :data:`~jaxsim.sim.kernel.MAX_EVENTS`."""
+    twice that and some (room for rounding at the horizon), at most
+    :data:`~jaxsim.sim.kernel.MAX_EVENTS`."""
     return int(min(2 * int(events) + 64, MAX_EVENTS))
 
 
