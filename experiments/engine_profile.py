@@ -28,9 +28,10 @@ import numpy as np
 
 import jaxsim
 from jaxsim.bench import best_interleaved, floor_batch
-from jaxsim.events import Horizon
+from jaxsim.sim.events import Horizon
 from jaxsim.sim import stream
-from jaxsim.sim.driver import hp_arrays, run_batch
+from jaxsim.sim.kernel import run_batch
+from jaxsim.sim.setup import hp_arrays
 from jaxsim.sim.server import SGD
 from jaxsim.sim.clocks import build_streams
 

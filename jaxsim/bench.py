@@ -4,7 +4,7 @@ Work: Ringmaster ASGD on the worst-case quadratic (``d = 100``), ``n = 100`` wor
 with ``(1 + sqrt(w)) + |N(0, w + 1)|`` durations, ``seeds x gammas x R`` runs. Reported
 in run-events per second (runs x events each):
 
-* engine: the stream clock's batch (:func:`jaxsim.sim.driver.run_setup`), compiled, timed on a second call;
+* engine: the stream clock's batch (:func:`jaxsim.sim.runner.run_setup`), compiled, timed on a second call;
 * reference: the plain heap loop (:mod:`jaxsim.reference`) on a few of the same runs;
 * synchronous: a kernel over the same stream, batch and draws that computes each event's
   gradient at the *current* model and steps (``x <- x - gamma grad(x; noise)``), recording
@@ -28,12 +28,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import make_method, make_timing, reference, worst_case_quadratic
-from .events import Horizon
+from .sim.events import Horizon
 from .runtime.rng import time_key
 from .sim import stream
 from .sim.server import SGD
 from .sim.clocks import build_streams
-from .sim.driver import run_setup
+from .sim.runner import run_setup
 
 
 @functools.partial(jax.jit, static_argnames=("clock",))

@@ -132,82 +132,105 @@ _RUN_FIELDS = (
 
 
 # ---- problems from the command line -------------------------------------------------------------
+# Each registered problem declares its options beside its builder (jaxsim.problems.options); the
+# command line reads them from there.
 
-#: Problem options of ``jaxsim run``: option (dest) -> the builder parameter(s) it fills. A problem
-#: takes the options whose parameter its builder's signature has (``--n`` also sets the workers).
-_PROBLEM_PARAMS = {
-    "d": ("d", "dim"), "noise_scale": ("noise_scale",), "data": ("path",), "data_part": ("train",),
-    "n": ("num_workers",), "split": ("split",), "alpha": ("alpha",), "heterogeneity": ("heterogeneity",),
-    "samples": ("samples_per_worker", "num_samples"), "data_seed": ("seed",), "batch": ("batch",), "l2": ("l2",),
-    "hidden": ("hidden",), "max_samples": ("max_samples",), "solve_f_star": ("solve_f_star",),
-    "curvature": ("curvature",),
+#: How each kind of problem option is read (:data:`jaxsim.problems.options.KINDS`).
+_KIND_ARGS = {
+    "count": dict(type=_positive_int), "real": dict(type=float), "seed": dict(type=_data_seed),
+    "path": dict(metavar="PATH"), "choice": dict(), "flag": dict(action="store_true", default=None),
 }
-#: Defaults of the command line where they differ from the builders'.
-_PROBLEM_DEFAULTS = {"d": 100, "noise_scale": 0.01}
-_REQUIRED = {"mnist_mlp": {"data": "a folder with the MNIST IDX files, train-* or (--data-part test) t10k-*"}}
-_CONVERT = {"data_part": lambda v: v == "train"}
-#: logistic: with --data the file is split over the workers; without, synthetic data is generated.
-_LOGISTIC_WITH_DATA, _LOGISTIC_SYNTHETIC = ("split", "alpha"), ("d", "samples", "heterogeneity", "data_seed")
+#: What the help of an option of a kind says once for every problem.
+_KIND_NOTES = {"seed": "Each an integer in [0, 2**32)", "path": "Nothing is downloaded"}
 
 
-def _het_quadratic_cli(num_workers: int, d: int = 100, heterogeneity: float = 1.0, seed: int = 0,
-                       noise_scale: float = 0.0):
-    """``het_quadratic`` from the command line: worker ``i``'s minimizer ``a_i ~ heterogeneity *
-    N(0, I_d)`` (seeded by ``seed``), unit curvatures, start at 0."""
-    import numpy as np
+def _spec(name: str):
+    from .problems import PROBLEMS
+    from .problems.options import cli_spec
 
-    from .problems import heterogeneous_quadratic
-
-    if not (math.isfinite(heterogeneity) and heterogeneity >= 0):
-        raise UsageError(f"--heterogeneity: must be finite and >= 0, got {heterogeneity}")
-    a = heterogeneity * np.random.default_rng(seed).standard_normal((num_workers, d))
-    return heterogeneous_quadratic(a, noise_scale=noise_scale)
+    return cli_spec(PROBLEMS[name])
 
 
-def _builder(name: str):
+def problem_builder(name: str):
+    """What ``jaxsim run --problem NAME`` calls: the problem's command-line builder, if it declares
+    one, else its registered builder."""
     from .problems import PROBLEMS
 
-    return {"het_quadratic": _het_quadratic_cli}.get(name, PROBLEMS[name])
+    return _spec(name).build or PROBLEMS[name]
 
 
 def problem_options(name: str) -> dict:
-    """``{option dest: builder parameter}`` of registered problem ``name`` on the command line."""
-    params = inspect.signature(_builder(name)).parameters
-    return {dest: next(p for p in names if p in params)
-            for dest, names in _PROBLEM_PARAMS.items() if any(p in params for p in names)}
+    """``{option dest: builder parameter}`` of registered problem ``name`` on the command line
+    (``n``: the run's ``--n``, for problems with per-worker data)."""
+    spec = _spec(name)
+    out = {o.dest: o.param for o in spec.options}
+    if spec.workers:
+        out["n"] = spec.workers
+    return out
+
+
+def _option_table() -> dict:
+    """``{dest: [(problem, Option), ...]}`` over the registered problems, in registry order; an
+    option several problems take must be read the same way by all of them."""
+    from .problems import PROBLEMS
+
+    table = {}
+    for name in PROBLEMS:
+        for o in _spec(name).options:
+            table.setdefault(o.dest, []).append((name, o))
+    for dest, entries in table.items():
+        if len({(o.kind, o.choices) for _, o in entries}) > 1:
+            raise ValueError(f"problem option {_flag(dest)}: read differently by "
+                             f"{', '.join(f'{n} ({o.kind})' for n, o in entries)}; give it one kind")
+    return table
+
+
+def _option_help(entries) -> str:
+    """One option's help: each problem's own, problems with the same text grouped."""
+    tail = _KIND_NOTES.get(entries[0][1].kind, "")
+    groups = {}
+    for name, o in entries:
+        groups.setdefault(o.help, []).append(name)
+    text = "; ".join(f"{', '.join(names)}: {help_}" for help_, names in groups.items())
+    return text + (f". {tail}" if tail else "")
 
 
 def _make_problem(args):
-    """Build ``--problem`` from the options it takes; a given option it does not take, or a missing
-    required one, is a one-line error."""
+    """Build ``--problem`` from the options it declares; a given option it does not take, or a
+    missing required one, is a one-line error."""
     from .problems import PROBLEMS
 
     name = args.problem
     if name not in PROBLEMS:
         raise UsageError(f"--problem: unknown name {name!r}; choose one of {sorted(PROBLEMS)} ('jaxsim list')")
-    opts = problem_options(name)
-    given = {d for d in _PROBLEM_PARAMS if d != "n" and getattr(args, d) is not None}
-    takes = ", ".join(_flag(d) for d in opts) or "no options"
+    spec = _spec(name)
+    opts = {o.dest: o for o in spec.options}
+    given = {d for d in _option_table() if getattr(args, d) is not None}
+    takes = ", ".join(_flag(d) for d in problem_options(name)) or "no options"
     for dest in sorted(given - set(opts)):
         raise UsageError(f"{_flag(dest)}: problem {name!r} does not take it (it takes {takes})")
-    for dest, what in _REQUIRED.get(name, {}).items():
-        if getattr(args, dest) is None:
-            raise UsageError(f"{_flag(dest)}: problem {name!r} needs it: {what}")
-    if name == "logistic":
-        wrong = _LOGISTIC_SYNTHETIC if args.data is not None else _LOGISTIC_WITH_DATA
-        for dest in wrong:
-            if dest in given:
-                raise UsageError(f"{_flag(dest)}: problem 'logistic' uses it only "
-                                 f"{'without' if args.data is not None else 'with'} --data")
+    for o in spec.options:
+        if o.required and getattr(args, o.dest) is None:
+            raise UsageError(f"{_flag(o.dest)}: problem {name!r} needs it: {o.required}")
+    for o in spec.options:
+        if o.dest in given and o.only_with and getattr(args, o.only_with) is None:
+            raise UsageError(f"{_flag(o.dest)}: problem {name!r} uses it only with {_flag(o.only_with)}")
+        if o.dest in given and o.only_without and getattr(args, o.only_without) is not None:
+            raise UsageError(f"{_flag(o.dest)}: problem {name!r} uses it only without {_flag(o.only_without)}")
     kwargs, flags = {}, {}
-    for dest, param in opts.items():
-        v = getattr(args, dest)
-        v = _PROBLEM_DEFAULTS.get(dest) if v is None else v
-        if v is not None and not (name == "logistic" and args.data is not None and dest == "d"):
-            kwargs[param] = _CONVERT.get(dest, lambda x: x)(v)
-            flags[param] = _flag(dest)
+    if spec.workers:
+        kwargs[spec.workers], flags[spec.workers] = args.n, "--n"
+    for o in spec.options:
+        if (o.only_with and getattr(args, o.only_with) is None) or (
+                o.only_without and getattr(args, o.only_without) is not None):
+            continue  # not given (checked above), and its default does not apply either
+        v = getattr(args, o.dest)
+        v = o.default if v is None else v
+        if v is not None:
+            kwargs[o.param] = v if o.convert is None else o.convert(v)
+            flags[o.param] = _flag(o.dest)
     try:
-        return _builder(name)(**kwargs)
+        return problem_builder(name)(**kwargs)
     except FileNotFoundError as e:
         raise UsageError(f"--data: {e}") from None
     except ValueError as e:  # the builder names its parameter: name the option that set it
@@ -258,7 +281,7 @@ def _cmd_list(args) -> int:
     from .methods import REGISTRY
     from .problems import PROBLEMS
     from .sim.server import METRICS
-    from .speed import SpeedProfile
+    from .timing.speed import SpeedProfile
     from .timing import BASE_PROFILES, NOISE_LAWS
 
     def hparams(name):
@@ -267,7 +290,8 @@ def _cmd_list(args) -> int:
                                    for k, s in specs.items()) if specs else "no hyperparameters"
 
     def options(name):
-        opts = [_flag(d) + (" (required)" if d in _REQUIRED.get(name, ()) else "") for d in problem_options(name)]
+        required = {o.dest for o in _spec(name).options if o.required}
+        opts = [_flag(d) + (" (required)" if d in required else "") for d in problem_options(name)]
         return "options: " + (", ".join(opts) or "none")
 
     def speed(name):
@@ -491,35 +515,6 @@ def _cmd_replot(args) -> int:
     return 0
 
 
-#: Help of the problem options of ``jaxsim run`` (also quoted by their errors).
-_HELP = {
-    "d": f"dimension: quadratic, het_quadratic; logistic: features of its synthetic data "
-         f"(default: {_PROBLEM_DEFAULTS['d']})",
-    "noise_scale": f"gradient noise scale: quadratic, het_quadratic (default: {_PROBLEM_DEFAULTS['noise_scale']})",
-    "data": "mnist_mlp: a folder with the MNIST IDX files (required); logistic: a binary LIBSVM file "
-            "(default: synthetic data); lm: a UTF-8 text file (default: the standard library's docstrings). "
-            "Nothing is downloaded",
-    "data_part": "mnist_mlp: which files of --data, train (train-*) or test (t10k-*) (default: train)",
-    "split": "how the data are split over the --n workers: mnist_mlp, logistic with --data "
-             "(default: the problem's, dirichlet for mnist_mlp, iid for logistic)",
-    "alpha": "Dirichlet concentration of --split dirichlet: mnist_mlp, logistic with --data (default: 0.1)",
-    "heterogeneity": "how different the workers' data are: logistic (synthetic); het_quadratic: the workers' "
-                     "minimizers are heterogeneity * N(0, I) (default: 1.0)",
-    "samples": "logistic (synthetic): samples per worker (default: 100); component_logistic: samples "
-               "(default: 200)",
-    "data_seed": "seed of generated data, an integer in [0, 2**32): logistic (synthetic), het_quadratic's "
-                 "minimizers, lm's initial parameters (default: 0; lm: 7)",
-    "batch": "samples per stochastic gradient: logistic (default: 1), mnist_mlp (default: 4), lm: sequences "
-             "per minibatch (default: 8)",
-    "l2": "logistic: L2 regularization (default: 0); component_logistic (default: 0.001)",
-    "hidden": "mnist_mlp: hidden units (default: 128)",
-    "max_samples": "mnist_mlp: keep only the first samples of --data (default: all)",
-    "solve_f_star": "logistic: compute f* (float64 Newton-CG) so that loss_gap = f - f* is recorded",
-    "curvature": "quadratic: sample-dependent curvature c, A_xi = A + c Diag(u) with u ~ N(0, I) "
-                 "(momentum variance reduction needs it; default: 0, additive noise only)",
-}
-
-
 def build_parser() -> argparse.ArgumentParser:
     from .runtime.cpu_devices import max_cpu_devices
     from .timing import BASE_PROFILES, NOISE_LAWS
@@ -547,23 +542,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "('jaxsim list' shows which).")
     r.add_argument("method", help="a registered method ('jaxsim list')")
     r.add_argument("--problem", default="quadratic", help="a registered problem ('jaxsim list')")
-    g = r.add_argument_group("problem options", "each problem takes the options its builder has; "
-                             "'jaxsim list' shows which")
-    g.add_argument("--d", type=_positive_int, help=_HELP["d"])
-    g.add_argument("--noise-scale", type=float, help=_HELP["noise_scale"])
-    g.add_argument("--data", metavar="PATH", help=_HELP["data"])
-    g.add_argument("--data-part", choices=("train", "test"), help=_HELP["data_part"])
-    g.add_argument("--split", choices=("iid", "by_class", "dirichlet"), help=_HELP["split"])
-    g.add_argument("--alpha", type=float, help=_HELP["alpha"])
-    g.add_argument("--heterogeneity", type=float, help=_HELP["heterogeneity"])
-    g.add_argument("--samples", type=_positive_int, help=_HELP["samples"])
-    g.add_argument("--data-seed", type=_data_seed, help=_HELP["data_seed"])
-    g.add_argument("--batch", type=_positive_int, help=_HELP["batch"])
-    g.add_argument("--l2", type=float, help=_HELP["l2"])
-    g.add_argument("--hidden", type=_positive_int, help=_HELP["hidden"])
-    g.add_argument("--max-samples", type=_positive_int, help=_HELP["max_samples"])
-    g.add_argument("--solve-f-star", action="store_true", default=None, help=_HELP["solve_f_star"])
-    g.add_argument("--curvature", type=float, help=_HELP["curvature"])
+    g = r.add_argument_group("problem options", "each problem takes the options it declares beside its "
+                             "builder; 'jaxsim list' shows which")
+    for dest, entries in _option_table().items():
+        o = entries[0][1]
+        g.add_argument(_flag(dest), **_KIND_ARGS[o.kind], **({"choices": o.choices} if o.choices else {}),
+                       help=_option_help(entries))
     r.add_argument("--n", type=_positive_int, default=100, help="number of workers (also the problem's, "
                    "for problems with per-worker data)")
     r.add_argument("--base", default="one_plus_sqrt", choices=sorted(BASE_PROFILES), metavar="NAME",

@@ -56,16 +56,16 @@ def no_compile(monkeypatch, caplog):
 
     import jax
 
-    from jaxsim.sim import driver
+    from jaxsim.sim import runner
 
     calls = []
-    real = driver.run_batch
+    real = runner.run_batch
 
     def spy(*a, **k):
         calls.append(1)
         return real(*a, **k)
 
-    monkeypatch.setattr(driver, "run_batch", spy)
+    monkeypatch.setattr(runner, "run_batch", spy)
     caplog.set_level(logging.DEBUG, logger="jax")
     with jax.log_compiles(True):
         yield

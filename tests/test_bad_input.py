@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import jaxsim
-from jaxsim.sim import driver
+from jaxsim.sim import runner
 
 TIMING = jaxsim.make_timing(3, "one_plus_sqrt")
 PROB = jaxsim.worst_case_quadratic(d=3, noise_scale=0.0)
@@ -160,8 +160,8 @@ def test_hero_index_out_of_range(no_compile):
 def test_valid_input_does_compile(monkeypatch, caplog):
     """Control: the spy and the log capture do see a real run (so the checks above can fail)."""
     calls = []
-    real = driver.run_batch
-    monkeypatch.setattr(driver, "run_batch", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    real = runner.run_batch
+    monkeypatch.setattr(runner, "run_batch", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
     caplog.set_level(logging.DEBUG, logger="jax")
     with jax.log_compiles(True):
         # a shape no other test uses, so this compiles afresh

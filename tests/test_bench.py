@@ -5,7 +5,7 @@ import numpy as np
 
 from jaxsim import make_method, make_timing, worst_case_quadratic
 from jaxsim.bench import sync_batch
-from jaxsim.events import Horizon
+from jaxsim.sim.events import Horizon
 from jaxsim.sim import stream
 from jaxsim.sim.server import SGD
 from jaxsim.sim.clocks import build_streams

@@ -23,7 +23,7 @@ import pytest
 
 import jaxsim
 from jaxsim.sim import clocktime as ct
-from jaxsim.sim import driver
+from jaxsim.sim import kernel, runner
 
 TAU = 1e-3  # the issue's base_scale: jobs of 1 ms
 HORIZON = 50.0  # 50 000 jobs: float32 time was 11 events off at the end, float16 time stopped at t = 4
@@ -143,12 +143,12 @@ def test_segments_give_the_numbers_of_one_loop(monkeypatch, name, grid):
     timing = jaxsim.make_timing(3, "one_plus_sqrt", "halfnormal")
     run = lambda: jaxsim.sweep(name, problem, timing, seeds=[0, 1], grid=grid, horizon=60.0,  # noqa: E731
                                num_points=3)
-    real_run, real_segment, calls = driver.run_batch, driver._segment, []
-    monkeypatch.setattr(driver, "PIECE_WORK", 16)  # streams: pieces of a few events (both runs)
-    monkeypatch.setattr(driver, "run_batch", lambda *a, **k: real_run(*a, **k, first_segment=10 ** 6))
+    real_run, real_segment, calls = runner.run_batch, kernel._segment, []
+    monkeypatch.setattr(kernel, "PIECE_WORK", 16)  # streams: pieces of a few events (both runs)
+    monkeypatch.setattr(runner, "run_batch", lambda *a, **k: real_run(*a, **k, first_segment=10 ** 6))
     whole = run()
-    monkeypatch.setattr(driver, "run_batch", lambda *a, **k: real_run(*a, **k, first_segment=1))
-    monkeypatch.setattr(driver, "_segment", lambda *a, **k: (calls.append(1), real_segment(*a, **k))[1])
+    monkeypatch.setattr(runner, "run_batch", lambda *a, **k: real_run(*a, **k, first_segment=1))
+    monkeypatch.setattr(kernel, "_segment", lambda *a, **k: (calls.append(1), real_segment(*a, **k))[1])
     cut = run()
     assert len(calls) > 2 * POINTS, len(calls)  # one unit per call: intervals cut into several segments
     assert whole.metrics["received"][..., -1].min() > 10
@@ -163,16 +163,16 @@ SIGINT_SCRIPT = textwrap.dedent("""
     # then never turns into KeyboardInterrupt: restore the terminal's Ctrl-C
     signal.signal(signal.SIGINT, signal.default_int_handler)
     import jaxsim
-    import jaxsim.sim.driver as driver
+    import jaxsim.sim.kernel as kernel
 
-    real = driver._segment
+    real = kernel._segment
 
     def segment(*a, **k):  # the first segment has compiled and the loop runs
         out = real(*a, **k)
         print("looping", flush=True)
         return out
 
-    driver._segment = segment
+    kernel._segment = segment
     name, d, horizon = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     jaxsim.sweep(name, jaxsim.worst_case_quadratic(d=d), jaxsim.make_timing(3), grid={"gamma": 0.01},
                  horizon=horizon, num_points=1)
@@ -207,7 +207,7 @@ def test_split_time_follows_speed_profiles(profile):
     """Under a speed profile a job's end in two-float time agrees with the float64 formula to the
     float32 rounding of the job's own span (not of the time): starts near 1e6 s included, where
     float32 spaces times 0.06 s apart; outages, zero durations and jobs that never end included."""
-    from jaxsim.speed import SpeedProfile
+    from jaxsim.timing.speed import SpeedProfile
 
     n, rng = 4, np.random.default_rng(3)
     prof = (SpeedProfile.periodic(n, 0.6, 7.0, horizon=300.0) if profile == "periodic" else
@@ -236,7 +236,7 @@ def test_split_time_orders_events_as_the_reference_loop():
     import dataclasses
 
     from jaxsim import reference
-    from jaxsim.speed import SpeedProfile
+    from jaxsim.timing.speed import SpeedProfile
     from jaxsim.sweep import run
 
     assert ct.split_mode()

@@ -709,7 +709,7 @@ def test_blocks_find_the_earliest_worker_as_argmin(n):
 
 
 def test_loop_clocks_batch_one_cost_group_at_a_time():
-    from jaxsim.sim.driver import cost_group_size
+    from jaxsim.sim.plan import cost_group_size
 
     rm, rs = jaxsim.make_method("ringmaster_stops"), jaxsim.make_method("minibatch")
     grid = [{"gamma": g, "R": r} for g in (0.1, 0.2, 0.3) for r in (1, 4)]

@@ -1,4 +1,4 @@
-"""Data loaders (IDX / MNIST, LIBSVM, synthetic) and per-worker splits (jaxsim.data)."""
+"""Data loaders (IDX / MNIST, LIBSVM, synthetic) and per-worker splits (jaxsim.problems.data)."""
 
 import gzip
 import struct
@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from jaxsim import data
+from jaxsim.problems import data
 
 # ----------------------------------------------------------------------------- helpers
 

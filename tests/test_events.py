@@ -1,4 +1,4 @@
-"""Free-running event streams (jaxsim.events): order, ties, chunking, max delay, coverage."""
+"""Free-running event streams (jaxsim.sim.events): order, ties, chunking, max delay, coverage."""
 
 import jax
 import numpy as np

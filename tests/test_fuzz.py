@@ -25,7 +25,7 @@ from jaxsim.runtime.cpu_devices import max_cpu_devices
 from jaxsim.problems import heterogeneous_quadratic, make_logistic
 from jaxsim.problems.base import check_dtype
 from jaxsim.problems.quadratic import WorstCaseQuadratic
-from jaxsim.sim import driver
+from jaxsim.sim import runner
 
 PROB = jaxsim.worst_case_quadratic(d=3, noise_scale=0.0)
 TIMING = jaxsim.make_timing(3, "one_plus_sqrt")
@@ -198,12 +198,12 @@ def test_replot_of_damaged_results_names_the_file(tmp_path, capsys):
 INTERRUPTED = textwrap.dedent("""
     import functools, pathlib, signal, sys, time
     import jaxsim, jaxsim.cli
-    import jaxsim.sim.driver as driver
+    import jaxsim.sim.runner as runner
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # a terminal's Ctrl-C, even when started in background
     marker = pathlib.Path(sys.argv[1])
     jaxsim.sweep = functools.partial(jaxsim.sweep, batch_size=1)  # one batch per setting
-    real, calls = driver.run_batch, []
+    real, calls = runner.run_batch, []
 
     def batch(*args, **kwargs):
         calls.append(1)
@@ -212,7 +212,7 @@ INTERRUPTED = textwrap.dedent("""
             time.sleep(300)
         return real(*args, **kwargs)
 
-    driver.run_batch = batch
+    runner.run_batch = batch
     sys.exit(jaxsim.cli.main(sys.argv[2:]))
 """)
 
@@ -238,8 +238,8 @@ def test_ctrl_c_keeps_finished_batches_says_how_to_resume_and_exits_130(tmp_path
     # what the line promises: the same command computes only the missing batch
     calls = []
     monkeypatch.setattr(jaxsim, "sweep", functools.partial(jaxsim.sweep, batch_size=1))
-    real = driver.run_batch
-    monkeypatch.setattr(driver, "run_batch", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    real = runner.run_batch
+    monkeypatch.setattr(runner, "run_batch", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
     assert cli.main(argv) == 0
     assert len(calls) == 1 and len(list(ck.glob("batch-*.npz"))) == 3
 

@@ -11,7 +11,7 @@ import optax
 import pytest
 
 import jaxsim
-from jaxsim import data
+from jaxsim.problems import data
 from jaxsim.problems import (
     MLP,
     logistic_regression,

@@ -7,7 +7,7 @@ import pytest
 
 import jaxsim
 from jaxsim import theory
-from jaxsim.events import Horizon
+from jaxsim.sim.events import Horizon
 import jax
 
 from jaxsim.methods.base import Arrival, SeedContext, Workers

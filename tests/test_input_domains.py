@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import jaxsim
-from jaxsim.methods.base import HParam
+from jaxsim.methods import HParam
 from jaxsim.runtime.rng import seed_key, time_key
 
 PROB = jaxsim.worst_case_quadratic(d=4)

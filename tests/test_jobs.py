@@ -11,8 +11,8 @@ import pytest
 
 import jaxsim
 from jaxsim import reference
-from jaxsim.events import Horizon
-from jaxsim.jobs import PAIR, LocalSteps, local_steps
+from jaxsim.sim.events import Horizon
+from jaxsim.methods.jobs import PAIR, LocalSteps, local_steps
 from jaxsim.methods import reference_rule
 from jaxsim.runtime.rng import grad_key, grad_root, time_key
 from jaxsim.timing import Comm, TimingModel, make_timing

@@ -1,4 +1,5 @@
-"""The transformer language-model problem (jaxsim.problems.lm) and the text loader (jaxsim.text).
+"""The transformer language model (jaxsim.problems.lm_model), its problem (jaxsim.problems.lm) and the text
+loader (jaxsim.problems.text).
 
 Tiny shapes (depth 2, n_embd 16, sequence 8, batch 2); compiled functions are shared through
 module-scoped fixtures.
@@ -11,9 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxsim import text as T
+from jaxsim.problems import text as T
 from jaxsim.problems import PROBLEMS, LanguageModel, LMConfig, language_model, make_problem
-from jaxsim.problems.lm import GPT, param_shapes
+from jaxsim.problems.lm_model import GPT, param_shapes
 
 TINY = dict(n_layer=2, n_head=2, n_embd=16, seq_len=8, batch=2)
 MATRICES = {("attn", "c_q"), ("attn", "c_k"), ("attn", "c_v"), ("attn", "c_proj"),

@@ -7,8 +7,8 @@ import numpy as np
 import optax
 import pytest
 
-from jaxsim import lmo as L
-from jaxsim.reference.lmo import lmo_np, newton_schulz_np
+from jaxsim.methods import lmo_ops as L
+from jaxsim.reference.lmo_rules import lmo_np, newton_schulz_np
 
 
 def _matrix(rng, rows, cols, singular_values):

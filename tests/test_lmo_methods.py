@@ -20,9 +20,9 @@ import pytest
 
 import jaxsim
 from jaxsim import reference
-from jaxsim.events import Horizon
+from jaxsim.sim.events import Horizon
 from jaxsim.methods import REGISTRY, ControlledMethod, make_method
-from jaxsim.methods._lmo import CODE_FORM, LMOOptions, isqrt
+from jaxsim.methods._lmo_base import CODE_FORM, LMOOptions, isqrt
 
 LMO_METHODS = sorted(k for k, v in REGISTRY.items() if issubclass(v, LMOOptions))
 

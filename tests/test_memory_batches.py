@@ -11,8 +11,8 @@ from problem_choice import accepted_problem
 
 import jaxsim
 from jaxsim.runtime.memory import default_memory_budget, host_memory_budget
-from jaxsim.sim import driver
-from jaxsim.sim.driver import MIN_AXIS, batches
+from jaxsim.sim import runner
+from jaxsim.sim.plan import MIN_AXIS, batches
 
 PROB = jaxsim.worst_case_quadratic(d=8, noise_scale=0.05, noise="isotropic")
 TIMING = jaxsim.make_timing(3, "one_plus_sqrt", "halfnormal")
@@ -58,14 +58,14 @@ def test_padded_runs_never_reach_the_result(monkeypatch):
     """3 settings in batches of 2: the padded copy's metrics are cut on the device; the result
     holds exactly the real runs, each equal to the same run alone."""
     shapes = []
-    real = driver.run_batch
+    real = runner.run_batch
 
     def spy(*a, **k):
         out = real(*a, **k)
         shapes.append(out["loss_gap"].shape)
         return out
 
-    monkeypatch.setattr(driver, "run_batch", spy)
+    monkeypatch.setattr(runner, "run_batch", spy)
     grid = {"gamma": [0.05, 0.1, 0.2], "R": 2}
     res = jaxsim.sweep("ringmaster", PROB, TIMING, seeds=[0, 1], grid=grid, horizon=20.0, num_points=3,
                        batch_size=2)
@@ -179,8 +179,8 @@ def test_kernel_builds_large_arrays_from_run_time_inputs(monkeypatch):
         captured["args"] = a
         raise Stop
 
-    real = driver.run_batch
-    monkeypatch.setattr(driver, "run_batch", spy)
+    real = runner.run_batch
+    monkeypatch.setattr(runner, "run_batch", spy)
     with pytest.raises(Stop):
         jaxsim.sweep("ringmaster", jaxsim.worst_case_quadratic(d=d), jaxsim.make_timing(2, "one_plus_sqrt"),
                      grid={"gamma": 0.1, "R": 2}, horizon=3.0, num_points=1)

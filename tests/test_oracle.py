@@ -19,7 +19,7 @@ import jaxsim
 from jaxsim.methods import REGISTRY, Decision, StreamMethod
 from jaxsim.reference import Rule
 from jaxsim.reference.check import PLANS, Bucket, check
-from jaxsim.sim import driver
+from jaxsim.sim import kernel
 
 # Deterministic by default; JAXSIM_ORACLE_FUZZ=k draws another set of configurations.
 FUZZ = int(os.environ.get("JAXSIM_ORACLE_FUZZ", "0"))
@@ -32,7 +32,7 @@ def _release_kernels():
     recur from test to test, and compiling them again cost up to a fifth of a test's time (the
     module's end releases them too, ``conftest._release_compiled_kernels``)."""
     yield
-    driver.run_batch.clear_cache()
+    kernel.run_batch.clear_cache()
 
 
 #: Static options whose code paths differ from the default instance's: each is checked on one

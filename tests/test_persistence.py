@@ -159,10 +159,10 @@ SCRIPT = textwrap.dedent("""
     import json, sys, time
     import jax
     import jaxsim
-    import jaxsim.sim.driver as driver
+    import jaxsim.sim.runner as runner
 
     ckdir, out, slow, kw = sys.argv[1], sys.argv[2], float(sys.argv[3]), json.loads(sys.argv[4])
-    run_batch, calls = driver.run_batch, []
+    run_batch, calls = runner.run_batch, []
 
     def logged(*args, **kwargs):  # each computed batch: logged, and slow enough to be killed between batches
         res = jax.block_until_ready(run_batch(*args, **kwargs))
@@ -170,7 +170,7 @@ SCRIPT = textwrap.dedent("""
         time.sleep(slow)
         return res
 
-    driver.run_batch = logged
+    runner.run_batch = logged
     res = jaxsim.sweep("ringmaster", jaxsim.worst_case_quadratic(d=4, noise_scale=0.1),
                        jaxsim.make_timing(4, "sqrt", "halfnormal"), checkpoint_dir=ckdir, **kw)
     res.save(out)

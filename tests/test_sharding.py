@@ -16,7 +16,7 @@ import jax
 import pytest
 
 import jaxsim
-from jaxsim.sim.driver import MIN_AXIS, batches, mesh_shape, resolve_devices
+from jaxsim.sim.plan import MIN_AXIS, batches, mesh_shape, resolve_devices
 
 SCRIPT = textwrap.dedent("""
     import json, sys

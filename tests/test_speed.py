@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jaxsim import Horizon, free_running, make_method, sample_stream
-from jaxsim.speed import SpeedProfile
+from jaxsim.timing.speed import SpeedProfile
 from jaxsim.sim.clocks import build_streams
 from jaxsim.timing import TimingModel
 

@@ -37,7 +37,7 @@ from types import ModuleType
 import numpy as np
 
 from ..runtime.provenance import provenance
-from ..sweep import SweepResult, jsonable
+from ..results import SweepResult, jsonable
 from . import verdict as V
 
 FORMAT = 1  #: version of the on-disk layout of a figure run

@@ -6,7 +6,7 @@ the paper's settings are not known, so every number below is a project choice.
 Setup: L2-regularised logistic regression (``l2 = 1e-4``, minibatch 32 per local step) on a9a
 when ``--data`` names the LIBSVM file (123 features, labels mapped to ±1, split i.i.d. over the
 workers), else on a synthetic a9a-shaped set (32,561 samples, 123 Gaussian features, labels from
-a logistic ground truth, homogeneous workers: :func:`jaxsim.data.synthetic_logistic`); ``f*`` by
+a logistic ground truth, homogeneous workers: :func:`jaxsim.problems.data.synthetic_logistic`); ``f*`` by
 Newton-CG. ``n = 10`` workers with step times ``tau_i = sqrt(i)`` (fixed model), compute window
 ``T = 10 s``, 3000 simulated seconds, 3 seeds. Communication ``T_comm = latency + per_float * K``:
 "normal" ``latency = 5 s`` (half the window), ``per_float = 0.01 s``, so 30-36 % of the local

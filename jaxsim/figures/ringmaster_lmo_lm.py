@@ -1,7 +1,7 @@
 """Ringmaster Muon against Rennala, delay-adaptive and PA Muon on a small LM, three heterogeneities (arXiv 2605.18174).
 
 Setup (spec experiments.md §7.1, at CPU size): the small decoder-only transformer of
-:mod:`jaxsim.problems.lm` (default :meth:`LMConfig.cpu <jaxsim.problems.lm.LMConfig.cpu>`: 2
+:mod:`jaxsim.problems.lm` (default :meth:`LMConfig.cpu <jaxsim.problems.lm_model.LMConfig.cpu>`: 2
 layers, 2 heads, width 32, 8 windows of 64 byte tokens per gradient, d = 40 964; model seed 7)
 on a byte-level corpus (``--text FILE``, else the standard library's docstrings; nothing
 downloaded); ``n = 8`` workers; job ``j`` of worker ``i`` takes ``tau_i + |N(0, (0.05
@@ -51,7 +51,7 @@ import numpy as np
 
 from .. import TimingModel, sweep
 from ..methods import CODE_FORM, make_method
-from ..noise import HalfNormal
+from ..timing.noise import HalfNormal
 from ..timing import BASE_PROFILES
 from . import verdict as V
 from .base import Comparison, Metric, powers_of_5, with_settings

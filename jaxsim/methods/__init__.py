@@ -6,6 +6,16 @@ rule, decorated with ``@reference_rule(Class)``. Tests, the CLI and sweeps itera
 :data:`REGISTRY`, so the method is then picked up everywhere, the reference-oracle test
 included. A method defined outside the package registers the same way, once its module
 is imported.
+
+Besides the methods, the package holds what they share: :mod:`~jaxsim.methods.base` (the
+method kinds and :func:`register`), :mod:`~jaxsim.methods.hparams` (:class:`HParam`),
+:mod:`~jaxsim.methods.jobs`, :mod:`~jaxsim.methods.lmo_ops` (linear minimization oracles over
+parameter pytrees) and, private, ``_lmo_base`` (the LMO methods' options and direction),
+``_allocation`` and ``_tables``.
+
+What a worker computes per job (:mod:`jaxsim.methods.jobs`: :data:`GRADIENT`, :data:`PAIR`,
+:func:`local_steps`, ...) is exported here too; ``jaxsim.jobs`` is kept as another name of
+that module (see :mod:`jaxsim`).
 """
 
 from __future__ import annotations
@@ -14,7 +24,6 @@ import importlib
 import pkgutil
 
 from .base import (
-    GAMMA,
     IDLE,
     NEW,
     OWN,
@@ -28,7 +37,6 @@ from .base import (
     ControlledMethod,
     Decision,
     EventMethod,
-    HParam,
     Method,
     SeedContext,
     StreamMethod,
@@ -37,7 +45,9 @@ from .base import (
     register,
 )
 
-from ._lmo import CODE_FORM  # the LMO methods' code-form options, public
+from .hparams import COUNT_MAX, GAMMA, HParam
+from .jobs import GRADIENT, PAIR, Job, LocalSteps, Pair, PairGradient, local_keys, local_steps
+from ._lmo_base import CODE_FORM  # the LMO methods' code-form options, public
 
 for _info in pkgutil.iter_modules(__path__):
     if not _info.name.startswith("_") and _info.name != "base":
@@ -62,6 +72,7 @@ def make_method(method, **options) -> Method:
         raise ValueError(f"method {method!r}: bad option: {e}") from None
 
 
-__all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "Commands", "ControlledMethod", "Decision", "EventMethod",
-           "GAMMA", "HParam", "IDLE", "Method", "NEW", "OWN", "REGISTRY", "RoundEnv", "RoundMethod", "RoundResult",
-           "SeedContext", "StreamMethod", "Workers", "make_method", "reference_rule", "register"]
+__all__ = ["AllocationMethod", "Arrival", "CODE_FORM", "COUNT_MAX", "Commands", "ControlledMethod", "Decision",
+           "EventMethod", "GAMMA", "GRADIENT", "HParam", "IDLE", "Job", "LocalSteps", "Method", "NEW", "OWN", "PAIR",
+           "Pair", "PairGradient", "REGISTRY", "RoundEnv", "RoundMethod", "RoundResult", "SeedContext", "StreamMethod",
+           "Workers", "local_keys", "local_steps", "make_method", "reference_rule", "register"]

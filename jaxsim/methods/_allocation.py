@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import HParam
+from .hparams import HParam
 
 #: Tasks per iteration.
 TASKS = HParam(1, "count", "tasks (stochastic gradients) per iteration", draw=lambda n: (1, 2 * n + 1))

@@ -17,7 +17,8 @@ from typing import Optional
 import jax.numpy as jnp
 
 from ..reference.rules import Rule
-from .base import GAMMA, Decision, StreamMethod, reference_rule, register
+from .base import Decision, StreamMethod, reference_rule, register
+from .hparams import GAMMA
 
 
 @register

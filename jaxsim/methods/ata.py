@@ -36,7 +36,8 @@ from ._allocation import (
     priorities,
 )
 from ..reference.rules import AllocationRule
-from .base import GAMMA, AllocationMethod, HParam, reference_rule, register
+from .base import AllocationMethod, reference_rule, register
+from .hparams import GAMMA, HParam
 
 
 @register

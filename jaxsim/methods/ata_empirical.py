@@ -24,7 +24,8 @@ import numpy as np
 from ._allocation import FOUR_E, TASKS, confidence_width
 from .ata import ATA
 from ..reference.rules import AllocationRule
-from .base import GAMMA, HParam, reference_rule, register
+from .base import reference_rule, register
+from .hparams import GAMMA, HParam
 
 
 @register

@@ -2,7 +2,7 @@
 step of size ``gamma * min(1, n / delay)`` (baseline of the Ringmaster LMO experiments; spec
 ``lmo_vr_local.md`` §2.8).
 
-Options as for Ringmaster LMO (:mod:`jaxsim.methods._lmo`). Delays are unbounded, so the
+Options as for Ringmaster LMO (:mod:`jaxsim.methods._lmo_base`). Delays are unbounded, so the
 server keeps every worker's point (``n x d``) besides the momentum (``d``).
 """
 
@@ -12,10 +12,11 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from ..reference.lmo import Momentum
+from ..reference.lmo_rules import Momentum
 from ..reference.rules import Rule
-from ._lmo import ALPHA, LMOOptions
-from .base import GAMMA, Decision, StreamMethod, reference_rule, register
+from ._lmo_base import ALPHA, LMOOptions
+from .base import Decision, StreamMethod, reference_rule, register
+from .hparams import GAMMA
 
 
 @register

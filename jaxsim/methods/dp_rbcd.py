@@ -54,7 +54,8 @@ import numpy as np
 
 from ..reference.rules import RoundRule
 from ..theory.dp import DP_CD_CONSTANT, check_partition, dp_noise_scale
-from .base import HParam, RoundMethod, RoundResult, reference_rule, register
+from .base import RoundMethod, RoundResult, reference_rule, register
+from .hparams import HParam
 
 STEPSIZES = ("smoothness", "scalar")
 

@@ -18,7 +18,8 @@ import jax
 
 from ..reference.rules import AllocationRule, greedy_minmax
 from ._allocation import TASKS, greedy_allocate, priorities
-from .base import GAMMA, AllocationMethod, reference_rule, register
+from .base import AllocationMethod, reference_rule, register
+from .hparams import GAMMA
 
 
 @register

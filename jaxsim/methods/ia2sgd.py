@@ -24,7 +24,8 @@ import numpy as np
 
 from ._tables import add_gradient, empty_tables
 from ..reference.rules import Rule
-from .base import GAMMA, Decision, StreamMethod, reference_rule, register
+from .base import Decision, StreamMethod, reference_rule, register
+from .hparams import GAMMA
 
 
 @register

@@ -59,7 +59,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..reference.rules import RoundRule
-from .base import COUNT_MAX, GAMMA, HParam, RoundMethod, RoundResult, reference_rule, register
+from .base import RoundMethod, RoundResult, reference_rule, register
+from .hparams import COUNT_MAX, GAMMA, HParam
 
 MODES = ("window", "fixed_steps")
 MERGES = ("loscar", "overwrite")

@@ -28,7 +28,8 @@ import numpy as np
 
 from ._tables import add_gradient, clear_table, empty_tables
 from ..reference.rules import Rule
-from .base import GAMMA, Decision, HParam, Method, StreamMethod, reference_rule, register
+from .base import Decision, Method, StreamMethod, reference_rule, register
+from .hparams import GAMMA, HParam
 
 STOP_RULES = ("gt", "geq")
 S_PARAM = HParam(1, "count", "harmonic-mean batch size: a round ends once ((1/n) sum 1/B_i)^-1 > S/n")

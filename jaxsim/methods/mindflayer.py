@@ -30,7 +30,8 @@ import numpy as np
 
 from .. import theory
 from ..reference.rules import ControlledRule
-from .base import GAMMA, IDLE, NEW, Commands, ControlledMethod, Decision, HParam, reference_rule, register
+from .base import IDLE, NEW, Commands, ControlledMethod, Decision, reference_rule, register
+from .hparams import GAMMA, HParam
 
 
 class MindFlayerState(NamedTuple):

@@ -12,7 +12,8 @@ import dataclasses
 import jax.numpy as jnp
 
 from ..reference.rules import ControlledRule
-from .base import GAMMA, IDLE, NEW, Commands, ControlledMethod, Decision, reference_rule, register
+from .base import IDLE, NEW, Commands, ControlledMethod, Decision, reference_rule, register
+from .hparams import GAMMA
 from .rennala import add_to_batch, empty_batch
 
 

@@ -16,7 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..reference.rules import Rule
-from .base import GAMMA, Decision, HParam, StreamMethod, reference_rule, register
+from .base import Decision, StreamMethod, reference_rule, register
+from .hparams import GAMMA, HParam
 
 
 class RennalaState(NamedTuple):

@@ -3,7 +3,7 @@
 
 Collect ``B`` gradients at one model (every running job is restarted at each update, so
 every arrival is fresh), average them, update the momentum with the average and step
-``x <- x + gamma lmo(m)``. Options as for Ringmaster LMO (:mod:`jaxsim.methods._lmo`); the
+``x <- x + gamma lmo(m)``. Options as for Ringmaster LMO (:mod:`jaxsim.methods._lmo_base`); the
 momentum weight is indexed by updates (``alpha_0 = 1`` in the paper form). State per run:
 the batch sum and the momentum (``2 d``) plus one stored iterate.
 """
@@ -16,10 +16,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..reference.lmo import Momentum
+from ..reference.lmo_rules import Momentum
 from ..reference.rules import ControlledRule
-from ._lmo import ALPHA, LMOOptions
-from .base import GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, reference_rule, register
+from ._lmo_base import ALPHA, LMOOptions
+from .base import NEW, Commands, ControlledMethod, Decision, reference_rule, register
+from .hparams import GAMMA, HParam
 from .rennala import RennalaState, add_to_batch, empty_batch
 
 

@@ -6,7 +6,7 @@ not known; this is the spec's design for the simulator, not a transcription of t
 The server keeps a momentum estimate ``g``. It first collects ``S0`` fresh gradients at
 ``x^0`` and sets ``g^0`` to their mean; then every round it steps ``x^{k+1} = x^k - gamma g^k``
 and collects jobs computed at the newest model, each a *pair*: one sample ``xi`` evaluated
-at ``x^{k+1}`` and at ``x^k`` (:class:`jaxsim.jobs.PairGradient`, both from the job's key).
+at ``x^{k+1}`` and at ``x^k`` (:class:`jaxsim.methods.jobs.PairGradient`, both from the job's key).
 With ``N`` the mean of the round's fresh gradients and ``D`` the mean of its differences
 ``grad f(x^{k+1}; xi) - grad f(x^k; xi)``::
 
@@ -52,9 +52,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..jobs import PairGradient
+from .jobs import PairGradient
 from ..reference.rules import Rule
-from .base import GAMMA, Decision, HParam, StreamMethod, max_count, reference_rule, register
+from .base import Decision, StreamMethod, max_count, reference_rule, register
+from .hparams import GAMMA, HParam
 
 FORMS = ("exact", "independent")
 

@@ -13,7 +13,8 @@ import dataclasses
 import jax.numpy as jnp
 
 from ..reference.rules import ControlledRule
-from .base import GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, reference_rule, register
+from .base import NEW, Commands, ControlledMethod, Decision, reference_rule, register
+from .hparams import GAMMA, HParam
 from .rennala import add_to_batch, empty_batch
 
 

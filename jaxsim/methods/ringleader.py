@@ -38,7 +38,8 @@ import numpy as np
 
 from ._tables import Tables, add_gradient, clear_table, empty_tables
 from ..reference.rules import Rule
-from .base import GAMMA, NEW, OWN, Commands, Decision, StreamMethod, reference_rule, register
+from .base import NEW, OWN, Commands, Decision, StreamMethod, reference_rule, register
+from .hparams import GAMMA
 
 REDISPATCH = ("own", "current")
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import dataclasses
 
 from ..reference.rules import Rule
-from .base import GAMMA, Decision, HParam, StreamMethod, max_count, reference_rule, register
+from .base import Decision, StreamMethod, max_count, reference_rule, register
+from .hparams import GAMMA, HParam
 
 
 @register

@@ -6,7 +6,7 @@ and the model, ``m <- alpha_k g + (1 - alpha_k) m``, ``x <- x + gamma lmo(m)``; 
 is discarded. Either way the reporting worker restarts from the current model, so the
 server keeps the last ``R`` iterates (``R x d``) plus the momentum (``d``).
 
-Options (:mod:`jaxsim.methods._lmo`): the LMO per parameter group (``lmo``, ``other``,
+Options (:mod:`jaxsim.methods._lmo_base`): the LMO per parameter group (``lmo``, ``other``,
 ``partition``, ``radius``), ``nesterov`` and ``m0``; paper form by default, the authors'
 code form with ``**CODE_FORM`` and ``beta=0.95``. With ``lmo = other = "momentum"`` and
 ``alpha = 1`` this is Ringmaster ASGD, bit for bit (``tests/test_lmo_methods.py``).
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..reference.lmo import Momentum
+from ..reference.lmo_rules import Momentum
 from ..reference.rules import Rule
-from ._lmo import ALPHA, LMOOptions
-from .base import GAMMA, Decision, HParam, StreamMethod, max_count, reference_rule, register
+from ._lmo_base import ALPHA, LMOOptions
+from .base import Decision, StreamMethod, max_count, reference_rule, register
+from .hparams import GAMMA, HParam
 
 
 @register

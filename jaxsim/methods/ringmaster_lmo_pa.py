@@ -29,11 +29,11 @@ import math
 
 import jax.numpy as jnp
 
-from ..reference.lmo import Momentum
+from ..reference.lmo_rules import Momentum
 from ..reference.rules import ControlledRule
-from ._lmo import LMOOptions, isqrt
-from .base import (GAMMA, NEW, COUNT_MAX, Commands, ControlledMethod, Decision, reference_rule, register,
-                   stale_jobs)
+from ._lmo_base import LMOOptions, isqrt
+from .base import NEW, Commands, ControlledMethod, Decision, reference_rule, register, stale_jobs
+from .hparams import COUNT_MAX, GAMMA
 
 SCHEDULES = ("paper", "code")
 

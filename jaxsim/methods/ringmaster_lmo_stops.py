@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..reference.lmo import Momentum
+from ..reference.lmo_rules import Momentum
 from ..reference.rules import ControlledRule
-from ._lmo import ALPHA, LMOOptions
-from .base import (GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, max_count, reference_rule, register,
-                   stale_jobs)
+from ._lmo_base import ALPHA, LMOOptions
+from .base import NEW, Commands, ControlledMethod, Decision, max_count, reference_rule, register, stale_jobs
+from .hparams import GAMMA, HParam
 
 
 @register

@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 
 from ..reference.rules import ControlledRule
-from .base import (GAMMA, NEW, Commands, ControlledMethod, Decision, HParam, max_count, reference_rule, register,
-                   stale_jobs)
+from .base import NEW, Commands, ControlledMethod, Decision, max_count, reference_rule, register, stale_jobs
+from .hparams import GAMMA, HParam
 
 
 @register

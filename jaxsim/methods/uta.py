@@ -15,7 +15,8 @@ import jax.numpy as jnp
 
 from ..reference.rules import AllocationRule
 from ._allocation import TASKS, priorities, spread
-from .base import GAMMA, AllocationMethod, reference_rule, register
+from .base import AllocationMethod, reference_rule, register
+from .hparams import GAMMA
 
 
 @register

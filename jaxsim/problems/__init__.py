@@ -10,7 +10,8 @@ from .logistic import (
     logistic_solve,
     make_logistic,
 )
-from .lm import GPT, LanguageModel, LMConfig, language_model
+from .lm import LanguageModel, language_model
+from .lm_model import GPT, LMConfig
 from .mlp import MLP, MLPClassifier, mlp_classifier, mnist_mlp
 from .quadratic import WorstCaseQuadratic, worst_case_quadratic
 

@@ -25,10 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import data as _data
+from . import data as _data
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .logistic import check_l2, default_dtype, logistic_regression, logistic_solve
+from .options import Option, command_line
 
 
 @pytree_dataclass
@@ -104,6 +105,14 @@ def synthetic_scaled(num_samples: int, dim: int, scales, seed: int = 0, label_no
     return z * sc[None, :], y
 
 
+@command_line(
+    Option("d", "dim", "features (default: 100)", kind="count", default=100),
+    Option("samples", "num_samples", "samples (default: 200)", kind="count"),
+    Option("data_seed", "seed", "seed of its synthetic data (default: 0)", kind="seed"),
+    Option("l2", "l2", "L2 regularization (default: 0.001)"),
+    Option("solve_f_star", "solve_f_star", "compute f* so that loss_gap = f - f* is recorded (default: on)",
+           kind="flag"),
+)
 def component_logistic(X=None, y=None, *, num_samples: int = 200, dim: int = 10, scales=None, seed: int = 0,
                        labels: str = "unscaled", l2: float = 1e-3, solve_f_star: bool = True,
                        dtype=None) -> ComponentLogistic:
@@ -129,7 +138,7 @@ def component_logistic(X=None, y=None, *, num_samples: int = 200, dim: int = 10,
         raise ValueError("y (labels): required with X")
     X, y = _data.check_dataset(X, y)
     if not np.all(np.isin(y, (-1.0, 1.0))):
-        raise ValueError("y (labels) must be -1 or +1 (map them with jaxsim.data.binary_labels)")
+        raise ValueError("y (labels) must be -1 or +1 (map them with jaxsim.problems.data.binary_labels)")
     l2 = check_l2(l2)
     dtype = default_dtype(dtype)
     prob = ComponentLogistic(X=jnp.asarray(X, dtype), y=jnp.asarray(y, dtype), l2=jnp.asarray(l2, dtype))

@@ -15,12 +15,15 @@ Gradient noise as in :mod:`jaxsim.problems.quadratic`: ``"isotropic"`` adds
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem, default_dtype
+from .options import Option, command_line
 from .quadratic import NOISE_KINDS, scalar_noise_table
 
 
@@ -88,6 +91,24 @@ class HeterogeneousQuadratic(Problem):
         return lambda x, w, j: h[w] * (x - a[w]) + s * z[w, j]
 
 
+def from_command_line(num_workers: int, d: int = 100, heterogeneity: float = 1.0, seed: int = 0,
+                      noise_scale: float = 0.0) -> HeterogeneousQuadratic:
+    """``het_quadratic`` from the command line: worker ``i``'s minimizer ``a_i ~ heterogeneity *
+    N(0, I_d)`` (seeded by ``seed``), unit curvatures, start at 0."""
+    if not (math.isfinite(heterogeneity) and heterogeneity >= 0):
+        raise ValueError(f"heterogeneity must be finite and >= 0, got {heterogeneity}")
+    a = heterogeneity * np.random.default_rng(seed).standard_normal((num_workers, d))
+    return heterogeneous_quadratic(a, noise_scale=noise_scale)
+
+
+@command_line(
+    Option("d", "d", "dimension (default: 100)", kind="count", default=100),
+    Option("noise_scale", "noise_scale", "gradient noise scale (default: 0.01)", default=0.01),
+    Option("heterogeneity", "heterogeneity", "the workers' minimizers are heterogeneity * N(0, I) (default: 1.0)"),
+    Option("data_seed", "seed", "seed of the workers' minimizers (default: 0)", kind="seed"),
+    workers="num_workers",
+    build=from_command_line,
+)
 def heterogeneous_quadratic(a, h=1.0, x0=None, noise_scale: float = 0.0, noise: str = "isotropic",
                             dtype=None) -> HeterogeneousQuadratic:
     """Build ``f_i(x) = 1/2 sum_c h_ic (x_c - a_ic)^2``, ``i < n``.

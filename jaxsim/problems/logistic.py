@@ -21,10 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import data as _data
+from . import data as _data
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .base import default_dtype as _default_dtype
+from .options import Option, command_line
 
 
 def minibatch_positions(key, m: int, batch: int) -> jax.Array:
@@ -216,14 +217,14 @@ def check_l2(l2):
 def logistic_regression(X, y, parts, batch: int = 1, l2: float = 0.0, dtype=None,
                         solve_f_star: bool = False) -> LogisticRegression:
     """Build :class:`LogisticRegression` from features ``X [N, d]``, labels ``y`` in ``{-1, +1}``
-    (see :func:`jaxsim.data.binary_labels`) and a split ``parts [n, m]``.
+    (see :func:`jaxsim.problems.data.binary_labels`) and a split ``parts [n, m]``.
 
     ``dtype`` defaults to float64 when x64 is enabled, else float32. ``solve_f_star``
     computes ``f*`` (float64 Newton-CG) so that ``loss_gap`` reports ``f - f*``.
     """
     X, y = _data.check_dataset(X, y)
     if not np.all(np.isin(y, (-1.0, 1.0))):
-        raise ValueError("y (labels) must be -1 or +1 (map them with jaxsim.data.binary_labels)")
+        raise ValueError("y (labels) must be -1 or +1 (map them with jaxsim.problems.data.binary_labels)")
     parts = _data.check_parts(parts, X.shape[0])
     batch = check_batch(batch, parts.shape[1])
     l2 = check_l2(l2)
@@ -234,6 +235,25 @@ def logistic_regression(X, y, parts, batch: int = 1, l2: float = 0.0, dtype=None
     return prob.with_f_star() if solve_f_star else prob
 
 
+@command_line(
+    Option("data", "path", "a binary LIBSVM file (default: synthetic data)", kind="path"),
+    Option("split", "split", "with --data: how the data are split over the --n workers (default: iid)",
+           kind="choice", choices=_data.SPLITS, only_with="data"),
+    Option("alpha", "alpha", "with --data: Dirichlet concentration of --split dirichlet (default: 0.1)",
+           only_with="data"),
+    Option("d", "dim", "features of its synthetic data (default: 100)", kind="count", default=100,
+           only_without="data"),
+    Option("samples", "samples_per_worker", "samples per worker of its synthetic data (default: 100)", kind="count",
+           only_without="data"),
+    Option("heterogeneity", "heterogeneity", "how different the workers' synthetic data are (default: 1.0)",
+           only_without="data"),
+    Option("data_seed", "seed", "seed of its synthetic data (default: 0)", kind="seed", only_without="data"),
+    Option("batch", "batch", "samples per stochastic gradient (default: 1)", kind="count"),
+    Option("l2", "l2", "L2 regularization (default: 0)"),
+    Option("solve_f_star", "solve_f_star", "compute f* (float64 Newton-CG) so that loss_gap = f - f* is recorded",
+           kind="flag"),
+    workers="num_workers",
+)
 def make_logistic(path=None, *, num_workers: int = 10, samples_per_worker: int = 100,
                   dim: int = 20, heterogeneity: float = 1.0, seed: int = 0,
                   split: str = "iid", alpha: float = 0.1, split_seed: int | None = None,
@@ -243,7 +263,7 @@ def make_logistic(path=None, *, num_workers: int = 10, samples_per_worker: int =
 
     With ``path``: a binary LIBSVM file (labels mapped to ±1) split over ``num_workers``
     by ``split`` (``"iid"``, ``"by_class"`` or ``"dirichlet"`` with ``alpha``).
-    Without: :func:`jaxsim.data.synthetic_logistic` with ``num_workers``,
+    Without: :func:`jaxsim.problems.data.synthetic_logistic` with ``num_workers``,
     ``samples_per_worker``, ``dim``, ``heterogeneity``, ``seed``.
     """
     if path is not None:

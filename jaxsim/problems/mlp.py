@@ -36,10 +36,11 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
-from .. import data as _data
+from . import data as _data
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
 from .logistic import check_batch, default_dtype, minibatch_positions
+from .options import Option, command_line
 
 
 def torch_uniform(fan_in: int):
@@ -193,7 +194,7 @@ def mlp_classifier(X, y, parts, hidden: int = 128, classes: int = 10, batch: int
                    init_seed: int = 0, chunk: int = 4096, dtype=None,
                    full_batch_noise: float | None = None) -> MLPClassifier:
     """Build :class:`MLPClassifier` from features ``X [N, in]``, integer labels ``y`` in
-    ``[0, classes)`` and a split ``parts [n, m]`` (see :mod:`jaxsim.data`).
+    ``[0, classes)`` and a split ``parts [n, m]`` (see :mod:`jaxsim.problems.data`).
 
     ``dtype`` defaults to float64 when x64 is enabled, else float32; the initial
     parameters are drawn in that dtype from ``init_seed``. ``full_batch_noise = s`` (finite,
@@ -226,6 +227,24 @@ def mlp_classifier(X, y, parts, hidden: int = 128, classes: int = 10, batch: int
                          noise_scale=None if full_batch_noise is None else jnp.asarray(full_batch_noise, dtype))
 
 
+def _is_train(part: str) -> bool:
+    """``--data-part``: ``train`` (the ``train-*`` files) or ``test`` (``t10k-*``)."""
+    return part == "train"
+
+
+@command_line(
+    Option("data", "path", "a folder with the MNIST IDX files (required)", kind="path",
+           required="a folder with the MNIST IDX files, train-* or (--data-part test) t10k-*"),
+    Option("data_part", "train", "which files of --data, train (train-*) or test (t10k-*) (default: train)",
+           kind="choice", choices=("train", "test"), convert=_is_train),
+    Option("split", "split", "how the data are split over the --n workers (default: dirichlet)", kind="choice",
+           choices=_data.SPLITS),
+    Option("alpha", "alpha", "Dirichlet concentration of --split dirichlet (default: 0.1)"),
+    Option("batch", "batch", "samples per stochastic gradient (default: 4)", kind="count"),
+    Option("hidden", "hidden", "hidden units (default: 128)", kind="count"),
+    Option("max_samples", "max_samples", "keep only the first samples of --data (default: all)", kind="count"),
+    workers="num_workers",
+)
 def mnist_mlp(path=None, X=None, y=None, *, num_workers: int = 100, split: str = "dirichlet",
               alpha: float = 0.1, split_seed: int | None = None, parts=None,
               hidden: int = 128, classes: int = 10, batch: int = 4, init_seed: int = 0,
@@ -236,7 +255,7 @@ def mnist_mlp(path=None, X=None, y=None, *, num_workers: int = 100, split: str =
 
     Data: the MNIST-format files in folder ``path`` (training split, or the ``t10k`` test
     split with ``train=False``; Fashion-MNIST works with
-    ``normalize=jaxsim.data.FASHION_MNIST_NORMALIZE``), or arrays ``X [N, in]``, ``y [N]``.
+    ``normalize=jaxsim.problems.data.FASHION_MNIST_NORMALIZE``), or arrays ``X [N, in]``, ``y [N]``.
     ``max_samples`` keeps the first samples only. Split over ``num_workers`` workers by
     ``split`` (``"dirichlet"`` with ``alpha``, seed 654321 unless ``split_seed``;
     ``"iid"``; ``"by_class"``), or an explicit ``parts``. ``full_batch_noise = s``: full-batch

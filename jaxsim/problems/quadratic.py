@@ -31,6 +31,7 @@ import numpy as np
 from ..runtime.pytree import pytree_dataclass, static_field
 from ..runtime.rng import grad_key
 from .base import Problem, default_dtype
+from .options import Option, command_line
 
 NOISE_KINDS = ("scalar", "isotropic")
 
@@ -134,6 +135,12 @@ def scalar_noise_table(root, n, num_jobs, dtype):
     return jax.vmap(jax.vmap(one, (None, 0)), (0, None))(jnp.arange(n), jnp.arange(num_jobs))
 
 
+@command_line(
+    Option("d", "d", "dimension (default: 100)", kind="count", default=100),
+    Option("noise_scale", "noise_scale", "gradient noise scale (default: 0.01)", default=0.01),
+    Option("curvature", "curvature", "sample-dependent curvature c, A_xi = A + c Diag(u) with u ~ N(0, I) "
+           "(momentum variance reduction needs it; default: 0, additive noise only)"),
+)
 def worst_case_quadratic(d: int = 1729, noise_scale: float = 0.01, L: float = 1.0,
                          noise: str = "scalar", curvature: float = 0.0, dtype=None) -> WorstCaseQuadratic:
     """Build the worst-case quadratic (``d``, noise scale ``s``, smoothness ``L``; ``curvature``

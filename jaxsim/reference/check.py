@@ -22,7 +22,7 @@ import numpy as np
 from ..methods import make_method
 from ..problems import component_logistic, heterogeneous_quadratic, worst_case_quadratic
 from ..runtime.rng import time_key
-from ..speed import SpeedProfile
+from ..timing.speed import SpeedProfile
 from ..timing import NOISE_LAWS, TimingModel
 from .loops import rule_of, run as reference_run
 
@@ -153,7 +153,7 @@ def _settings(method, rng, n, count):
 def _bucket(clock: str, method, bucket: Bucket, count: int, rng):
     """``(problem, timing (one or one per seed), seeds, settings, horizon, durations)`` of one bucket
     (``durations``: one ``[n, J]`` table per seed on the stream clock, else ``None``: drawn inside)."""
-    from ..events import Horizon
+    from ..sim.events import Horizon
     from ..sim.clocks import build_streams
 
     n, d = bucket.n, bucket.d

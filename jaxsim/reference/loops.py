@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..events import as_horizon
-from ..jobs import Job
+from ..sim.events import as_horizon
+from ..methods.jobs import Job
 from ..runtime.rng import comm_key, grad_key, grad_root, method_key, time_key
 from .rules import NEW
 from .server import Server

@@ -334,9 +334,9 @@ class Checkpoint:
 
     ``describe``: a JSON-able summary written into the manifest (and hashed with it) so a
     refusal can say what changed; :func:`jaxsim.sweep.sweep` passes the method, problem,
-    timing, seeds, grid, horizon and number of points. The driver calls :meth:`open`
-    with the hashed components before running any batch, then :meth:`load` /
-    :meth:`save` per batch.
+    timing, seeds, grid, horizon and number of points. The runner
+    (:func:`jaxsim.sim.runner.run_setup`) calls :meth:`open` with the hashed components before
+    running any batch, then :meth:`load` / :meth:`save` per batch.
     """
 
     def __init__(self, directory, describe: Optional[dict] = None):

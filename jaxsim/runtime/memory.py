@@ -3,8 +3,8 @@
 The default budget is what the device has: a GPU's ``memory_stats()["bytes_limit"]``
 when the backend reports it, else (CPU) half of the host's physical memory. Sweeps
 estimate each batch before compiling and shrink batches to fit (see
-:func:`jaxsim.sim.driver.batches`); the host-side duration table of a free-running
-stream is checked before it is sampled (:func:`jaxsim.events.sample_stream`).
+:func:`jaxsim.sim.plan.batches`); the host-side duration table of a free-running
+stream is checked before it is sampled (:func:`jaxsim.sim.events.sample_stream`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The allocation clock: methods that assign ``B`` tasks per iteration (the ATA family).
 
-An iteration of an :class:`~jaxsim.methods._allocation.AllocationMethod` gives worker
+An iteration of an :class:`~jaxsim.methods.base.AllocationMethod` gives worker
 ``i`` ``a_i`` tasks (``sum(a) = B``), all gradients at the current model ``x^k``. Worker
 ``i`` runs its tasks one after the other; task ``u`` consumes the worker's next job
 index, so its nominal duration is ``timing.draw(tkey, tau, i, j_i + u)`` (the same
@@ -9,12 +9,13 @@ and its finish time comes from ``timing.finish`` applied task after task (speed
 profiles work). The iteration ends when the last assigned task is done:
 ``T_{k+1} = T_k + max_{a_i > 0} (finish of worker i)``. No event loop is needed.
 
-At the end of an iteration the server steps with the mean of the ``B`` gradients,
+At the end of an iteration the server's one model update (:func:`~jaxsim.sim.server.apply_update`;
+there are no arrivals to :func:`~jaxsim.sim.server.serve`) steps with the mean of the ``B`` gradients,
 ``x <- x - gamma * optimizer(g)``; slot ``b`` (slots are ordered by worker) draws its
 noise from ``grad_key(grad_root(seed), b, k)``, so on a homogeneous problem the
 trajectory ``x^k`` is the same for every allocation policy. Then the
 method observes each worker's total time ``T_i`` (semi-bandit feedback), allocates the
-next iteration (randomness keyed by ``(seed, k)``, :func:`jaxsim.runtime.rng.alloc_key`) and its
+next iteration (randomness from ``fold_in(method_key(seed), k)``, :func:`jaxsim.runtime.rng.method_key`) and its
 ``B`` durations are drawn.
 
 State per run: the model, optimizer state, ``k``, and ``O(n)`` numbers (allocation,
@@ -54,7 +55,7 @@ import numpy as np
 from ..methods.base import AllocationMethod, SeedContext
 from ..runtime.rng import grad_key, grad_roots, time_keys
 from . import clocktime as ct
-from .driver import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stack_contexts, time_base, time_grid
+from .setup import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stack_contexts, time_base, time_grid
 from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics
 
 
@@ -197,7 +198,7 @@ def iteration_bound(timing, horizon_time: float, tau) -> int:
     """The most iterations a run completes in ``[0, horizon_time]`` (``tau``: ``[S, n]`` base
     times): each lasts at least one task, so at fixed speed at least the smallest base time;
     under a speed profile some worker does a task's work in each, so at most ``sum_w W_w(H) /
-    tau_w`` of them (:func:`~jaxsim.sim.driver.jobs_bound`)."""
+    tau_w`` of them (:func:`~jaxsim.sim.setup.jobs_bound`)."""
     if timing.speed is not None:
         return jobs_bound(timing, horizon_time, tau)
     return int(min(np.floor(float(horizon_time) / float(np.min(tau))) + 1, 2 ** 62))

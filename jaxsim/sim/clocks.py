@@ -3,7 +3,7 @@
 A method names its clock (``Method.clock``, set by its kind); :func:`jaxsim.sweep.sweep` looks
 it up in :data:`CLOCKS`, calls :meth:`Clock.check` on the sweep's options and
 :meth:`Clock.setup` for the batch inputs, and hands those to the one batch runner
-(:func:`jaxsim.sim.driver.run_setup`), whatever the clock. Nothing outside this registry
+(:func:`jaxsim.sim.runner.run_setup`), whatever the clock. Nothing outside this registry
 branches on a method's kind. The reference side mirrors it: :data:`jaxsim.reference.loops.LOOPS`
 maps the same names to the plain heap loops.
 
@@ -26,8 +26,8 @@ from typing import Callable
 from ..runtime.rng import comm_key, time_keys
 from ..timing import validate_durations
 from . import allocation, controlled, rounds, stream
-from .driver import Setup
-from ..events import EventStream, cycle_times, free_running, sample_stream
+from .setup import Setup
+from .events import EventStream, cycle_times, free_running, sample_stream
 from .server import SGD
 
 

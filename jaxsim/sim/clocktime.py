@@ -249,7 +249,7 @@ def job_end(timing, ckey, w, j, start: Time, compute) -> Time:
 
 
 def _speed_finish(speed, w, s: Split, d):
-    """Two-float twin of :meth:`jaxsim.speed.SpeedProfile.finish`. Each quantity is computed as
+    """Two-float twin of :meth:`jaxsim.timing.speed.SpeedProfile.finish`. Each quantity is computed as
     a difference near the job (the time left in the start's segment, the work between
     breakpoints), so its float32 rounding is relative to the job's span, not to the time."""
     B, Wc, V, Bn, _, P = speed._tables

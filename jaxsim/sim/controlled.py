@@ -20,7 +20,7 @@ cancelled again before anyone needs their duration.
 Each step handles one event of every run in the batch, after a loop of cheap draw steps
 that resolves the lower bounds in its way; a recording interval takes as many steps as its
 busiest run needs (a ``while_loop`` whose condition is one boolean for the batch), so the
-driver batches settings of one cost group together. The earliest finisher comes from
+runner batches settings of one cost group together. The earliest finisher comes from
 per-block minima (:class:`Blocks`, O(sqrt n) per step), and a step writes each per-worker
 vector once, in place. Runs keep a ring of the last ``W`` iterates (the method must bound its
 delays), so cancelling a job never copies a point.
@@ -32,8 +32,8 @@ the model's (a float16 model meets the same worker speeds as a float32 one). Wit
 a bulk restart's lower bounds are plain float32 sums taken a few ulps down (a two-float sum per
 worker costs several plain ones). Busy time is kept as ``busy_acc + t * (running jobs)`` (see :class:`CTRun`), so a
 bulk restart adds nothing to it. Before compiling, :func:`setup` bounds each run's arrivals from
-the horizon and each worker's shortest possible job (:func:`~jaxsim.sim.driver.jobs_bound`); a
-run past the event budget is refused (:func:`~jaxsim.sim.driver.check_events`), and the loop
+the horizon and each worker's shortest possible job (:func:`~jaxsim.sim.setup.jobs_bound`); a
+run past the event budget is refused (:func:`~jaxsim.sim.setup.check_events`), and the loop
 stops at the bound.
 """
 
@@ -48,12 +48,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..methods.base import IDLE, Arrival, ControlledMethod, SeedContext, Workers
-from ..noise import NoNoise
+from ..timing.noise import NoNoise
 from ..runtime.rng import comm_keys, grad_key, grad_roots, time_keys
 from ..timing import TimingModel
 from . import clocktime as ct
-from .driver import LoopClock, Setup, batched, check_events, host_time_scale, job_steps, jobs_bound, \
-    loop_cap, stack_contexts, time_base, time_grid
+from .kernel import batched
+from .setup import LoopClock, Setup, check_events, host_time_scale, job_steps, jobs_bound, loop_cap, stack_contexts, \
+    time_base, time_grid
 from .server import Layout, ServerState, after_masks, init_server, job_points, model_metrics, serve
 
 
@@ -293,7 +294,7 @@ class ControlledClock(LoopClock):
 
     def advance(self, problem, seeds, hp, c, t_end, limit):
         """Every run's events up to ``t_end``, at most ``limit`` steps (``(c, steps, done)``, as
-        :func:`~jaxsim.sim.driver.bounded_loop`): a batch-wide loop of the draws the earliest jobs
+        :func:`~jaxsim.sim.kernel.bounded_loop`): a batch-wide loop of the draws the earliest jobs
         need (a loop of cheap steps, none when durations are fixed), one event, its bulk commands.
         Each run's earliest job is found once per step and carried into the next."""
         earliest = batched(self.earliest, (0,), (0,))
@@ -335,7 +336,7 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
     """Batch inputs for controlled runs of ``seeds`` x ``settings`` over ``[0, horizon_time]``.
 
     Raises ``ValueError`` (before anything is compiled) when a run could see more arrivals than
-    an int32 counts (:func:`~jaxsim.sim.driver.jobs_bound`)."""
+    an int32 counts (:func:`~jaxsim.sim.setup.jobs_bound`)."""
     n, d = timing.n, problem.dim
     dtype = problem.dtype
     split = ct.split_mode()
@@ -364,7 +365,7 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
                  f"takes {float(np.min(shortest)):.3g} s")
     seed_data = ControlledSeed(ctx=ctx, tkey=time_keys(seeds), ckey=comm_keys(seeds), root=grad_roots(seeds),
                                steps=job_steps(method, ctx), scale=jnp.asarray(scale, tdt), tau=jnp.asarray(tau, tdt))
-    # transients of one step (the job's result, the new model) besides the state the driver sizes
+    # transients of one step (the job's result, the new model) besides the state the plan sizes
     per_run = 4 * d * np.dtype(dtype).itemsize
     clock = ControlledClock(method, optimizer, timing, Layout(W, pair=method.job.pair), n,
                             lazy=not isinstance(timing.noise, NoNoise), split=split)

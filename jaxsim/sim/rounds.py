@@ -45,7 +45,8 @@ import numpy as np
 from ..methods.base import RoundEnv, RoundMethod, SeedContext
 from ..runtime.rng import grad_roots, time_keys
 from . import clocktime as ct
-from .driver import MAX_EVENTS, NextEndClock, Setup, check_events, loop_cap, stack_contexts, time_grid
+from .kernel import MAX_EVENTS
+from .setup import NextEndClock, Setup, check_events, loop_cap, stack_contexts, time_grid
 from .server import Counters, ServerState, model_metrics
 
 

@@ -1,7 +1,11 @@
 """The server: one run's model, counters and point store, and the only code that applies a decision.
 
-Every clock (:mod:`jaxsim.sim.stream`, :mod:`~jaxsim.sim.controlled`,
-:mod:`~jaxsim.sim.allocation`) hands arrivals to these functions; none copies them.
+The free-running and controlled clocks (:mod:`jaxsim.sim.stream`, :mod:`~jaxsim.sim.controlled`)
+hand each arrival to :func:`serve`. The allocation clock (:mod:`~jaxsim.sim.allocation`) has
+no arrivals to serve: it steps with each iteration's mean gradient through
+:func:`apply_update`, the one model update. The rounds clock (:mod:`~jaxsim.sim.rounds`) applies
+no server update at all (its methods own their models); it only records :func:`model_metrics`
+at the method's point. No clock copies the server's state.
 
 Per run the server keeps the model ``x``, the update counter ``k``, each worker's start
 counter ``s[w]``, a *point store*, the server optimizer's state, the method's state and
@@ -11,7 +15,7 @@ the arrival counters. A late job must be evaluated at the point it started from,
 * ring store (``W x d``): slot ``m mod W`` holds ``x^m`` for the last ``W`` updates.
   Enough when the method never applies a delay ``>= W`` (Ringmaster: ``W = R``;
   Rennala: ``W = 1``) or the stream cannot produce one (ASGD: ``W = max delay + 1``).
-  A job that also needs ``x^{s-1}`` (:class:`~jaxsim.jobs.PairGradient`) needs one more slot.
+  A job that also needs ``x^{s-1}`` (:class:`~jaxsim.methods.jobs.PairGradient`) needs one more slot.
 * worker store (``n x d``): slot ``w`` holds the point worker ``w`` is working on; used
   when ``W`` would exceed ``n``, or when the method lets workers keep their points. Its
   row write is stored at the *next* event, before any read, so every read of the store
@@ -87,7 +91,7 @@ def apply_step(x, step, updates):
 def init_server(method, problem, optimizer, layout: Layout, n: int, hp, ctx, timing, x0=None) -> ServerState:
     """A run at time 0: every worker's job starts from ``x^0``.
 
-    ``x0``: the starting point as a run-time input (the driver passes ``problem.init()``
+    ``x0``: the starting point as a run-time input (the runner passes ``problem.init()``
     computed outside the kernel); ``None`` evaluates ``problem.init()`` here, where XLA may
     constant-fold it and the store built from it (slow to compile at large ``d``)."""
     x0 = problem.init() if x0 is None else x0

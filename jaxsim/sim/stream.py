@@ -1,7 +1,7 @@
 """The free-running clock: pre-sampled arrivals, scanned.
 
 Every worker restarts the moment it reports, so the arrival order depends only on the
-durations and is computed on the host (:mod:`jaxsim.events`); this clock scans it, one
+durations and is computed on the host (:mod:`jaxsim.sim.events`); this clock scans it, one
 recording interval after another, and hands each arrival to the server
 (:func:`jaxsim.sim.server.serve`). Each event's job randomness is drawn once per seed,
 before the scan, from its ``(seed, worker, job)`` key and shared by every setting.
@@ -18,7 +18,8 @@ import numpy as np
 
 from ..methods.base import Arrival, SeedContext, StreamMethod, Workers
 from ..runtime.rng import grad_key, grad_roots
-from .driver import Setup, job_steps, stack_contexts, tree_bytes
+from .plan import tree_bytes
+from .setup import Setup, job_steps, stack_contexts
 from .server import Layout, ServerState, init_server, job_points, model_metrics, serve
 
 
@@ -154,7 +155,7 @@ def setup(method: StreamMethod, problem, timing, streams, seeds, settings, *, op
                          time=per_event(lambda s: np.where(s.valid, s.time, 0.0), dtype),
                          valid=per_event(lambda s: s.valid, bool), t_end=jnp.asarray(grids[:, 1:], dtype))
     # Transients of one event (the job's result and points, the new model) besides the run's
-    # state, which the driver sizes from the clock's init; per seed, each event's job
+    # state, which the plan sizes from the clock's init; per seed, each event's job
     # randomness drawn before the scan (:meth:`StreamClock.prepare`).
     per_run = 4 * d * np.dtype(dtype).itemsize
     noise = jax.eval_shape(lambda r: method.job.sample_noise(problem, grad_key(r, 0, 0), 0), seed_data.root[0])

@@ -20,7 +20,7 @@ One module per topic; every public name is re-exported here, so ``theory.X`` and
   (heterogeneous.md §1–§6).
 * :mod:`.malenia_ringleader` -- Malenia and Ringleader parameters (heterogeneous.md §3.1, §5.6).
 * :mod:`.allocation` -- task allocation, ATA / FTA / UTA (heterogeneous.md §7).
-* :mod:`.lmo` -- Ringmaster LMO: norm constant ``rho``, constant-parameter and
+* :mod:`.lmo_rates` -- Ringmaster LMO: norm constant ``rho``, constant-parameter and
   parameter-agnostic rules and rates, time bounds for threshold schedules (lmo_vr_local.md
   §2.1, §2.5–§2.7). Its ``eps`` bounds the non-squared ``E||grad f||_*`` and its ``sigma`` is
   the noise standard deviation, as in that paper.
@@ -126,7 +126,7 @@ from .allocation import (
     proxy_loss,
     uta_allocation,
 )
-from .lmo import (
+from .lmo_rates import (
     LMOParams,
     lmo_iterations,
     lmo_params,

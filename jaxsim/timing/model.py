@@ -8,8 +8,9 @@ is the only place in jaxsim that draws compute times; everything downstream
 Workers are 0-based (``w = 0..n-1``) in code. Profiles written with a 1-based
 index ``i = w + 1`` in the papers are documented as such below.
 
-The per-job noise laws (:class:`~jaxsim.noise.Noise`, :data:`NOISE_LAWS`) live in
-:mod:`jaxsim.noise` and are re-exported here.
+The per-job noise laws (:class:`~jaxsim.timing.noise.Noise`, :data:`NOISE_LAWS`) live in
+:mod:`jaxsim.timing.noise` and speed profiles in :mod:`jaxsim.timing.speed`; :mod:`jaxsim.timing`
+exports all three modules' public names.
 
 Each duration ``D[w, j]`` is drawn from its own key ``job_key(key, w, j)``, so asking
 for more jobs extends the array without changing the jobs already drawn, and the
@@ -29,19 +30,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .noise import NOISE_LAWS, Noise, NoNoise
-from .noise import (  # re-exported: ``from jaxsim.timing import HalfNormal`` keeps working
-    AlphaBernoulli as AlphaBernoulli,
-    ExpLevyMix as ExpLevyMix,
-    Exponential as Exponential,
-    HalfCauchy as HalfCauchy,
-    HalfNormal as HalfNormal,
-    InfBernoulli as InfBernoulli,
-    Levy as Levy,
-    LogCauchy as LogCauchy,
-    LogNormal as LogNormal,
-    Pareto as Pareto,
-    Uniform as Uniform,
-)
 from .speed import SpeedProfile
 
 
@@ -156,7 +144,7 @@ class TimingModel:
       noise: a :class:`Noise` law (default: none, the fixed model).
       permute_base: randomly permute the base times across workers, per seed, while the
         noise law stays tied to the worker index (the Ringleader scripts' option).
-      speed: optional :class:`~jaxsim.speed.SpeedProfile` (universal computation model,
+      speed: optional :class:`~jaxsim.timing.speed.SpeedProfile` (universal computation model,
         README §5.4): time-varying speed factors, tied to the worker index; sampled
         durations are then nominal and :meth:`finish` turns them into finish times.
       comm: optional :class:`Comm`: a download before and an upload after every job, in

@@ -25,8 +25,8 @@ from typing import Optional
 import jax
 import numpy as np
 
-from .speed import chained_finish
-from .timing import TimingModel, validate_durations
+from ..timing.speed import chained_finish
+from ..timing import TimingModel, validate_durations
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,7 +241,7 @@ def check_sample_memory(timing: TimingModel, num_jobs: int, memory_budget=None, 
     """Raise ``ValueError`` (before anything is sampled) if building a stream of ``num_jobs``
     jobs per worker would need more host memory than ``memory_budget`` (``None``: the
     default; never more than :func:`jaxsim.runtime.memory.host_memory_budget`)."""
-    from .runtime.memory import default_memory_budget, fmt_bytes, host_memory_budget
+    from ..runtime.memory import default_memory_budget, fmt_bytes, host_memory_budget
 
     limit = min(float(default_memory_budget() if memory_budget is None else memory_budget), host_memory_budget())
     need = timing.n * num_jobs * SAMPLE_BYTES_PER_JOB

@@ -1,7 +1,7 @@
 """The LMO methods' shared reference: momentum and LMO in plain NumPy float64.
 
 Written from the spec (``lmo_vr_local.md`` §2.2–2.4) with loops, independent of
-:mod:`jaxsim.lmo` except for the partition's label function (configuration, not arithmetic).
+:mod:`jaxsim.methods.lmo_ops` except for the partition's label function (configuration, not arithmetic).
 The rule reads the problem's parameter pytree through ``rule.params`` / ``rule.flat``, which
 the reference loops set from the problem.
 """
@@ -13,7 +13,7 @@ import math
 import jax
 import numpy as np
 
-from ..lmo import EUCLID_EPS, NS_COEFFS, NS_EPS, labels_of
+from ..methods.lmo_ops import EUCLID_EPS, NS_COEFFS, NS_EPS, labels_of
 
 
 def newton_schulz_np(g: np.ndarray, coeffs=NS_COEFFS, eps: float = NS_EPS) -> np.ndarray:
@@ -39,7 +39,7 @@ def _radius(shape, radius) -> float:
 
 
 def lmo_np(tree, config):
-    """``lmo(m)`` of a pytree of NumPy arrays, group by group (see :mod:`jaxsim.lmo`)."""
+    """``lmo(m)`` of a pytree of NumPy arrays, group by group (see :mod:`jaxsim.methods.lmo_ops`)."""
     leaves, treedef = jax.tree.flatten(tree)
     labels = labels_of(config.partition, tree)
     out = list(leaves)

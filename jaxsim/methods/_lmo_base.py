@@ -2,7 +2,7 @@
 
 Ringmaster LMO and its baselines (spec ``lmo_vr_local.md`` §2.3–2.8) keep a momentum
 ``m`` (one ``d``-vector per run) and step along an LMO of it, taken per block of the
-problem's parameter pytree (:mod:`jaxsim.lmo`):
+problem's parameter pytree (:mod:`jaxsim.methods.lmo_ops`):
 
     m <- alpha_k g + (1 - alpha_k) m                     (momentum weight alpha_k; beta = 1 - alpha_k)
     u  = m, or (1 - alpha_k) m + alpha_k g with Nesterov
@@ -27,8 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..lmo import LMOConfig, labels_of, lmo
-from .base import HParam
+from .lmo_ops import LMOConfig, labels_of, lmo
+from .hparams import HParam
 
 M0 = ("grad", "zero")
 
@@ -47,9 +47,9 @@ class MomentumState(NamedTuple):
 class LMOOptions:
     """Static options of every LMO method (see the module docstring)."""
 
-    lmo: str = "spectral"  # rule of the "matrix" leaves (jaxsim.lmo.RULES)
+    lmo: str = "spectral"  # rule of the "matrix" leaves (jaxsim.methods.lmo_ops.RULES)
     other: str = "euclidean"  # rule of the other leaves
-    partition: Union[str, Callable] = "default"  # jaxsim.lmo.PARTITIONS or a label function
+    partition: Union[str, Callable] = "default"  # jaxsim.methods.lmo_ops.PARTITIONS or a label function
     radius: Union[str, Callable] = "unit"  # spectral radius per block
     nesterov: bool = False
     m0: str = "grad"  # "grad": alpha_0 = 1 (paper); "zero": m^0 = 0 (code)
