@@ -286,8 +286,12 @@ def _cmd_list(args) -> int:
 
     def hparams(name):
         specs = getattr(REGISTRY[name], "hparams", None) or {}
-        return "--hp " + ", ".join(f"{k}={getattr(s, 'default', '?')} ({getattr(s, 'doc', '')})"
+        text = "--hp " + ", ".join(f"{k}={getattr(s, 'default', '?')} ({getattr(s, 'doc', '')})"
                                    for k, s in specs.items()) if specs else "no hyperparameters"
+        opts = method_options(REGISTRY[name])
+        if opts:
+            text += "\n      --opt " + ", ".join(f"{k}={v!r}" for k, v in opts.items())
+        return text
 
     def options(name):
         required = {o.dest for o in _spec(name).options if o.required}
@@ -314,7 +318,7 @@ def _cmd_list(args) -> int:
     }
     speeds = sorted(k for k, v in vars(SpeedProfile).items() if isinstance(v, classmethod))
     groups = {  # title: (hint, [(name, detail)])
-        "methods": ("jaxsim run METHOD --hp NAME=VALUE,...; defaults shown",
+        "methods": ("jaxsim run METHOD --hp NAME=VALUE,... --opt KEY=VALUE; defaults shown",
                     [(m, hparams(m)) for m in sorted(REGISTRY)]),
         "problems": ("jaxsim run METHOD --problem NAME [its options]",
                      [(q, options(q)) for q in sorted(PROBLEMS)]),
@@ -366,6 +370,60 @@ def _parse_hp(items) -> dict:
     return hp
 
 
+def _parse_value(text: str):
+    """A method option's value: an integer, a float, true/false, none, or else the text itself."""
+    t = text.strip()
+    low = t.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    for cast in (int, float):
+        try:
+            return cast(t)
+        except ValueError:
+            pass
+    return t
+
+
+def _parse_opts(items) -> dict:
+    """``--opt key=value`` items: a method's static options (e.g. ``redispatch=current``)."""
+    opts = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or not text.strip():
+            raise UsageError(f"--opt: expected key=value, got {item!r}")
+        if key in opts:
+            raise UsageError(f"--opt {key}: given twice")
+        opts[key] = _parse_value(text)
+    return opts
+
+
+def method_options(cls) -> dict:
+    """A method class's static options (its dataclass fields) and their defaults."""
+    import dataclasses
+
+    return {f.name: f.default for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
+
+
+def _make_method(name: str, items):
+    """The registered method ``name`` with its ``--opt`` options (``UsageError`` naming the option)."""
+    from .methods import REGISTRY, make_method
+
+    opts = _parse_opts(items)
+    if name in REGISTRY:
+        known = method_options(REGISTRY[name])
+        unknown = sorted(set(opts) - set(known))
+        if unknown:
+            raise UsageError(f"--opt {unknown[0]}: {name} has no such option; its options: "
+                             + (", ".join(f"{k}={v!r}" for k, v in known.items()) or "none"))
+    try:
+        return make_method(name, **opts)
+    except ValueError as e:
+        raise UsageError(f"--opt: {' '.join(str(e).split())}") from None
+
+
 def _plain(o):
     """JSON-ready: NumPy scalars and arrays to Python, non-finite floats to ``None``."""
     if isinstance(o, dict):
@@ -387,6 +445,7 @@ def _cmd_run(args) -> int:
 
     # every check on the command line runs before anything is simulated
     hp = _parse_hp(args.hp)
+    method = _make_method(args.method, args.opt)
     problem = _make_problem(args)
     metrics = METRICS + ("proxy_regret",)
     select = args.select or ("loss_gap" if problem.f_star is not None else "loss")
@@ -402,7 +461,7 @@ def _cmd_run(args) -> int:
     noise_kw = {"var": "i"} if args.noise == "halfnormal" else {}
     try:
         timing = make_timing(args.n, args.base, args.noise, **noise_kw)
-        res = sweep(args.method, problem, timing, seeds=args.seeds, grid=hp, horizon=args.horizon,
+        res = sweep(method, problem, timing, seeds=args.seeds, grid=hp, horizon=args.horizon,
                     num_points=args.points, checkpoint_dir=args.checkpoint_dir, devices=args.devices)
     except ValueError as e:
         if isinstance(e, UsageError):
@@ -450,6 +509,47 @@ def _cmd_run(args) -> int:
     if args.saved is not None:
         print(f"  saved {args.saved}")
     return 0
+
+
+def _methods_of_file(path: Path) -> list:
+    """The methods a ``.py`` file registers (``@register``), imported as a module of its own."""
+    import importlib.util
+
+    from .methods import REGISTRY
+
+    if not path.is_file():
+        raise UsageError(f"METHOD_OR_FILE: {str(path)!r} is neither a registered method nor a file")
+    loaded = [m for m in list(sys.modules.values())
+              if getattr(m, "__file__", None) and Path(m.__file__).resolve() == path.resolve()]
+    if loaded:  # imported already (e.g. by the caller): its methods are registered
+        return [name for name, cls in REGISTRY.items() if cls.__module__ == loaded[0].__name__]
+    before = dict(REGISTRY)
+    spec = importlib.util.spec_from_file_location(f"jaxsim_user_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # the user's file: say which and why, in one line
+        raise UsageError(f"{path}: importing it failed: {type(e).__name__}: {e}") from None
+    new = [name for name, cls in REGISTRY.items() if before.get(name) is not cls]
+    if not new:
+        raise UsageError(f"{path}: registers no method (decorate its class with @register)")
+    return new
+
+
+def _cmd_check(args) -> int:
+    from .methods import REGISTRY
+    from .reference.check import check
+
+    names = [args.method] if args.method in REGISTRY else _methods_of_file(Path(args.method))
+    if args.opt and len(names) > 1:
+        raise UsageError(f"--opt: {args.method} registers {len(names)} methods; check them one at a time")
+    failed = 0
+    for name in names:
+        report = check(_make_method(name, args.opt), seed=args.seed, configs=args.configs)
+        print(report)
+        failed += not report.ok
+    return 1 if failed else 0
 
 
 def _cmd_bench(args) -> int:
@@ -562,6 +662,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--hp", nargs="+", action="extend", metavar="NAME=VALUES",
                    help="hyperparameters: name=value (fixed) or name=v1,v2,... (a grid axis); each name once; "
                    "unset ones take the method's defaults ('jaxsim list')")
+    r.add_argument("--opt", nargs="+", action="extend", metavar="KEY=VALUE",
+                   help="the method's static options, e.g. --opt redispatch=current ('jaxsim list' shows each "
+                   "method's options and defaults)")
     r.add_argument("--select", help="metric whose final value (median over seeds) picks the best setting "
                    "(default: loss_gap when the problem knows f*, else loss)")
     r.add_argument("--out", metavar="FILE", help="save the labeled results (.npz); checked before simulating, "
@@ -573,6 +676,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "JAX's default backend (default: all of them; 1: no sharding)")
     r.add_argument("--json", action="store_true", help="print one JSON object (method, grid, seeds, final "
                    "medians, best setting, diverged count) instead of the text summary")
+
+    c = sub.add_parser("check", help="run a method (registered, or your own .py file) against its reference rule",
+                       description="Simulate randomized small configurations of METHOD_OR_FILE with the jitted "
+                       "engine and with its plain-Python reference rule (the same durations and gradient draws, "
+                       "float64) and compare every recorded metric; exit 1 if any differs. A .py file is imported "
+                       "and every method it registers (@register, with its @reference_rule) is checked.")
+    c.add_argument("method", metavar="METHOD_OR_FILE", help="a registered method ('jaxsim list') or a .py file")
+    c.add_argument("--opt", nargs="+", action="extend", metavar="KEY=VALUE", help="the method's static options")
+    c.add_argument("--seed", type=_seed, default=0, help="draws the configurations (another seed, another set)")
+    c.add_argument("--configs", type=_positive_int, help="configurations per worker-count bucket (default: the "
+                   "clock's, 4 to 10)")
 
     b = sub.add_parser("bench", help="engine vs reference vs synchronous and floor kernels: throughput",
                        description="Measure the engine's throughput against the reference loop, a synchronous "
@@ -626,7 +740,7 @@ def main(argv=None) -> int:
     input (one ``jaxsim: error: ...`` line), 130 after Ctrl-C (one line on what was kept), 141 when
     stdout was closed early (``| head``; results are saved before anything is printed)."""
     args = build_parser().parse_args(argv)
-    handler = {"list": _cmd_list, "run": _cmd_run, "bench": _cmd_bench, "figure": _cmd_figure,
+    handler = {"list": _cmd_list, "run": _cmd_run, "check": _cmd_check, "bench": _cmd_bench, "figure": _cmd_figure,
                "replot": _cmd_replot}[args.cmd]
     started = time.time()
     try:

@@ -296,7 +296,7 @@ def test_help_is_plain_text_with_defaults(argv, capsys):
 def test_every_option_of_every_subcommand_has_help():
     parser = cli.build_parser()
     subs = parser._subparsers._group_actions[0].choices
-    assert set(subs) == {"list", "run", "bench", "figure", "replot"}
+    assert set(subs) == {"list", "run", "check", "bench", "figure", "replot"}
     for name, p in [("jaxsim", parser), *subs.items()]:
         for action in p._actions:
             assert action.help and action.help.strip(), (name, action.dest)
@@ -410,3 +410,66 @@ def test_compile_cache_from_the_environment_that_cannot_be_a_folder_warns(tmp_pa
     warned = [ln for ln in out.stderr.splitlines() if "JAXSIM_COMPILE_CACHE" in ln]
     assert len(warned) == 1 and str(folder) in warned[0] and "stays off" in warned[0], out.stderr
 
+
+
+# ---- jaxsim check and method options --------------------------------------------------------------
+
+_WRONG_RULE = '''
+import dataclasses
+
+import jax.numpy as jnp
+
+from jaxsim.methods import GAMMA, Decision, StreamMethod, reference_rule, register
+from jaxsim.reference import Rule
+
+
+@register
+@dataclasses.dataclass(frozen=True)
+class HalfRuleASGD(StreamMethod):
+    name = "half_rule_asgd_cli_test"
+    hparams = {"gamma": GAMMA}
+
+    def on_arrival(self, state, a, hp):
+        return state, Decision(direction=a.grad, step=hp["gamma"], update=jnp.asarray(True), used=jnp.asarray(True))
+
+
+@reference_rule(HalfRuleASGD)
+class HalfRule(Rule):
+    def arrival(self, srv, worker, delay, g):
+        srv.step(0.5 * self.hp["gamma"], g)  # deliberately not the engine's rule
+        return True
+'''
+
+
+def test_check_passes_a_registered_method_and_a_user_file(capsys):
+    assert cli.main(["check", "ringmaster_stops", "--configs", "1"]) == 0
+    assert "ringmaster_stops (controlled clock): PASS" in capsys.readouterr().out
+    path = os.path.join(os.path.dirname(__file__), "user_methods", "smoothed_delay_asgd.py")
+    assert cli.main(["check", path, "--configs", "1"]) == 0
+    assert "PASS" in capsys.readouterr().out
+
+
+def test_check_fails_a_wrong_reference_rule_naming_the_metric(tmp_path, capsys):
+    path = tmp_path / "half_rule.py"
+    path.write_text(_WRONG_RULE)
+    try:
+        assert cli.main(["check", str(path), "--configs", "1"]) == 1
+    finally:
+        REGISTRY.pop("half_rule_asgd_cli_test", None)
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "loss_gap differs" in out
+
+
+def test_check_refuses_what_is_neither_a_method_nor_a_file(capsys):
+    assert cli.main(["check", "no_such_method"]) == 2
+    assert "neither a registered method nor a file" in capsys.readouterr().err
+
+
+def test_run_takes_method_options(capsys):
+    args = ["run", "ringleader", "--problem", "het_quadratic", "--n", "3", "--d", "2", "--horizon", "10",
+            "--points", "2"]
+    assert cli.main(args + ["--opt", "redispatch=current"]) == 0
+    assert cli.main(args + ["--opt", "redispatch=nowhere"]) == 2
+    assert "--opt" in capsys.readouterr().err
+    assert cli.main(["run", "asgd", "--opt", "nope=1"]) == 2
+    assert "asgd has no such option; its options: skip_delay_above=None" in capsys.readouterr().err
