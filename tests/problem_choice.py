@@ -23,5 +23,5 @@ def accepted_problem(method, problem, rng=None):
     d = problem.dim
     scales = np.geomspace(3.0, 0.3, d) if rng is None else rng.uniform(0.3, 3.0, d)
     seed = 0 if rng is None else int(rng.integers(0, 2**31 - 1))
-    dtype = np.asarray(problem.init()).dtype
+    dtype = problem.dtype
     return component_logistic(num_samples=12, dim=d, scales=scales, seed=seed, l2=0.05, dtype=dtype)

@@ -105,9 +105,10 @@ def predictions(cfg: Config) -> dict:
     fixed model [uncertain, constants dropped]; ``sigma^2`` at ``x0`` (the curvature noise grows with ``|x|``)."""
     problem, timing = setup(cfg)
     tau = np.asarray(timing.tau, np.float64)
-    x0 = np.asarray(problem.init(), np.float64)
-    eps = EPS_FRACTION * float(np.sum(np.asarray(problem.full_grad(problem.init()), np.float64) ** 2))
-    delta = float(problem.loss(problem.init())) - problem.f_star
+    start = problem.init()
+    x0 = np.asarray(start, np.float64)
+    eps = EPS_FRACTION * float(np.sum(np.asarray(problem.full_grad(start), np.float64) ** 2))
+    delta = float(problem.loss(start)) - problem.f_star
     s2 = problem.sigma2 + cfg.curvature ** 2 * float(np.sum(x0 ** 2))
     return {"eps": eps, "sigma2_over_eps": s2 / eps, "time": {
         "rennala_mvr": theory.mvr_time(tau, problem.L, problem.lbar, delta, s2, eps, kappa=cfg.kappa),

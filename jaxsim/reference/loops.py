@@ -389,7 +389,7 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
     mean = tau + timing.noise.mean(tau)
     n = timing.n
     x0 = np.asarray(problem.init(), dtype=np.float64)
-    dtype = jnp.asarray(problem.init()).dtype
+    dtype = problem.dtype
     hp = _hp(hparams)
     B = int(hp["B"])
 
@@ -492,7 +492,7 @@ def run_rounds(method, problem, timing, hparams: dict, *, seed: int, horizon, nu
     hp = _hp(hparams)
     rule = new_rule(method, problem, {}, hp, timing.n, x0)
     env = RoundEnv(problem, Durations(timing, tkey), grad_root(seed), tau, mean, method_key(seed),
-                   jnp.asarray(problem.init()).dtype)
+                   problem.dtype)
     acc = {"grads": 0, "busy": 0.0}
 
     def snapshot(t):
