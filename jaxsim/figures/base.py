@@ -520,11 +520,19 @@ def print_summary(summary: dict, out, *, simulated: bool = True) -> None:
 # ---- the command line --------------------------------------------------------------------------
 
 
-def main(module: ModuleType, argv=None) -> int:
-    """``jaxsim figure NAME [--quick] [--out DIR] [--forms F] [--no-progress] [--FIELD V ...]``."""
+def main(module: ModuleType, argv=None, check_out=None) -> int:
+    """``jaxsim figure NAME [--quick] [--out DIR] [--forms F] [--no-progress] [--FIELD V ...]``.
+    A bad option is a one-line error (exit code 2); ``check_out(out)``, when given, is called on
+    the output directory before anything is simulated (the command line checks that a file can
+    be created there)."""
     doc = (module.__doc__ or "").replace("``", "")
-    p = argparse.ArgumentParser(prog=f"jaxsim figure {module.NAME}", description=doc,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from ..cli import OneLineErrors
+
+    class Parser(OneLineErrors, argparse.ArgumentParser):
+        """A figure's options; a bad one is a one-line error, as everywhere on the command line."""
+
+    p = Parser(prog=f"jaxsim figure {module.NAME}", description=doc,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="the CPU-minutes preset (QUICK) instead of FULL")
     p.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test suite's preset
     p.add_argument("--out", default=f"out/{module.NAME}", help="directory for the figure, summary and results")
@@ -539,6 +547,8 @@ def main(module: ModuleType, argv=None) -> int:
     add_config_options(p, module.Config, preset, {"FULL": module.FULL, "QUICK": module.QUICK})
     args = p.parse_args(argv)
     cfg = config_from_args(module.Config, preset, args)
+    if check_out is not None:
+        check_out(args.out)
     progress = not args.no_progress and sys.stderr.isatty()
     summary = run(module, cfg, args.out, forms=args.forms, progress=progress)
     print_summary(summary, args.out)
