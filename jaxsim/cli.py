@@ -9,6 +9,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,15 +37,28 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with defaults in ``--help`` and one-line errors (exit code 2, no usage block)."""
+class OneLineErrors:
+    """An ``argparse.ArgumentParser`` mixin: a parse error is one line,
+    ``PROG: error: MESSAGE (see 'PROG --help')``, exit code 2, no usage block (every parser of
+    the command line, the figures' own included)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _Parser(OneLineErrors, argparse.ArgumentParser):
+    """argparse with defaults in ``--help`` and one-line errors (exit code 2, no usage block).
+    Each parser keeps the tokens it last parsed (``tokens``), so that ``jaxsim run --from``
+    can tell the options given from their defaults."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", _HelpFormatter)
         super().__init__(*args, **kwargs)
+        self.tokens = []
 
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+    def parse_known_args(self, args=None, namespace=None):
+        self.tokens = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
 
 def _positive_int(text: str) -> int:
@@ -196,8 +210,8 @@ def _option_help(entries) -> str:
 
 
 def _make_problem(args):
-    """Build ``--problem`` from the options it declares; a given option it does not take, or a
-    missing required one, is a one-line error."""
+    """``(problem, builder keyword arguments)``: ``--problem`` built from the options it declares;
+    a given option it does not take, or a missing required one, is a one-line error."""
     from .problems import PROBLEMS
 
     name = args.problem
@@ -230,7 +244,7 @@ def _make_problem(args):
             kwargs[o.param] = v if o.convert is None else o.convert(v)
             flags[o.param] = _flag(o.dest)
     try:
-        return problem_builder(name)(**kwargs)
+        return problem_builder(name)(**kwargs), kwargs
     except FileNotFoundError as e:
         raise UsageError(f"--data: {e}") from None
     except ValueError as e:  # the builder names its parameter: name the option that set it
@@ -247,8 +261,10 @@ def _make_problem(args):
 
 def _check_writable(flag: str, path, *, directory: bool) -> None:
     """Refuse, before anything is simulated, an output path that cannot be written: ``path`` must
-    be a directory (``directory=True``) or a file name, and its nearest existing ancestor a
-    writable directory (missing folders are created when writing)."""
+    be a directory (``directory=True``) or a file name, and a file must be creatable in its
+    folder, or, where that folder is missing (it is created when writing), in its nearest
+    existing ancestor. The check creates and removes a temporary file there: permission bits
+    alone say nothing for root, nor for a read-only or virtual file system (``/proc``)."""
     if not str(path).strip():
         raise UsageError(f"{flag}: empty path; give a {'directory' if directory else 'file name'}")
     path = Path(path)
@@ -258,18 +274,20 @@ def _check_writable(flag: str, path, *, directory: bool) -> None:
                 raise UsageError(f"{flag}: {path} is a file; give a directory (created if missing)")
             if not directory and path.is_dir():
                 raise UsageError(f"{flag}: {path} is a directory; give a file name such as {path / 'results.npz'}")
-            if not os.access(path, os.W_OK):
+            if not directory and not os.access(path, os.W_OK):
                 raise UsageError(f"{flag}: {path} is not writable")
-            if directory:
-                return
         folder = path if directory else path.parent
         existing = folder
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent
         if not existing.is_dir():
             raise UsageError(f"{flag}: cannot create {folder}: {existing} is a file, not a directory")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise UsageError(f"{flag}: cannot write under {existing} (permission denied)")
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".jaxsim-probe-", suffix=".tmp", dir=existing)
+        except OSError as e:
+            raise UsageError(f"{flag}: cannot create a file in {existing} ({e.strerror or e})") from None
+        os.close(fd)
+        os.unlink(probe)
     except OSError as e:
         raise UsageError(f"{flag}: {path}: {e.strerror or e}") from None
 
@@ -437,16 +455,112 @@ def _plain(o):
     return o
 
 
-def _cmd_run(args) -> int:
-    import numpy as np
+#: ``jaxsim run``'s options that make a run's numbers, besides the problem's own: recorded with
+#: its results (``info["command"]["run"]``), and what ``--from FILE`` takes from the file.
+_RUN_CONFIG = ("method", "problem", "n", "base", "noise", "horizon", "points", "seeds", "hp", "opt")
+#: ``jaxsim run``'s options that ``--from`` takes besides the file: where and how it runs and prints.
+_RUN_FROM_OK = ("--out", "--checkpoint-dir", "--devices", "--select", "--json")
 
+
+class _Unset(list):
+    """The placeholder of an option not given (a list, so that ``action="extend"`` can extend it)."""
+
+
+def _run_config(args) -> dict:
+    """The options of ``args`` that make the run's numbers, as JSON (problem paths made absolute,
+    so that the file can be run again from another folder)."""
+    out = {d: getattr(args, d) for d in _RUN_CONFIG}
+    for dest, entries in _option_table().items():  # the problem's options given (None: not given)
+        v = getattr(args, dest)
+        if v is not None:
+            out[dest] = os.path.abspath(v) if entries[0][1].kind == "path" else v
+    return out
+
+
+def _given_options(args) -> list:
+    """The dests of the ``jaxsim run`` options given on the command line (not left at their
+    defaults): the run's parser reads its tokens again into a namespace of placeholders."""
+    parser = args.run_parser
+    probe = argparse.Namespace(**{k: _Unset() for k in vars(args)})
+    parser.parse_known_args(list(parser.tokens), probe)
+    return [k for k, v in vars(probe).items()
+            if not (isinstance(v, _Unset) and not v) and not (k == "method" and v is None)]
+
+
+def _load_recorded(args) -> None:
+    """``--from FILE``: the run's options (:data:`_RUN_CONFIG` and the problem's) from the
+    command line recorded in ``FILE``; refused, in one line, when some are also given."""
+    from .results import SweepResult
+
+    config = set(_RUN_CONFIG) | set(_option_table())
+    clash = [d for d in _given_options(args) if d in config]
+    if clash:
+        flags = ", ".join("METHOD" if d == "method" else _flag(d) for d in clash)
+        raise UsageError(f"--from: {flags} cannot be given with it: the run is made again as recorded in the "
+                         f"file (only {', '.join(_RUN_FROM_OK)} may be given)")
+    try:
+        saved = SweepResult.load(args.from_file)
+    except (ValueError, FileNotFoundError) as e:
+        raise UsageError(f"--from: {' '.join(str(e).split())}") from None
+    command = saved.info.get("command") if isinstance(saved.info, dict) else None
+    recorded = command.get("run") if isinstance(command, dict) else None
+    if not isinstance(recorded, dict):
+        raise UsageError(f"--from: {args.from_file} records no 'jaxsim run' command line (saved from Python, by a "
+                         "figure, or by an older jaxsim); only results of 'jaxsim run ... --out FILE' can be run again")
+    unknown = sorted(set(recorded) - config)
+    if unknown or "method" not in recorded:
+        raise UsageError(f"--from: {args.from_file} records options this jaxsim does not know: "
+                         f"{unknown or ['(no method)']}")
+    for dest, value in recorded.items():
+        setattr(args, dest, value)
+
+
+def _hard_bounds(method) -> dict:
+    """``{hyperparameter: (lo, hi)}``: the values no grid can go past (a count's 1, or 0 where 0
+    is allowed; a fraction's 1), so a best setting there is not on an edge of the grid."""
+    out = {}
+    for name, spec in (getattr(method, "hparams", None) or {}).items():
+        kind = getattr(spec, "kind", None)
+        if kind == "count":
+            out[name] = (0 if getattr(spec, "zero", False) else 1, None)
+        elif kind == "fraction":
+            out[name] = (None, 1.0)
+        elif kind == "nonnegative":
+            out[name] = (0.0, None)
+    return out
+
+
+def _warnings(best: dict) -> list:
+    """The summary's warnings about a suspect best setting (:meth:`SweepResult.best`'s flags)."""
+    from .results import edges_text
+
+    out = []
+    if best.get("edges"):
+        out.append(f"the best setting sits on the grid's edge ({edges_text(best['edges'])}): widen the grid")
+    if best.get("improved") is False:
+        out.append(f"no setting ends below its start ({best['metric']} {best['start']:.3g} -> {best['value']:.3g}): "
+                   "the grid learned nothing")
+    return out
+
+
+def _cmd_run(args) -> int:
     from . import make_timing, sweep
+    from .results import stats_text
+    from .results.recipe import describe_value
     from .sim.server import METRICS
 
-    # every check on the command line runs before anything is simulated
+    # every check on the command line runs before anything is sampled, compiled or simulated
+    if args.out is not None:
+        _check_writable("--out", args.out, directory=False)
+    if args.checkpoint_dir is not None:
+        _check_writable("--checkpoint-dir", args.checkpoint_dir, directory=True)
+    if args.from_file is not None:
+        _load_recorded(args)
+    elif args.method is None:
+        raise UsageError("METHOD: give a registered method ('jaxsim list'), or --from FILE to run a saved run again")
     hp = _parse_hp(args.hp)
     method = _make_method(args.method, args.opt)
-    problem = _make_problem(args)
+    problem, problem_kwargs = _make_problem(args)
     metrics = METRICS + ("proxy_regret",)
     select = args.select or ("loss_gap" if problem.f_star is not None else "loss")
     if select not in metrics:
@@ -454,10 +568,6 @@ def _cmd_run(args) -> int:
     if select == "loss_gap" and problem.f_star is None:
         raise UsageError(f"--select loss_gap: problem {args.problem!r} has no known f*, so f - f* is not "
                          "recorded; use --select loss (f, the same best setting)")
-    if args.out is not None:
-        _check_writable("--out", args.out, directory=False)
-    if args.checkpoint_dir is not None:
-        _check_writable("--checkpoint-dir", args.checkpoint_dir, directory=True)
     noise_kw = {"var": "i"} if args.noise == "halfnormal" else {}
     try:
         timing = make_timing(args.n, args.base, args.noise, **noise_kw)
@@ -467,6 +577,11 @@ def _cmd_run(args) -> int:
         if isinstance(e, UsageError):
             raise
         raise UsageError(_name_option(" ".join(str(e).split()), _RUN_FIELDS)) from None
+    # what makes the run again: the registered problem and its options, the command line
+    res.info["config"]["problem"].update(registered=args.problem,
+                                         options={k: describe_value(v) for k, v in problem_kwargs.items()})
+    res.info["command"] = dict(argv=["jaxsim", *args.argv], cwd=os.getcwd(), run=_run_config(args),
+                               **({} if args.from_file is None else {"from": os.path.abspath(args.from_file)}))
     # saved before anything is printed: a closed stdout (``| head -1``) cannot lose the results
     args.saved = None if args.out is None else res.save(Path(args.out))
     kept = f" (the results are saved in {args.saved})" if args.saved else ""
@@ -474,14 +589,16 @@ def _cmd_run(args) -> int:
     events = res.final("received")[0].max()  # arrivals of the seed's busiest setting
     sizes = {d: len(res.coords[d]) for d in res.grid_dims}
     names = [m for m in ("loss_gap", "loss", "grad_norm_sq", "updates", "discarded") if m in res.metrics]
-    final = {m: res.final(m) for m in names}
-    best = None
+    final = {m: res.final_stats(m) for m in names}  # diverged runs left out, and counted
+    best, warnings = None, []
     if res.grid_dims:
         if select not in res.metrics:
             raise UsageError(f"--select {select}: not recorded by {res.method}; recorded: {sorted(res.metrics)}{kept}")
         try:
-            b = res.best(select)
-            best = {"metric": select, "hparams": b["hparams"], "value": b["value"], "excluded": b["excluded"]}
+            b = res.best(select, bounds=_hard_bounds(method))
+            best = {"metric": select, "hparams": b["hparams"], "value": b["value"], "excluded": b["excluded"],
+                    "edges": b["edges"], "start": b["start"], "improved": b["improved"]}
+            warnings = _warnings(best)
         except ValueError as e:  # every setting diverged: still report and save the runs
             best = {"metric": select, "hparams": None, "error": str(e)}
     summary = {
@@ -490,10 +607,9 @@ def _cmd_run(args) -> int:
         "fixed": res.fixed, "horizon": args.horizon, "points": args.points,
         "gradients_received": int(events), "seconds": res.info["seconds_total"],
         "devices": res.info["devices"], "mesh": list(res.info["mesh"]),
-        "final": {m: {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
-                  for m, v in final.items()},
-        "runs": int(res.diverged.size), "diverged": int(res.diverged.sum()), "best": best,
-        "saved": None if args.saved is None else str(args.saved),
+        "final": final, "runs": int(res.diverged.size), "diverged": int(res.diverged.sum()), "best": best,
+        "warnings": warnings, "saved": None if args.saved is None else str(args.saved),
+        "from": args.from_file,
     }
     if args.json:  # one JSON object on stdout (non-finite numbers as null)
         print(json.dumps(_plain(summary), allow_nan=False))
@@ -501,11 +617,14 @@ def _cmd_run(args) -> int:
     print(f"method {res.method}: {len(args.seeds)} seed(s), grid {sizes}, "
           f"{events} gradients received (seed {args.seeds[0]}), {res.info['seconds_total']:.2f} s"
           + (f" on {res.info['devices']} devices (mesh {res.info['mesh']})" if res.info["devices"] > 1 else ""))
-    for m, v in final.items():
-        print(f"  final {m:13s} median {np.median(v):.6g}  min {np.min(v):.6g}  max {np.max(v):.6g}")
-    print(f"  diverged runs {summary['diverged']} of {summary['runs']}")
+    for m, s in final.items():
+        print(f"  final {m:13s} {stats_text(s)}")
+    print(f"  diverged runs {summary['diverged']} of {summary['runs']}"
+          + (" (left out of the statistics above)" if summary["diverged"] else ""))
     if best is not None:
         print(f"  best (final {select}): {best['hparams'] if best['hparams'] is not None else best['error']}")
+    for w in warnings:
+        print(f"  warning: {w}")
     if args.saved is not None:
         print(f"  saved {args.saved}")
     return 0
@@ -594,7 +713,8 @@ def _cmd_figure(args) -> int:
         _check_writable("--out", out, directory=True)  # every figure writes into a directory
     module = load(args.name)
     _headless()
-    return base.main(module, args.options)
+    # the figure's parser checks --out again as it reads it (its default, an abbreviated flag)
+    return base.main(module, args.options, check_out=lambda path: _check_writable("--out", path, directory=True))
 
 
 def _headless() -> None:
@@ -638,9 +758,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="simulate one method (optionally over a grid) and print a summary",
                        description="Simulate METHOD for every seed and every setting of the --hp grid, then print "
-                       "a summary (or, with --json, one JSON object). Each problem takes its own options "
-                       "('jaxsim list' shows which).")
-    r.add_argument("method", help="a registered method ('jaxsim list')")
+                       "a summary (or, with --json, one JSON object): each final metric's median, min and max over "
+                       "the runs that did not diverge (those left out are counted), the best setting, and a "
+                       "warning when it sits on the grid's edge or ends no better than it started. Each problem "
+                       "takes its own options ('jaxsim list' shows which). The saved results record the problem, "
+                       "timing and method configuration and the command line; --from FILE runs such a file again.")
+    r.set_defaults(run_parser=r)
+    r.add_argument("method", nargs="?", metavar="METHOD", help="a registered method ('jaxsim list'); "
+                   "omitted with --from")
+    r.add_argument("--from", dest="from_file", metavar="FILE", help="run again the 'jaxsim run' saved in FILE "
+                   "(--out of an earlier run), from the configuration it records: the same method, problem and its "
+                   "options, timing, seeds, grid and sizes, so the same numbers. METHOD and the options that set "
+                   "these are refused with it; --out, --checkpoint-dir, --devices, --select and --json may be given")
     r.add_argument("--problem", default="quadratic", help="a registered problem ('jaxsim list')")
     g = r.add_argument_group("problem options", "each problem takes the options it declares beside its "
                              "builder; 'jaxsim list' shows which")
@@ -667,8 +796,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "method's options and defaults)")
     r.add_argument("--select", help="metric whose final value (median over seeds) picks the best setting "
                    "(default: loss_gap when the problem knows f*, else loss)")
-    r.add_argument("--out", metavar="FILE", help="save the labeled results (.npz); checked before simulating, "
-                   "written before the summary is printed")
+    r.add_argument("--out", metavar="FILE", help="save the labeled results (.npz) with the configuration and "
+                   "command line that make them again (--from); checked before simulating (a file is created and "
+                   "removed in its folder), written before the summary is printed")
     r.add_argument("--checkpoint-dir", metavar="DIR", help="make the run resumable: save each finished batch "
                    "in DIR (created if missing); re-running the same command skips finished batches, and a DIR "
                    "holding another configuration is refused (default: no checkpoints)")
@@ -739,7 +869,9 @@ def main(argv=None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit code: 0, 2 for bad
     input (one ``jaxsim: error: ...`` line), 130 after Ctrl-C (one line on what was kept), 141 when
     stdout was closed early (``| head``; results are saved before anything is printed)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the command line, recorded with the results of 'jaxsim run'
     handler = {"list": _cmd_list, "run": _cmd_run, "check": _cmd_check, "bench": _cmd_bench, "figure": _cmd_figure,
                "replot": _cmd_replot}[args.cmd]
     started = time.time()

@@ -22,6 +22,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .results import SweepResult
+from .results.recipe import describe_method, describe_problem, describe_timing
 from .runtime.checkpoint import Checkpoint
 from .sim.events import as_horizon
 from .methods import Method, make_method
@@ -224,8 +225,9 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     info.update(seconds_total=_time.perf_counter() - t0,
                 n=timing.n, d=problem.dim, horizon=dataclasses.asdict(horizon),
                 config=dict(method=method.name, method_options=dict(method_options or {}),
+                            method_static=describe_method(method)["options"],
                             optimizer=None if optimizer is None else repr(optimizer),
-                            problem=type(problem).__name__, timing=repr(timing), seeds=seeds,
+                            problem=describe_problem(problem), timing=describe_timing(timing), seeds=seeds,
                             grid={k: np.asarray(v).tolist() for k, v in axes.items()}, fixed=fixed,
                             num_points=int(num_points), durations_given=durations is not None),
                 provenance=provenance())

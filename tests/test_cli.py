@@ -473,3 +473,126 @@ def test_run_takes_method_options(capsys):
     assert "--opt" in capsys.readouterr().err
     assert cli.main(["run", "asgd", "--opt", "nope=1"]) == 2
     assert "asgd has no such option; its options: skip_delay_above=None" in capsys.readouterr().err
+
+
+# ---- issue 25: honest summaries, checks before simulating, runs that can be made again ---------------
+
+TINY_RM = ["run", "ringmaster", "--n", "4", "--d", "3", "--horizon", "20", "--points", "4", "--seeds", "0", "1"]
+
+
+def test_summary_leaves_out_diverged_runs_and_says_how_many(capsys):
+    """A diverged run (gamma = 1e6) no longer turns every statistic into nan: the text and the
+    JSON summary give the statistics of the other runs and count those left out."""
+    argv = TINY_RM + ["--hp", "gamma=0.05,1e6", "R=1,2"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    finals = [ln for ln in out.splitlines() if ln.strip().startswith("final ")]
+    assert finals and all("(4 of 8 runs diverged, left out)" in ln and "nan" not in ln for ln in finals), out
+    assert "diverged runs 4 of 8 (left out of the statistics above)" in out
+    assert cli.main(argv + ["--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["runs"] == 8 and s["diverged"] == 4
+    for m, st in s["final"].items():
+        assert st["left_out"] == 4 and st["runs"] == 8 and np.isfinite(st["median"]), (m, st)
+    assert s["best"]["hparams"]["gamma"] == 0.05
+
+
+def test_summary_warns_of_an_edge_pick_and_of_a_grid_that_learned_nothing(capsys):
+    assert cli.main(TINY_RM + ["--hp", "gamma=1e-9,2e-9", "--json"]) == 0  # too small to move
+    s = json.loads(capsys.readouterr().out)
+    b = s["best"]
+    assert b["improved"] is False and b["value"] >= b["start"] and b["edges"] == {"gamma": "low"}  # a tie: the first
+    assert s["warnings"] == [
+        "the best setting sits on the grid's edge (gamma low): widen the grid",
+        f"no setting ends below its start (loss_gap {b['start']:.3g} -> {b['value']:.3g}): the grid learned nothing"]
+    assert cli.main(TINY_RM + ["--hp", "gamma=0.001,0.05,1e6", "R=1"]) == 0  # a pick inside the grid
+    out = capsys.readouterr().out
+    assert "best (final loss_gap): {'gamma': 0.05, 'R': 1}" in out and "warning" not in out, out
+    # a value no grid can go past is no edge: R >= 1 (a count), a fraction <= 1
+    assert cli._hard_bounds(cli._make_method("ringmaster", None))["R"] == (1, None)
+
+
+@pytest.fixture
+def unwritable_dir():
+    """A folder that exists but where no file can be created, whatever the user (root included)."""
+    if not os.path.isdir("/proc"):
+        pytest.skip("no /proc here")
+    try:
+        open("/proc/jaxsim-probe", "w").close()
+    except OSError:
+        return "/proc"
+    os.unlink("/proc/jaxsim-probe")
+    pytest.skip("/proc is writable here")
+
+
+def test_unwritable_out_fails_fast_before_anything_is_built(unwritable_dir, capsys, monkeypatch, no_simulation):
+    """The folder exists and os.access may say it is writable (it does for root): creating a file
+    there is what is checked, before the problem, the timing or the kernel are made."""
+    monkeypatch.setattr(os, "access", lambda *a, **k: True)
+    monkeypatch.setattr(cli, "_make_problem", lambda args: pytest.fail("built the problem"))
+    assert cli.main(["run", "ringmaster", "--out", f"{unwritable_dir}/x.npz"]) == 2
+    _one_line_error(capsys, "--out", f"cannot create a file in {unwritable_dir}")
+    assert cli.main(["run", "ringmaster", "--checkpoint-dir", f"{unwritable_dir}/ckpt"]) == 2
+    _one_line_error(capsys, "--checkpoint-dir", unwritable_dir)
+    assert cli.main(["run", "ringmaster", "--out", f"{unwritable_dir}/no/such/folder/x.npz"]) == 2
+    _one_line_error(capsys, "--out")
+
+
+def test_figure_out_that_cannot_be_created_and_bad_options_are_one_line(unwritable_dir, capsys, monkeypatch):
+    from jaxsim.figures import base
+
+    monkeypatch.setattr(base, "run", lambda *a, **k: pytest.fail("simulated the figure"))
+    for opts in (["--out", f"{unwritable_dir}/fig"], ["--ou", f"{unwritable_dir}/fig"]):  # abbreviated too
+        assert cli.main(["figure", "ringmaster-quadratic", "--tiny", *opts]) == 2
+        _one_line_error(capsys, "--out", unwritable_dir)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["figure", "ringmaster-quadratic", "--quick", "--gammas"])
+    assert exc.value.code == 2
+    line = _one_line_error(capsys, "--gammas", "expected at least one argument")
+    assert line.startswith("jaxsim figure ringmaster-quadratic: error:") and "usage" not in line
+
+
+def test_run_from_a_saved_run_gives_identical_arrays(tmp_path, capsys, monkeypatch):
+    first, again = tmp_path / "first.npz", tmp_path / "again.npz"
+    argv = ["run", "ringmaster", "--n", "3", "--d", "4", "--noise-scale", "0.3", "--noise", "exponential",
+            "--base", "linear", "--horizon", "12", "--points", "3", "--seeds", "5", "7",
+            "--hp", "gamma=0.05,0.2", "R=2", "--out", str(first)]
+    assert cli.main(argv) == 0
+    res = SweepResult.load(first)
+    cmd, cfg = res.info["command"], res.info["config"]
+    assert cmd["argv"] == ["jaxsim", *argv]
+    assert cmd["run"]["noise_scale"] == 0.3 and cmd["run"]["method"] == "ringmaster"
+    assert cfg["problem"]["registered"] == "quadratic" and cfg["problem"]["options"]["noise_scale"] == 0.3
+    assert cfg["problem"]["params"]["d"] == 4 and cfg["method"] == "ringmaster"
+    from jaxsim import make_timing
+    from jaxsim.results.recipe import timing_from_config
+
+    assert timing_from_config(cfg["timing"]) == make_timing(3, "linear", "exponential")
+    monkeypatch.chdir(tmp_path)  # the recorded configuration, not the folder, makes the run
+    capsys.readouterr()
+    assert cli.main(["run", "--from", str(first), "--out", str(again), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["from"] == str(first)
+    back = SweepResult.load(again)
+    assert back.dims == res.dims and set(back.metrics) == set(res.metrics)
+    for k in res.metrics:
+        np.testing.assert_array_equal(back.metrics[k], res.metrics[k], err_msg=k)
+    np.testing.assert_array_equal(back.time, res.time)
+    for k in res.coords:
+        np.testing.assert_array_equal(back.coords[k], res.coords[k])
+    assert back.info["command"]["run"] == cmd["run"] and back.info["command"]["from"] == str(first)
+
+
+def test_run_from_refuses_options_that_would_change_the_run(tmp_path, capsys, no_simulation):
+    saved = tmp_path / "hand.npz"
+    SweepResult(method="hand", dims=("seed", "point"), coords={"seed": np.arange(1)},
+                metrics={"loss": np.zeros((1, 2))}, time=np.zeros((1, 2))).save(saved)
+    assert cli.main(["run", "--from", str(saved)]) == 2  # saved from Python: no command line recorded
+    _one_line_error(capsys, "--from", "records no 'jaxsim run' command line")
+    for extra, named in ((["--n", "100"], "--n"), (["--hp", "gamma=1"], "--hp"), (["asgd"], "METHOD"),
+                         (["--d", "3", "--seeds", "0"], "--d, --seeds")):
+        assert cli.main(["run", "--from", str(saved), *extra]) == 2
+        _one_line_error(capsys, "--from", named, "cannot be given with it")
+    assert cli.main(["run", "--from", str(tmp_path / "missing.npz")]) == 2
+    _one_line_error(capsys, "--from", "no such file")
+    assert cli.main(["run"]) == 2
+    _one_line_error(capsys, "METHOD", "--from FILE")

@@ -263,7 +263,7 @@ def test_ctrl_c_during_a_figure_says_what_was_kept(tmp_path, monkeypatch, capsys
     assert cli.main(["figure", "ringmaster-quadratic", "--out", str(out)]) == 130
     assert "nothing was kept" in _one_line(capsys.readouterr().err)
 
-    def saved_then_interrupted(module, argv):
+    def saved_then_interrupted(module, argv, **kwargs):
         out.mkdir(exist_ok=True)
         (out / "figure.json").write_text("{}")
         raise KeyboardInterrupt

@@ -228,3 +228,40 @@ def test_sigkill_mid_sweep_then_resume_is_bit_identical(plain, tmp_path):
     with pytest.raises(ValueError, match="different sweep configuration"):  # another gamma: refused
         jaxsim.sweep("ringmaster", PROB, TIMING, checkpoint_dir=ck, **dict(KW, grid={"gamma": [0.05, 0.1, 0.2, 0.3],
                                                                                      "R": 2}))
+
+
+# ---- issue 25: saved results carry what makes them again -----------------------------------------------
+
+def test_saved_results_carry_the_problem_timing_and_method_configuration(plain, tmp_path):
+    from jaxsim.results.recipe import timing_from_config
+
+    back = SweepResult.load(plain.save(tmp_path / "r.npz"))
+    cfg = back.info["config"]
+    assert cfg["problem"]["name"] == "quadratic" and cfg["problem"]["class"].endswith("WorstCaseQuadratic")
+    p = cfg["problem"]["params"]
+    assert p["d"] == 4 and p["L"] == 1.0 and p["noise"] == "scalar" and p["noise_scale"] == pytest.approx(0.1)
+    assert cfg["method"] == "ringmaster" and "method_static" in cfg
+    assert cfg["timing"]["noise"] == {"law": "halfnormal", "var": "i"} and cfg["timing"]["base"] == "sqrt"
+    assert timing_from_config(cfg["timing"]) == TIMING  # the same model: the same durations
+    assert cfg["grid"] == {"gamma": [0.05, 0.1, 0.2, 0.4]} and cfg["fixed"] == {"R": 2} and cfg["seeds"] == [0, 1]
+
+
+def test_every_timing_feature_is_described_and_rebuilt_exactly():
+    from jaxsim.results.recipe import describe_timing, timing_from_config
+    from jaxsim.timing import Comm, Exponential, HalfNormal, Pareto, SpeedProfile, TimingModel
+
+    models = [
+        TIMING, jaxsim.make_timing(3, [1.0, 2.5, 0.125], "exponential", scale="base", base_scale=2.0),
+        TimingModel(n=2, base="linear", noise=HalfNormal(var=(0.5, 1.5)), permute_base=True,
+                    speed=SpeedProfile.periodic(2, 0.5, 10.0, horizon=50.0, points=7),
+                    comm=Comm(down=0.1, up=(0.2, 0.3), noise=Exponential(scale=1.0))),
+        TimingModel(n=2, noise=Pareto(a=2.5, xm=0.5),  # per-worker change points
+                    speed=SpeedProfile(breakpoints=((0.0,), (0.0, 3.0)), values=((1.0,), (0.25, 2.0)))),
+    ]
+    for t in models:
+        text = json.dumps(describe_timing(t))  # as the .npz header stores it
+        assert timing_from_config(json.loads(text)) == t, text
+    with pytest.raises(ValueError, match="unknown noise law"):
+        timing_from_config({**describe_timing(TIMING), "noise": {"law": "nope"}})
+    with pytest.raises(ValueError, match="incomplete"):
+        timing_from_config({"n": 3})

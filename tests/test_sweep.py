@@ -216,3 +216,56 @@ def test_best_all_diverged_raises():
     div[0, ..., 1] = True  # seed 0 diverged in every setting
     with pytest.raises(ValueError, match="diverged"):
         _hand_result(f, div).best()
+
+
+# ---- statistics without diverged runs; best()'s flags of a suspect pick (issue 25) ------------------
+
+def test_run_stats_leave_out_diverged_runs_and_count_them():
+    from jaxsim.results import run_stats, stats_text
+
+    v = np.array([[1.0, np.nan, 3.0], [2.0, 4.0, np.inf]])
+    div = np.array([[False, True, False], [False, False, True]])
+    s = run_stats(v, div)
+    assert s == {"median": 2.5, "min": 1.0, "max": 4.0, "runs": 6, "left_out": 2}
+    assert stats_text(s) == "median 2.5  min 1  max 4  (2 of 6 runs diverged, left out)"
+    assert run_stats(v)["left_out"] == 2  # without flags: the non-finite values
+    flagged = run_stats([1.0, 100.0], [False, True])  # a flagged run is left out even where finite
+    assert flagged["max"] == 1.0 and flagged["left_out"] == 1
+    assert stats_text(run_stats([1.0, 3.0])) == "median 2  min 1  max 3"  # nothing left out, nothing said
+    none = run_stats([np.nan, 1.0], [True, True])
+    assert np.isnan(none["median"]) and stats_text(none) == "every one of the 2 runs diverged: no statistics"
+    with pytest.raises(ValueError, match="unknown statistic"):
+        run_stats(v, keys=("mode",))
+
+
+def test_final_stats_leave_out_the_diverged_runs():
+    f = _finals()
+    f[0, 0, 0] = np.nan  # one run's metric is non-finite: it diverged
+    div = np.zeros(f.shape + (2,), bool)
+    div[1, 2, 1, 1] = True  # another run is flagged
+    r = _hand_result(f, div)
+    assert int(r.diverged.sum()) == 2
+    s = r.final_stats("loss_gap")
+    kept = np.delete(f.ravel(), [np.ravel_multi_index(i, f.shape) for i in ((0, 0, 0), (1, 2, 1))])
+    assert s == {"median": float(np.median(kept)), "min": float(kept.min()), "max": float(kept.max()),
+                 "runs": 18, "left_out": 2}
+    assert np.isnan(np.median(r.final("loss_gap")))  # what every statistic was before
+
+
+def test_best_flags_a_pick_on_the_grid_edge_and_one_that_learned_nothing():
+    r = _hand_result(_finals())  # best: gamma 0.1 (the first), R 4 (the last); from 100 down to 1
+    b = r.best("loss_gap")
+    assert b["edges"] == {"gamma": "low", "R": "high"}
+    assert b["start"] == 100.0 and b["improved"] is True
+    assert r.best("loss_gap", bounds={"R": (1, 4)})["edges"] == {"gamma": "low"}  # R cannot go past 4
+    mid = np.full((3, 3, 2), 50.0)
+    mid[:, 1, :] = 20.0  # the middle gamma of both R values: only R's pick is on an edge
+    assert _hand_result(mid).best()["edges"] == {"R": "low"}
+    worse = _hand_result(np.full((3, 3, 2), 150.0) + np.arange(6).reshape(3, 2))  # every run ends above 100
+    b = worse.best()
+    assert b["improved"] is False and b["value"] == 150.0 and b["start"] == 100.0
+    one = SweepResult(method="hand", dims=("seed", "gamma", "point"),
+                      coords={"seed": np.arange(1), "gamma": np.array([0.1])},
+                      metrics={"loss_gap": np.array([[[5.0, 1.0]]]), "diverged": np.zeros((1, 1, 2), bool)},
+                      time=np.zeros((1, 2)))
+    assert one.best()["edges"] == {}  # an axis of one value has no edge

@@ -186,3 +186,13 @@ def test_check_part_rejects_a_class_its_numbers_do_not_give():
         V.check_part(dict(part, verdict="tie"))
     with pytest.raises(AssertionError):
         V.check_part(dict(part, verdict="holds", start=0.01))  # neither learned: must be vacuous
+
+
+def test_figure_statistics_leave_out_diverged_seeds_and_share_the_edge_rule():
+    from jaxsim import results
+    from jaxsim.figures.base import stats
+
+    assert stats([1.0, 3.0]) == {"median": 2.0, "q25": 1.5, "q75": 2.5}  # nothing left out: as before
+    assert stats([1.0, 3.0, np.inf]) == {"median": 2.0, "q25": 1.5, "q75": 2.5, "left_out": 1}
+    assert stats([1.0, 3.0, 5.0], [False, False, True])["left_out"] == 1  # flagged, though finite
+    assert V.grid_edges is results.grid_edges  # one rule for figures, best() and jaxsim run

@@ -37,7 +37,7 @@ from types import ModuleType
 import numpy as np
 
 from ..runtime.provenance import provenance
-from ..results import SweepResult, jsonable
+from ..results import SweepResult, jsonable, run_stats
 from . import verdict as V
 
 FORMAT = 1  #: version of the on-disk layout of a figure run
@@ -101,10 +101,15 @@ def fmt_hparams(hp: dict) -> str:
     return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in hp.items())
 
 
-def stats(x) -> dict:
-    """Median and quartiles of a vector of per-seed values, as JSON numbers."""
-    x = np.asarray(x, np.float64)
-    return {"median": float(np.median(x)), "q25": float(np.quantile(x, 0.25)), "q75": float(np.quantile(x, 0.75))}
+def stats(x, diverged=None) -> dict:
+    """Median and quartiles of a vector of per-seed values, as JSON numbers, over the seeds that
+    did not diverge (a non-finite value, or flagged in ``diverged``); ``left_out`` counts the
+    others, when there are any (:func:`jaxsim.results.run_stats`)."""
+    s = run_stats(x, diverged, ("median", "q25", "q75"))
+    out = {k: s[k] for k in ("median", "q25", "q75")}
+    if s["left_out"]:
+        out["left_out"] = s["left_out"]
+    return out
 
 
 def factor_text(f: float) -> str:
@@ -113,9 +118,11 @@ def factor_text(f: float) -> str:
 
 
 def tail_stats(res: SweepResult, index: tuple, metric: str, at=None, tail: float = V.TAIL) -> dict:
-    """:func:`stats` of the per-seed tail means (:func:`verdict.tail_values`) of one setting."""
+    """:func:`stats` of the per-seed tail means (:func:`verdict.tail_values`) of one setting;
+    seeds whose run diverged (up to ``at``) are left out and counted."""
     upto = None if at is None else res.point_at(at)
-    return stats(V.tail_values(res.curve(index, metric), tail, upto))
+    diverged = res._diverged(upto)[(slice(None),) + tuple(index)]
+    return stats(V.tail_values(res.curve(index, metric), tail, upto), diverged)
 
 
 # ---- a declared comparison: methods tuned and at the paper's settings, judged part by part ------
@@ -250,7 +257,7 @@ class Comparison:
             for m in self.all_metrics:
                 s[m.key] = tail_stats(res, sel.index, m.key, at=cfg.horizon)
             p = res.point_at(cfg.horizon)
-            s.update(updates=stats(res.curve(sel.index, "updates")[:, p]),
+            s.update(updates=stats(res.curve(sel.index, "updates")[:, p], res._diverged(p)[(slice(None),) + sel.index]),
                      diverged_runs=int(res.diverged[(slice(None),) + sel.index].sum()))
             if row == "tuned":
                 s.update(runs=int(res.diverged.size), diverged_settings=int(res.diverged.any(axis=0).sum()),
@@ -258,6 +265,8 @@ class Comparison:
             s["line"] = (f"{fmt_hparams(hp)}: " + ", ".join(f"{m.name} {s[m.key]['median']:.4g}"
                                                              for m in self.all_metrics) +
                          f", updates {s['updates']['median']:.0f}" + edge_text(sel) +
+                         (f" ({s['updates']['left_out']} of {len(res.coords['seed'])} seeds diverged, left out)"
+                          if s["updates"].get("left_out") else "") +
                          (f" ({s['runs']} runs, {s['diverged_settings']} settings diverged)" if row == "tuned" else ""))
             out[label] = s
         return out
@@ -511,11 +520,19 @@ def print_summary(summary: dict, out, *, simulated: bool = True) -> None:
 # ---- the command line --------------------------------------------------------------------------
 
 
-def main(module: ModuleType, argv=None) -> int:
-    """``jaxsim figure NAME [--quick] [--out DIR] [--forms F] [--no-progress] [--FIELD V ...]``."""
+def main(module: ModuleType, argv=None, check_out=None) -> int:
+    """``jaxsim figure NAME [--quick] [--out DIR] [--forms F] [--no-progress] [--FIELD V ...]``.
+    A bad option is a one-line error (exit code 2); ``check_out(out)``, when given, is called on
+    the output directory before anything is simulated (the command line checks that a file can
+    be created there)."""
     doc = (module.__doc__ or "").replace("``", "")
-    p = argparse.ArgumentParser(prog=f"jaxsim figure {module.NAME}", description=doc,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from ..cli import OneLineErrors
+
+    class Parser(OneLineErrors, argparse.ArgumentParser):
+        """A figure's options; a bad one is a one-line error, as everywhere on the command line."""
+
+    p = Parser(prog=f"jaxsim figure {module.NAME}", description=doc,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="the CPU-minutes preset (QUICK) instead of FULL")
     p.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test suite's preset
     p.add_argument("--out", default=f"out/{module.NAME}", help="directory for the figure, summary and results")
@@ -530,6 +547,8 @@ def main(module: ModuleType, argv=None) -> int:
     add_config_options(p, module.Config, preset, {"FULL": module.FULL, "QUICK": module.QUICK})
     args = p.parse_args(argv)
     cfg = config_from_args(module.Config, preset, args)
+    if check_out is not None:
+        check_out(args.out)
     progress = not args.no_progress and sys.stderr.isatty()
     summary = run(module, cfg, args.out, forms=args.forms, progress=progress)
     print_summary(summary, args.out)

@@ -39,6 +39,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..results.summary import grid_edges
+
 TAIL = 0.1  #: fraction of the recorded points whose mean is a run's value for selection and verdicts
 TIE_RTOL = 0.01  #: relative per-seed margin below which two runs are tied
 SAME_RTOL = 1e-6  #: curves this close on every seed and point are the same rule's
@@ -87,24 +89,6 @@ class Selection:
     def to_json(self) -> dict:
         return dict(hparams=self.hparams, metric=self.metric, value=self.value, per_seed=self.per_seed.tolist(),
                     edges=self.edges, excluded=self.excluded, how=self.how)
-
-
-def grid_edges(res, index: tuple, bounds: Optional[dict] = None) -> dict:
-    """``{axis: "low" | "high"}`` for each grid axis of at least two values whose first or last
-    value (in the grid's sorted order) ``index`` picks, unless that value is the axis' hard
-    bound (``bounds[axis] = (lo, hi)``, e.g. a threshold ``R`` in ``[1, n]``: no grid can go
-    past it, so a pick there is no sign of a grid too narrow)."""
-    out = {}
-    for axis, i in zip(res.grid_dims, index):
-        values = np.asarray(res.coords[axis], np.float64)
-        lo, hi = (bounds or {}).get(axis, (None, None))
-        if values.size < 2:
-            continue
-        if values[i] == values.min() and not (lo is not None and values[i] <= lo):
-            out[axis] = "low"
-        elif values[i] == values.max() and not (hi is not None and values[i] >= hi):
-            out[axis] = "high"
-    return out
 
 
 def select(res, metric: str, *, tail: float = TAIL, at: Optional[float] = None, where: Optional[dict] = None,

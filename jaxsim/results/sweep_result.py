@@ -16,6 +16,7 @@ from typing import Optional
 import numpy as np
 
 from ..runtime.checkpoint import atomic_savez
+from .summary import grid_edges, run_stats
 
 
 @dataclasses.dataclass
@@ -80,7 +81,8 @@ class SweepResult:
                 "and its best setting is the same)") if metric == "loss_gap" and "loss" in self.metrics else ""
         raise ValueError(f"metric {metric!r}: not recorded{hint}; recorded: {sorted(self.metrics)}")
 
-    def best(self, metric: str = "loss_gap", reduce: str = "median", at: Optional[float] = None) -> dict:
+    def best(self, metric: str = "loss_gap", reduce: str = "median", at: Optional[float] = None,
+             bounds: Optional[dict] = None) -> dict:
         """Best-of-grid (the papers' protocol): the setting whose ``metric`` at the horizon
         (or at time ``at``, see :meth:`point_at`), reduced over seeds (median by default), is
         smallest.
@@ -91,19 +93,41 @@ class SweepResult:
         number of settings ``excluded``; raises ``ValueError`` if every setting diverged,
         or if ``metric`` was not recorded: ``loss_gap`` (f - f*) exists only for problems with
         a known ``f*``; otherwise select on ``loss`` (f), which picks the same setting.
+
+        A suspect pick is flagged: ``edges`` (:func:`~jaxsim.results.summary.grid_edges`)
+        names each grid axis of two or more values whose first (``"low"``) or last
+        (``"high"``) value was picked, unless ``bounds[axis] = (lo, hi)`` says that value is
+        the axis' hard bound: the grid may not hold the best setting; ``start`` is ``metric`` at
+        the first recorded point of the chosen setting, reduced over seeds the same way, and
+        ``improved`` whether ``value`` is below it (``False``: no setting ends below its start,
+        the grid learned nothing; ``None`` when the start is not a finite number, e.g. a
+        minibatch loss before the first arrival).
         """
         point = self.time.shape[-1] - 1 if at is None else self.point_at(at)
-        final = self._metric(metric)[..., point].astype(np.float64)
+        values = self._metric(metric).astype(np.float64)
+        final = values[..., point]
         bad_setting = self._diverged(point).any(axis=0)
-        red = {"median": np.median, "mean": np.mean, "max": np.max}[reduce](final, axis=0)
+        reducer = {"median": np.median, "mean": np.mean, "max": np.max}[reduce]
+        red = reducer(final, axis=0)
         red = np.where(bad_setting, np.inf, red)
         if not np.isfinite(red).any():
             raise ValueError(f"{self.method}: every setting of the grid diverged")
         idx = np.unravel_index(int(np.argmin(red)), red.shape)
         hp = {d: self.coords[d][i].item() for d, i in zip(self.grid_dims, idx)}
         hp.update(self.fixed)
+        start = float(reducer(values[(slice(None),) + tuple(idx) + (0,)]))
+        start = start if np.isfinite(start) else None
         return {"hparams": hp, "index": idx, "value": float(red[idx]), "point": point,
-                "excluded": int(bad_setting.sum())}
+                "excluded": int(bad_setting.sum()), "edges": grid_edges(self, idx, bounds),
+                "start": start, "improved": None if start is None else bool(red[idx] < start)}
+
+    def final_stats(self, metric: str = "loss_gap", at: Optional[float] = None,
+                    keys=("median", "min", "max")) -> dict:
+        """Statistics of ``metric`` at the horizon (or at time ``at``) over every seed and
+        setting, diverged runs left out and counted (:func:`~jaxsim.results.summary.run_stats`:
+        ``{median, min, max, runs, left_out}``)."""
+        point = self.time.shape[-1] - 1 if at is None else self.point_at(at)
+        return run_stats(self._metric(metric)[..., point], self._diverged(point), keys)
 
     def index_of(self, **hparams) -> tuple:
         """The grid index of the setting with these values (every grid axis named; a value
