@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..runtime.checkpoint import as_checkpoint, config_components
-from ..runtime.memory import default_memory_budget
+from ..runtime.memory import default_batch_target, default_memory_budget
 from .kernel import global_inputs, run_batch
 from .plan import batches, cost_group_size, describe_sizes, make_mesh, memory_estimate, mesh_shape, resolve_devices
 from .setup import Setup, hp_arrays
@@ -43,7 +43,8 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     Batches are planned by :func:`~jaxsim.sim.plan.batches` from
     :func:`~jaxsim.sim.plan.memory_estimate` before anything is
     compiled: they fit ``memory_budget`` bytes (``None``: what the device has,
-    :func:`jaxsim.runtime.memory.default_memory_budget`), and a run that cannot fit raises
+    :func:`jaxsim.runtime.memory.default_memory_budget`, and on CPU batches then aim at
+    :data:`~jaxsim.runtime.memory.CPU_BATCH_BYTES`, ``info["memory_target"]``), and a run that cannot fit raises
     ``ValueError`` naming the sizes. ``info`` reports the plan (``batch_size`` settings x
     ``seeds_per_batch`` seeds per call, ``batches`` calls, ``padded_runs``) and the estimate
     in bytes (``memory_per_batch``, ``memory_budget`` and the parts ``memory_per_run``,
@@ -68,13 +69,15 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     S = setup.time.shape[0]
     devs = resolve_devices(devices)
     budget = default_memory_budget(devs) if memory_budget is None else memory_budget
+    target = default_batch_target(devs) if memory_budget is None else None
     # sized from shapes: the starting point is built only once the plan fits the budget
     mem = memory_estimate(setup, problem, jax.eval_shape(problem.init), hp_arrays(method, list(settings)[:1], dtype))
     shape = mesh_shape(S, len(settings), len(devs))
     if batch_size is None and not setup.clock.independent:
         batch_size = cost_group_size(method, settings)
     plan = batches([settings[i] for i in order], mem.per_run, S, batch_size, budget, per_seed_bytes=mem.per_seed,
-                   fixed_bytes=mem.fixed, describe=describe_sizes(setup, method, problem, mem), mesh=shape)
+                   fixed_bytes=mem.fixed, describe=describe_sizes(setup, method, problem, mem), mesh=shape,
+                   target_bytes=target)
     x0 = jnp.asarray(problem.init())  # a run-time input of the kernel, never a foldable literal
     mesh = make_mesh(devs, shape) if len(devs) > 1 else None
     ckpt = as_checkpoint(checkpoint)
@@ -122,6 +125,7 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     info = dict(setup.info, batch_size=plan.settings_per_batch, seeds_per_batch=plan.seeds_per_batch,
                 batches=plan.num_batches, padded_runs=plan.num_batches * plan.settings_per_batch * plan.seeds_per_batch
                 - S * len(settings), memory_per_batch=plan.bytes_per_batch, memory_budget=int(budget),
+                memory_target=None if target is None else int(target),
                 memory_per_run=mem.per_run, memory_per_seed=mem.per_seed, memory_shared=mem.fixed,
                 seconds_first_batch=t_first, devices=len(devs), mesh=list(plan.mesh))
     if ckpt is not None:
