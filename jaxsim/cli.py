@@ -572,7 +572,8 @@ def _cmd_run(args) -> int:
     try:
         timing = make_timing(args.n, args.base, args.noise, **noise_kw)
         res = sweep(method, problem, timing, seeds=args.seeds, grid=hp, horizon=args.horizon,
-                    num_points=args.points, checkpoint_dir=args.checkpoint_dir, devices=args.devices)
+                    num_points=args.points, checkpoint_dir=args.checkpoint_dir, devices=args.devices,
+                    progress=False if args.no_progress else "bar" if sys.stderr.isatty() else "lines")
     except ValueError as e:
         if isinstance(e, UsageError):
             raise
@@ -806,6 +807,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "JAX's default backend (default: all of them; 1: no sharding)")
     r.add_argument("--json", action="store_true", help="print one JSON object (method, grid, seeds, final "
                    "medians, best setting, diverged count) instead of the text summary")
+    r.add_argument("--no-progress", action="store_true", help="no progress on stderr (default: a bar on a terminal, "
+                   "else a plain line about every 30 s)")
 
     c = sub.add_parser("check", help="run a method (registered, or your own .py file) against its reference rule",
                        description="Simulate randomized small configurations of METHOD_OR_FILE with the jitted "

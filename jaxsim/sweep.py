@@ -32,7 +32,7 @@ from .runtime.provenance import provenance
 from .runtime.rng import check_seeds
 from .sim.clocks import build_streams, clock_of
 from .sim.plan import resolve_devices
-from .sim.runner import run_setup
+from .sim.runner import check_progress, run_setup
 from .sim.server import METRICS
 from .timing import TimingModel
 
@@ -121,7 +121,7 @@ def check_setup(method: Method, problem: Problem, timing: TimingModel) -> None:
 def run(method: Method, problem: Problem, timing, seeds: Sequence[int], settings: Sequence[dict], horizon,
         num_points: int, *, optimizer=None, batch_size: Optional[int] = None,
         memory_budget: int = DEFAULT_MEMORY_BUDGET, window: Optional[int] = None, durations=None,
-        progress: bool = False, checkpoint=None, devices=None):
+        progress=False, checkpoint=None, devices=None):
     """Every setting on every seed, on the method's clock (:data:`jaxsim.sim.clocks.CLOCKS`):
     ``(metrics [S, P, G + 1], info, time [S, G + 1])``. ``settings`` are complete, validated
     hyperparameter dicts; ``timing`` is one model (or, on the stream clock, one per seed);
@@ -141,7 +141,7 @@ def run(method: Method, problem: Problem, timing, seeds: Sequence[int], settings
 def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Optional[dict] = None,
           horizon=100.0, num_points: int = 100, optimizer=None, batch_size: Optional[int] = None,
           memory_budget: int = DEFAULT_MEMORY_BUDGET, method_options: Optional[dict] = None,
-          durations=None, window: Optional[int] = None, progress: bool = False,
+          durations=None, window: Optional[int] = None, progress=False,
           checkpoint_dir=None, devices=None) -> SweepResult:
     """Simulate ``method`` for every seed and every point of ``grid``.
 
@@ -174,6 +174,10 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
         sampling from ``timing`` (the base times still pick Hero SGD's worker).
       window: pin the number of past iterates kept per run (see
         :func:`jaxsim.sim.stream.plan_store`); must exceed every delay the method applies.
+      progress: ``False`` (default), ``True`` or ``"bar"`` for a bar on stderr, ``"lines"`` for a
+        plain line on stderr about every 30 s (logs; :data:`jaxsim.sim.runner.LINE_SECONDS`). It
+        advances inside a batch, with the simulated time its runs have reached: runs done,
+        run-events per second and the ETA (:class:`jaxsim.sim.runner.ProgressBar`). It changes no number.
       checkpoint_dir: optional directory making the sweep resumable (see
         :mod:`jaxsim.runtime.checkpoint`). A manifest with the hash of everything that determines
         the numbers (method and its options, optimizer, problem and its data, timing model,
@@ -196,6 +200,7 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
     """
     seeds = check_seeds(seeds)
     _check_run_options(num_points, batch_size, memory_budget)
+    check_progress(progress)
     method = make_method(method, **(method_options or {}))
     clock = clock_of(method)
     resolve_devices(devices)

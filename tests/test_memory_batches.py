@@ -10,7 +10,7 @@ import pytest
 from problem_choice import accepted_problem
 
 import jaxsim
-from jaxsim.runtime.memory import default_memory_budget, host_memory_budget
+from jaxsim.runtime.memory import CPU_BATCH_BYTES, default_batch_target, default_memory_budget, host_memory_budget
 from jaxsim.sim import runner
 from jaxsim.sim.plan import MIN_AXIS, batches
 
@@ -90,6 +90,41 @@ def test_default_budget_is_what_the_device_has(monkeypatch):
     assert default_memory_budget() == 123_456_789
     monkeypatch.setattr(jax, "devices", lambda *a: [Dev(None)])  # CPU: half of physical memory
     assert default_memory_budget() == host_memory_budget() > 0
+
+
+def test_batches_aim_at_the_target_never_past_the_budget():
+    """A target sizes the batches below the budget; a batch of the fewest runs larger than the
+    target still runs (the budget alone refuses a run), and the budget stays the bound."""
+    per_run, per_seed, S = 100, 10, 3
+    free = batches(list(range(70)), per_run, S, None, 10 ** 9, per_seed_bytes=per_seed)
+    assert free.num_batches == 1
+    aimed = batches(list(range(70)), per_run, S, None, 10 ** 9, per_seed_bytes=per_seed, target_bytes=2500)
+    assert aimed.bytes_per_batch <= 2500 and aimed.num_batches == 10 and aimed.settings_per_batch == 7
+    floor = batches(list(range(70)), per_run, S, None, 10 ** 9, per_seed_bytes=per_seed, target_bytes=10)
+    assert (floor.seeds_per_batch, floor.settings_per_batch) == (MIN_AXIS, MIN_AXIS)  # over the target: runs
+    tight = batches(list(range(70)), per_run, S, None, 700, per_seed_bytes=per_seed, target_bytes=2500)
+    assert tight.bytes_per_batch <= 700  # the budget is below the target: the budget rules
+    with pytest.raises(ValueError, match="memory"):
+        batches(list(range(70)), per_run, S, None, 50, per_seed_bytes=per_seed, target_bytes=10 ** 9)
+
+
+def test_default_target_on_cpu_only(monkeypatch):
+    """Under the default budget, CPU batches aim at CPU_BATCH_BYTES (reported as memory_target); GPUs
+    (a memory limit) fill what they have; an explicit memory_budget is the only bound."""
+    class Dev:
+        def __init__(self, stats):
+            self.stats = stats
+
+        def memory_stats(self):
+            return self.stats
+
+    assert default_batch_target([Dev({"bytes_limit": 8 * 2 ** 30})]) is None
+    assert default_batch_target([Dev(None)]) == CPU_BATCH_BYTES == 2 * 2 ** 30
+    kw = dict(seeds=[0, 1], grid={"gamma": [0.1, 0.2]}, horizon=5.0, num_points=2)
+    res = jaxsim.sweep("asgd", PROB, TIMING, **kw)
+    if jax.default_backend() == "cpu":
+        assert res.info["memory_target"] == CPU_BATCH_BYTES
+    assert jaxsim.sweep("asgd", PROB, TIMING, memory_budget=10 ** 9, **kw).info["memory_target"] is None
 
 
 @pytest.mark.xla_default

@@ -416,10 +416,10 @@ def forms_of(module: ModuleType) -> tuple:
     return tuple(getattr(module, "FORMS", ("paper",)))
 
 
-def run(module: ModuleType, cfg, out, *, forms: str = "paper", progress: bool = False, dpi: int = DPI) -> dict:
+def run(module: ModuleType, cfg, out, *, forms: str = "paper", progress=False, dpi: int = DPI) -> dict:
     """Simulate the figure ``module`` at ``cfg``, save its results with provenance under ``out``,
     then draw (``NAME.png``, ``NAME.pdf``) and summarize (``summary.json``) from the saved files.
-    Returns the summary."""
+    Returns the summary. ``progress``: each sweep's (``sweep(progress=...)``: ``"bar"``, ``"lines"``)."""
     if forms not in forms_of(module):
         raise ValueError(f"forms: {module.NAME} runs {' or '.join(forms_of(module))}, not {forms!r}")
     out = Path(out)
@@ -539,7 +539,8 @@ def main(module: ModuleType, argv=None, check_out=None) -> int:
     p.add_argument("--forms", default="paper", choices=forms_of(module),
                    help="paper: the algorithms as the paper states them; authors: the forms of the authors' "
                         "simulator, where they differ (see the docstring)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (default: on in a terminal)")
+    p.add_argument("--no-progress", action="store_true", help="no progress (default: a bar on a terminal, else a "
+                   "plain line on stderr about every 30 s)")
     # parse the preset first so that --help shows its defaults
     argv = sys.argv[1:] if argv is None else list(argv)
     pre, _ = p.parse_known_args([a for a in argv if a in ("--quick", "--tiny")])
@@ -549,7 +550,7 @@ def main(module: ModuleType, argv=None, check_out=None) -> int:
     cfg = config_from_args(module.Config, preset, args)
     if check_out is not None:
         check_out(args.out)
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = False if args.no_progress else "bar" if sys.stderr.isatty() else "lines"
     summary = run(module, cfg, args.out, forms=args.forms, progress=progress)
     print_summary(summary, args.out)
     return 0

@@ -209,11 +209,19 @@ class _BatchRunner:
     ``mesh``: shard the batch over it (:func:`~jaxsim.sim.plan.make_mesh`; the inputs laid out by
     :func:`global_inputs`).
 
+    ``on_segment``: called after each segment (the host has its results then, so this costs no
+    wait) as ``on_segment(done, recorded, received)``: ``done`` the fraction of the batch's loop
+    units taken (pieces of recording intervals for a clock of independent runs, recording
+    intervals otherwise), ``recorded`` the recording intervals every run has finished,
+    ``received`` the metric ``received`` (``[S, P]``, NumPy) at the last of them, or ``None`` (no
+    interval finished, no such metric, or a batch spread over several processes). It only reads:
+    the numbers do not depend on it. :mod:`jaxsim.sim.runner`'s progress bar is one.
+
     ``run_batch.lower(...)`` lowers the kernel that builds a batch's state (for inspection);
     ``run_batch.clear_cache()`` drops the compiled kernels."""
 
     def __call__(self, clock, problem, seeds, hp, intervals, t0, x0=None, *, max_steps=None, mesh=None,
-                 first_segment=None):
+                 first_segment=None, on_segment=None):
         if mesh is None:
             iv, first, c, recs = _start(clock, problem, seeds, hp, intervals, t0, x0)
             segment = functools.partial(_segment, clock)
@@ -238,6 +246,8 @@ class _BatchRunner:
             u = np.asarray(u, np.int32)  # waits for the segment: Ctrl-C is seen here
             total += int(np.max(np.asarray(k)))
             calls += 1
+            if on_segment is not None:
+                _report(on_segment, clock, recs, int(np.min(u)), units, units // _intervals_count(clock, iv))
             if np.all(u >= units):
                 break
             if total >= bound:
@@ -259,6 +269,17 @@ class _BatchRunner:
         _start.clear_cache()
         _segment.clear_cache()
         _sharded_kernels.cache_clear()
+
+
+def _report(on_segment, clock, recs, u: int, units: int, per_interval: int) -> None:
+    """Call ``on_segment`` after a segment that left every run at unit ``u`` of ``units``."""
+    recorded = u // per_interval
+    received = recs.get("received") if isinstance(recs, dict) else None
+    if received is None or recorded < 1 or not getattr(received, "is_fully_addressable", True):
+        on_segment(u / units, recorded, None)
+        return
+    # a copy of one recorded row, made before the next segment takes ``recs`` over (donated)
+    on_segment(u / units, recorded, np.asarray(received[recorded - 1]))
 
 
 def _host_input(mesh, value):

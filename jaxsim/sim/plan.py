@@ -166,7 +166,7 @@ def _count(total: int, cap: int, q: int) -> int:
 
 
 def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budget, *, per_seed_bytes: int = 0,
-            fixed_bytes: int = 0, describe: str = "", mesh: tuple = (1, 1)) -> BatchPlan:
+            fixed_bytes: int = 0, describe: str = "", mesh: tuple = (1, 1), target_bytes=None) -> BatchPlan:
     """Plan the batches of ``S`` seeds x ``settings`` under ``memory_budget`` bytes (a batch of
     ``s`` seeds x ``p`` settings is estimated at ``fixed + s * per_seed + s * p * per_run``).
 
@@ -181,7 +181,12 @@ def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budge
     ``mesh = (ds, dp)``: a batch is sharded over ``ds x dp`` devices, its seeds over ``ds`` and
     its settings over ``dp`` (see :func:`mesh_shape`). The budget, the ``MIN_AXIS`` floor and the
     estimate are then per device: each device runs a local batch of ``s x p`` runs, and a batch
-    has ``ds * s`` seeds and ``dp * p`` settings (``batch_size`` caps the settings of a whole batch)."""
+    has ``ds * s`` seeds and ``dp * p`` settings (``batch_size`` caps the settings of a whole batch).
+
+    ``target_bytes`` (the runner gives :func:`~jaxsim.runtime.memory.default_batch_target` under the
+    default budget: 2 GiB on CPU): batches are sized to it instead of the budget, except that a
+    batch of the fewest runs (``MIN_AXIS`` seeds x settings) larger than it runs as it is when it
+    fits the budget. It changes what shares a batch, never whether a run fits."""
     P = len(settings)
     budget = float(default_memory_budget() if memory_budget is None else memory_budget)
 
@@ -201,6 +206,8 @@ def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budge
         warnings.warn(f"memory: a batch of {MIN_AXIS} seeds x {MIN_AXIS} settings ({fmt_bytes(need(q + 1, q + 1))}) "
                       f"exceeds the memory budget of {fmt_bytes(budget)}; running one run per batch, whose results "
                       "may differ by rounding from the same run in a larger batch", stacklevel=3)
+    if target_bytes is not None:  # size to the target; the smallest batch may exceed it, never the budget
+        budget = min(budget, max(float(target_bytes), need(q, q)))
     ds, dp = mesh
     S_loc, P_loc = math.ceil(S / ds), math.ceil(P / dp)  # per device, in one batch
     s_fit = int((budget - fixed_bytes) // (per_seed_bytes + q * per_run_bytes))
