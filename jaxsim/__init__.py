@@ -16,27 +16,76 @@ The package root holds only the public faces (this module, :mod:`jaxsim.sweep`,
 ``figures``. One older path is kept: ``jaxsim.jobs`` is :mod:`jaxsim.methods.jobs` (registered
 under both names), so methods written as ``from jaxsim.jobs import PAIR, local_steps`` keep
 working; new code imports these from :mod:`jaxsim.methods`.
+
+Importing :mod:`jaxsim` imports no JAX: each public name below is imported when first used
+(``jaxsim.sweep(...)``, ``from jaxsim import sweep``), so ``jaxsim --version`` and the command
+line's parser start in a fraction of a second.
 """
 
+import importlib as _importlib
 import sys as _sys
+import types as _types
 
-from .runtime.compile_cache import enable_compile_cache, enable_from_environment
-from .runtime.cpu_devices import use_cpu_devices
-from .sim.events import EventStream, Horizon, free_running, sample_stream
-from .methods import REGISTRY, Method, jobs, make_method, register
-from . import theory
-from .reference.check import check
-from .problems import PROBLEMS, Problem, from_loss, make_problem, worst_case_quadratic
-from .sweep import SweepResult, simulate, sweep
-from .timing import SpeedProfile, TimingModel, make_timing
+from .runtime.compile_cache import enable_from_environment as _enable_from_environment
 
 __version__ = "0.1.0"
 
-#: Kept public path: ``jaxsim.jobs`` (``import jaxsim.jobs``, ``from jaxsim.jobs import ...``) is
-#: :mod:`jaxsim.methods.jobs`, the module itself, not a copy.
-_sys.modules[__name__ + ".jobs"] = jobs
+#: Each public name and the module it lives in (relative to this package).
+_PUBLIC = {
+    "enable_compile_cache": "runtime.compile_cache", "enable_from_environment": "runtime.compile_cache",
+    "use_cpu_devices": "runtime.cpu_devices",
+    "EventStream": "sim.events", "Horizon": "sim.events", "free_running": "sim.events", "sample_stream": "sim.events",
+    "REGISTRY": "methods", "Method": "methods", "make_method": "methods", "register": "methods",
+    "jobs": "jobs", "theory": "theory",
+    "check": "reference.check",
+    "PROBLEMS": "problems", "Problem": "problems", "from_loss": "problems", "make_problem": "problems",
+    "worst_case_quadratic": "problems",
+    "SweepResult": "sweep", "simulate": "sweep", "sweep": "sweep",
+    "SpeedProfile": "timing", "TimingModel": "timing", "make_timing": "timing",
+}
+#: Public names that are modules themselves.
+_MODULES = {"jobs", "theory"}
 
-enable_from_environment()
+
+def __getattr__(name):
+    """A public name, imported on first use (PEP 562); a subpackage (``jaxsim.problems``) too."""
+    where = _PUBLIC.get(name)
+    if where is None:
+        import pkgutil
+
+        if name.startswith("_") or name not in {m.name for m in pkgutil.iter_modules(__path__)}:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        return _importlib.import_module(f"{__name__}.{name}")
+    module = _importlib.import_module(f"{__name__}.{where}")
+    value = module if name in _MODULES else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))
+
+
+class _Package(_types.ModuleType):
+    """The package's module type. ``jaxsim.sweep`` is the function :func:`jaxsim.sweep.sweep`, also
+    after the module of the same name is imported (the import system then sets the package's
+    attribute to the module; that assignment is ignored, any other, e.g. a test's monkeypatch, kept)."""
+
+    @property
+    def sweep(self):
+        value = vars(self).get("sweep")
+        if value is None or isinstance(value, _types.ModuleType):
+            value = _importlib.import_module(f"{__name__}.sweep").sweep
+        return value
+
+    @sweep.setter
+    def sweep(self, value):
+        vars(self)["sweep"] = value
+
+
+_sys.modules[__name__].__class__ = _Package
+
+_enable_from_environment()
 
 __all__ = ["EventStream", "Horizon", "Method", "PROBLEMS", "Problem", "REGISTRY", "SpeedProfile",
            "SweepResult", "TimingModel", "check", "enable_compile_cache", "free_running", "from_loss", "make_method",

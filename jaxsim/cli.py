@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import os
@@ -295,32 +294,25 @@ def _check_writable(flag: str, path, *, directory: bool) -> None:
 # ---- commands -----------------------------------------------------------------------------------
 
 def _cmd_list(args) -> int:
+    from . import catalog
     from .figures import describe
-    from .methods import REGISTRY
-    from .problems import PROBLEMS
-    from .sim.server import METRICS
-    from .timing.speed import SpeedProfile
-    from .timing import BASE_PROFILES, NOISE_LAWS
+
+    cat = catalog.load()  # the stored catalog: no JAX imported (jaxsim.catalog)
 
     def hparams(name):
-        specs = getattr(REGISTRY[name], "hparams", None) or {}
-        text = "--hp " + ", ".join(f"{k}={getattr(s, 'default', '?')} ({getattr(s, 'doc', '')})"
-                                   for k, s in specs.items()) if specs else "no hyperparameters"
-        opts = method_options(REGISTRY[name])
+        specs = cat["methods"][name]["hparams"]
+        text = "--hp " + ", ".join(f"{k}={default} ({doc})" for k, default, doc in specs) if specs \
+            else "no hyperparameters"
+        opts = cat["methods"][name]["options"]
         if opts:
-            text += "\n      --opt " + ", ".join(f"{k}={v!r}" for k, v in opts.items())
+            text += "\n      --opt " + ", ".join(f"{k}={v}" for k, v in opts)
         return text
 
     def options(name):
-        required = {o.dest for o in _spec(name).options if o.required}
-        opts = [_flag(d) + (" (required)" if d in required else "") for d in problem_options(name)]
+        problem = cat["problems"][name]
+        opts = [_flag(o["dest"]) + (" (required)" if o["required"] else "") for o in problem["options"]]
+        opts += ["--n"] if problem["workers"] else []
         return "options: " + (", ".join(opts) or "none")
-
-    def speed(name):
-        sig = inspect.signature(getattr(SpeedProfile, name))
-        sig = sig.replace(parameters=[q.replace(annotation=q.empty) for q in sig.parameters.values()],
-                          return_annotation=sig.empty)
-        return f"SpeedProfile.{name}{sig}"
 
     metric_doc = {
         "busy_time": "total worker compute time so far", "loss": "f(x)",
@@ -334,18 +326,17 @@ def _cmd_list(args) -> int:
         "diverged": "a non-finite model or recorded metric", "cancelled": "jobs cancelled (controlled clock)",
         "timeouts": "jobs abandoned (controlled clock)", "proxy_regret": "allocation methods only",
     }
-    speeds = sorted(k for k, v in vars(SpeedProfile).items() if isinstance(v, classmethod))
     groups = {  # title: (hint, [(name, detail)])
         "methods": ("jaxsim run METHOD --hp NAME=VALUE,... --opt KEY=VALUE; defaults shown",
-                    [(m, hparams(m)) for m in sorted(REGISTRY)]),
+                    [(m, hparams(m)) for m in sorted(cat["methods"])]),
         "problems": ("jaxsim run METHOD --problem NAME [its options]",
-                     [(q, options(q)) for q in sorted(PROBLEMS)]),
-        "timing base profiles": ("jaxsim run --base NAME", [(k, None) for k in sorted(BASE_PROFILES)]),
-        "timing noise laws": ("jaxsim run --noise NAME", [(k, None) for k in sorted(NOISE_LAWS)]),
+                     [(q, options(q)) for q in sorted(cat["problems"])]),
+        "timing base profiles": ("jaxsim run --base NAME", [(k, None) for k in cat["base_profiles"]]),
+        "timing noise laws": ("jaxsim run --noise NAME", [(k, None) for k in cat["noise_laws"]]),
         "speed profiles": ("the universal computation model, Python only: TimingModel(speed=...)",
-                           [(k, speed(k)) for k in speeds]),
+                           cat["speed_profiles"]),
         "metrics": ("jaxsim run --select NAME; SweepResult.metrics",
-                    [(k, metric_doc.get(k)) for k in METRICS + ("proxy_regret",)]),
+                    [(k, metric_doc.get(k)) for k in [*cat["metrics"], "proxy_regret"]]),
         "figures": ("jaxsim figure NAME [--help]", [(f, describe(f)) for f in sorted(FIGURES)]),
     }
     for title, (hint, entries) in groups.items():
@@ -462,6 +453,25 @@ _RUN_CONFIG = ("method", "problem", "n", "base", "noise", "horizon", "points", "
 _RUN_FROM_OK = ("--out", "--checkpoint-dir", "--devices", "--select", "--json")
 
 
+def _check_names(args) -> None:
+    """``jaxsim run``'s checks that need only names, before JAX is imported (fast one-line errors):
+    the method, its ``--opt`` keys and the ``--problem``, against the catalog (:mod:`jaxsim.catalog`)."""
+    from . import catalog
+
+    cat = catalog.load()
+    if args.method not in cat["methods"]:
+        raise UsageError(f"METHOD: unknown method {args.method!r}; choose one of {sorted(cat['methods'])} "
+                         "('jaxsim list')")
+    known = dict(cat["methods"][args.method]["options"])
+    unknown = sorted(set(_parse_opts(args.opt)) - set(known))
+    if unknown:
+        raise UsageError(f"--opt {unknown[0]}: {args.method} has no such option; its options: "
+                         + (", ".join(f"{k}={v}" for k, v in known.items()) or "none"))
+    if args.problem not in cat["problems"]:
+        raise UsageError(f"--problem: unknown name {args.problem!r}; choose one of {sorted(cat['problems'])} "
+                         "('jaxsim list')")
+
+
 class _Unset(list):
     """The placeholder of an option not given (a list, so that ``action="extend"`` can extend it)."""
 
@@ -544,12 +554,8 @@ def _warnings(best: dict) -> list:
 
 
 def _cmd_run(args) -> int:
-    from . import make_timing, sweep
-    from .results import stats_text
-    from .results.recipe import describe_value
-    from .sim.server import METRICS
-
-    # every check on the command line runs before anything is sampled, compiled or simulated
+    # every check on the command line runs before anything is sampled, compiled or simulated; the
+    # paths and names before JAX is imported
     if args.out is not None:
         _check_writable("--out", args.out, directory=False)
     if args.checkpoint_dir is not None:
@@ -559,6 +565,13 @@ def _cmd_run(args) -> int:
     elif args.method is None:
         raise UsageError("METHOD: give a registered method ('jaxsim list'), or --from FILE to run a saved run again")
     hp = _parse_hp(args.hp)
+    _check_names(args)
+
+    from . import make_timing, sweep
+    from .results import stats_text
+    from .results.recipe import describe_value
+    from .sim.server import METRICS
+
     method = _make_method(args.method, args.opt)
     problem, problem_kwargs = _make_problem(args)
     metrics = METRICS + ("proxy_regret",)
@@ -737,8 +750,13 @@ def _cmd_replot(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser, built from the stored catalog of names (:mod:`jaxsim.catalog`),
+    so that parsing, ``--help`` and argument errors import no JAX."""
+    from . import catalog
     from .runtime.cpu_devices import max_cpu_devices
-    from .timing import BASE_PROFILES, NOISE_LAWS
+
+    cat = catalog.load()
+    bases, noises = cat["base_profiles"], cat["noise_laws"]
 
     p = _Parser(prog="jaxsim", description=DESCRIPTION)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}",
@@ -774,15 +792,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--problem", default="quadratic", help="a registered problem ('jaxsim list')")
     g = r.add_argument_group("problem options", "each problem takes the options it declares beside its "
                              "builder; 'jaxsim list' shows which")
-    for dest, entries in _option_table().items():
+    for dest, entries in catalog.option_table(cat).items():
         o = entries[0][1]
         g.add_argument(_flag(dest), **_KIND_ARGS[o.kind], **({"choices": o.choices} if o.choices else {}),
                        help=_option_help(entries))
     r.add_argument("--n", type=_positive_int, default=100, help="number of workers (also the problem's, "
                    "for problems with per-worker data)")
-    r.add_argument("--base", default="one_plus_sqrt", choices=sorted(BASE_PROFILES), metavar="NAME",
-                   help=f"base compute time of each worker: {', '.join(sorted(BASE_PROFILES))}")
-    r.add_argument("--noise", default="halfnormal", choices=sorted(NOISE_LAWS), metavar="NAME",
+    r.add_argument("--base", default="one_plus_sqrt", choices=bases, metavar="NAME",
+                   help=f"base compute time of each worker: {', '.join(bases)}")
+    r.add_argument("--noise", default="halfnormal", choices=noises, metavar="NAME",
                    help="random part of each compute time, a noise law ('jaxsim list'; halfnormal: "
                    "|N(0, w + 1)| for worker w)")
     r.add_argument("--horizon", type=_seconds, default=200.0, help="simulated seconds")

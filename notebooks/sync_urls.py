@@ -6,9 +6,13 @@
 The address is written once, as ``[project.urls] Repository`` in ``pyproject.toml``. Each notebook's
 first cell (markdown) links its "Open in Colab" badge to
 ``https://colab.research.google.com/github/OWNER/REPO/blob/main/notebooks/FILE``, and its first code
-cell installs the package with ``!pip install -q "jaxsim-asgd @ git+URL"`` (extras such as
-``jaxsim-asgd[analysis]`` are kept). ``tests/test_notebooks.py`` checks that every notebook agrees
-with ``pyproject.toml``; after moving the repository, change the address there and run this script.
+cell, the install cell, is written whole by this script (:func:`install_cell`): it installs the
+package with ``!pip install -q "jaxsim-asgd @ git+URL"`` (extras such as ``jaxsim-asgd[analysis]``
+are kept), then imports it and stops the notebook with a ``RuntimeError`` saying what failed and
+what to do when that fails (``!pip`` does not stop a notebook when it fails, so a failed install
+would surface only at the first use of ``jaxsim``). ``tests/test_notebooks.py`` checks that every
+notebook agrees with ``pyproject.toml`` and this script; after moving the repository, change the
+address there and run this script.
 """
 
 from __future__ import annotations
@@ -65,6 +69,32 @@ def install_line(url: str, extras: str = "") -> str:
     return f'!pip install -q "{DIST}{extras} @ git+{url}"'
 
 
+#: The install cell's first line: who runs the cell.
+INSTALL_NOTE = ("# On Colab or any fresh runtime. In a clone of the repository, run `pip install -e .` instead "
+                "and skip this cell.")
+
+#: What follows the install line: ``!pip`` does not stop a notebook when it fails, so the cell
+#: imports the package (and, through ``jaxsim.sweep``, JAX and the other dependencies) and stops
+#: with one clear error when that fails.
+INSTALL_CHECK = """\
+# `!pip` does not stop the notebook when it fails: check the install here, not at the first use of jaxsim.
+try:
+    import jaxsim
+
+    jaxsim.sweep  # imports JAX and jaxsim's other dependencies
+except Exception as e:
+    raise RuntimeError(
+        f"jaxsim-asgd did not install or does not import ({type(e).__name__}: {e}). Read pip's messages "
+        "above: the runtime needs network access to the repository. Fix that, run this cell again, "
+        "and on Colab restart the session (Runtime > Restart session) if jaxsim was imported before. "
+        "In a clone of the repository, run `pip install -e .` there instead of this cell.") from e"""
+
+
+def install_cell(url: str, extras: str = "") -> str:
+    """The whole install cell (the notebook's first code cell)."""
+    return "\n".join([INSTALL_NOTE, install_line(url, extras), INSTALL_CHECK])
+
+
 def _source(cell) -> str:
     s = cell["source"]
     return s if isinstance(s, str) else "".join(s)
@@ -76,7 +106,8 @@ def _set_source(cell, text: str) -> None:
 
 
 def synced(nb: dict, name: str, url: str) -> dict:
-    """``nb`` with its badge (first cell) and install line (first code cell) pointing at ``url``."""
+    """``nb`` with its badge (first cell) pointing at ``url`` and its first code cell the install
+    cell for ``url`` (:func:`install_cell`, with the extras its install line names)."""
     cells = nb["cells"]
     if not cells or cells[0]["cell_type"] != "markdown" or not BADGE.search(_source(cells[0])):
         raise ValueError(f"{name}: the first cell must be markdown holding an Open In Colab badge")
@@ -84,7 +115,7 @@ def synced(nb: dict, name: str, url: str) -> dict:
     code = [c for c in cells if c["cell_type"] == "code"]
     if not code or not INSTALL.search(_source(code[0])):
         raise ValueError(f"{name}: the first code cell must install {DIST} with !pip install")
-    _set_source(code[0], INSTALL.sub(lambda m: install_line(url, m["extras"] or ""), _source(code[0]), count=1))
+    _set_source(code[0], install_cell(url, INSTALL.search(_source(code[0]))["extras"] or ""))
     return nb
 
 
@@ -106,7 +137,7 @@ def main(argv=None) -> int:
             if not check:
                 path.write_text(dumps(new), encoding="utf-8")
     verb = "differ from" if check else "rewritten to"
-    print(f"{len(differ)} notebook(s) {verb} {url}" + (": " + ", ".join(differ) if differ else ""))
+    print(f"{len(differ)} notebook(s) {verb} {url} and the install cell" + (": " + ", ".join(differ) if differ else ""))
     return 1 if check and differ else 0
 
 

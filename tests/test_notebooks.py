@@ -157,3 +157,39 @@ def test_sync_urls_rewrites_badge_and_install_line():
     assert sync.synced(out, NOTEBOOKS[1].name, URL) == nb  # and back
     with pytest.raises(ValueError, match="Colab opens notebooks from"):
         sync.colab_url("https://gitlab.com/a/b", "x.ipynb")
+
+
+def _install_check(path):
+    """The install cell of ``path`` without its ``!`` lines (what runs after pip)."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    src = "".join(next(c for c in cells if c["cell_type"] == "code")["source"])
+    return "\n".join(ln for ln in src.splitlines() if not ln.lstrip().startswith("!"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_install_cell_stops_with_a_clear_message_when_the_install_failed(path):
+    """``!pip`` failures do not stop a notebook: the install cell imports jaxsim right after pip and
+    raises one RuntimeError saying what failed and what to do, for a package that is missing and for
+    another package of the same import name (the robotics ``jaxsim`` on PyPI)."""
+    import builtins
+
+    check = _install_check(path)
+    assert "import jaxsim" in check and "raise RuntimeError" in check
+    for imported in (None, types.ModuleType("jaxsim")):
+        def import_(name, globals=None, locals=None, fromlist=(), level=0, imported=imported):
+            if name == "jaxsim":
+                if imported is None:
+                    raise ModuleNotFoundError("No module named 'jaxsim'")
+                return imported
+            return builtins.__import__(name, globals, locals, fromlist, level)
+
+        namespace = {"__name__": "__main__", "__builtins__": {**vars(builtins), "__import__": import_}}
+        with pytest.raises(RuntimeError) as exc:
+            exec(compile(check, f"{path.name}[install]", "exec"), namespace)
+        message = str(exc.value)
+        assert "jaxsim-asgd did not install or does not import" in message
+        assert ("No module named 'jaxsim'" if imported is None else "AttributeError") in message
+        assert "pip's messages" in message and "pip install -e ." in message and "Restart session" in message
+    namespace = {"__name__": "__main__"}
+    exec(compile(check, f"{path.name}[install]", "exec"), namespace)  # installed: passes quietly
+    assert callable(namespace["jaxsim"].sweep)

@@ -9,7 +9,11 @@ paper's claim.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
+import sys
+import tokenize
 from types import ModuleType
 
 FIGURES = {
@@ -37,6 +41,22 @@ def load(name: str) -> ModuleType:
 
 
 def describe(name: str) -> str:
-    """One line on figure ``name``: the first line of its module's docstring."""
-    lines = (load(name).__doc__ or "").strip().splitlines()
+    """One line on figure ``name``: the first line of its module's docstring, read from the
+    source without importing the module (which imports JAX) unless it is imported already."""
+    module = sys.modules.get(FIGURES.get(name, ""))
+    doc = module.__doc__ if module is not None else _docstring(name)
+    lines = (doc or "").strip().splitlines()
     return lines[0] if lines else ""
+
+
+def _docstring(name: str):
+    """The docstring of figure ``name``'s module: its first statement, when that is a string."""
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; known: {', '.join(sorted(FIGURES))}")
+    spec = importlib.util.find_spec(FIGURES[name])
+    with tokenize.open(spec.origin) as f:
+        for tok in tokenize.generate_tokens(f.readline):
+            if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.ENCODING):
+                continue
+            return ast.literal_eval(tok.string) if tok.type == tokenize.STRING else None
+    return None

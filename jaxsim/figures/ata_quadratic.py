@@ -259,6 +259,7 @@ def summarize(results: dict, cfg: Config, forms: str) -> dict:
 
 def plot(results: dict, cfg: Config, forms: str):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(len(cfg.n), 4, figsize=(19, 3.9 * len(cfg.n)), squeeze=False)
     for row, n in zip(axes, cfg.n):
@@ -296,6 +297,9 @@ def plot(results: dict, cfg: Config, forms: str):
         row[2].set(xlabel="iterations k", ylabel="average iteration time (s)", yscale="log")
         row[3].set(xlabel="iterations k", ylabel="average cumulative proxy regret (s)")
         row[3].set_yscale("symlog", linthresh=1.0)
+        for ax in (row[0], row[2], row[3]):  # linear x axes: a few ticks, the power of ten written once
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3), useMathText=True)
         for ax in row:
             ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)

@@ -6,7 +6,9 @@ shapes and options. Off by default. Turn it on with ``jaxsim --compile-cache DIR
 environment variable ``JAXSIM_COMPILE_CACHE=DIR`` (read when :mod:`jaxsim` is imported: a folder
 that cannot be created or written is one warning naming the variable and the folder, and the
 cache stays off; ``import jaxsim`` never fails on it), or :func:`enable_compile_cache` from Python
-(which raises ``ValueError`` for such a folder). JAX decides what is worth caching (by default,
+(which raises ``ValueError`` for such a folder). Neither imports JAX when it is not imported yet:
+the folder is handed to JAX through its own ``JAX_COMPILATION_CACHE_DIR``, which JAX reads when
+it is imported (so ``jaxsim --version`` stays light). JAX decides what is worth caching (by default,
 kernels that took at least a second to compile). The test suite uses its own fresh folder
 per run (``tests/conftest.py``), never a user's.
 """
@@ -14,13 +16,14 @@ per run (``tests/conftest.py``), never a user's.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
-import jax
-
 #: The environment variable naming the cache folder.
 ENV = "JAXSIM_COMPILE_CACHE"
+#: JAX's own variable for its ``jax_compilation_cache_dir`` option, read when JAX is imported.
+JAX_ENV = "JAX_COMPILATION_CACHE_DIR"
 
 
 def enable_compile_cache(path) -> Path:
@@ -34,7 +37,10 @@ def enable_compile_cache(path) -> Path:
         raise ValueError(f"compile cache: cannot create folder {str(folder)!r}: {e.strerror}") from None
     if not os.access(folder, os.W_OK):
         raise ValueError(f"compile cache: folder {str(folder)!r} is not writable")
-    jax.config.update("jax_compilation_cache_dir", str(folder))
+    if "jax" in sys.modules:
+        sys.modules["jax"].config.update("jax_compilation_cache_dir", str(folder))
+    else:  # JAX reads its option from this variable when it is imported
+        os.environ[JAX_ENV] = str(folder)
     return folder
 
 
@@ -53,4 +59,4 @@ def enable_from_environment() -> Path | None:
         return None
 
 
-__all__ = ["ENV", "enable_compile_cache", "enable_from_environment"]
+__all__ = ["ENV", "JAX_ENV", "enable_compile_cache", "enable_from_environment"]
