@@ -7,7 +7,7 @@ import zlib
 import jax
 import numpy as np
 import pytest
-from problem_choice import accepted_problem
+from tests.problem_choice import accepted_problem
 
 import jaxsim
 from jaxsim.runtime.memory import default_memory_budget, host_memory_budget

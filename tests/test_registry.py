@@ -23,9 +23,9 @@ def test_pinned_window_shares_kernel_across_thresholds(compiles):
 def test_user_methods_are_picked_up_by_every_registry_test():
     """The one-file methods of ``tests/user_methods`` are registered and parametrize the
     oracle, the jit/vmap and no-recompile test and (when they mask padding) the padding test."""
-    import test_heterogeneous
-    import test_memory_batches
-    import test_oracle
+    from tests import test_memory_batches
+    from tests.methods import test_heterogeneous_data_methods as test_heterogeneous
+    from tests.reference import test_oracle
 
     assert set(USER_METHODS) <= set(jaxsim.REGISTRY)
     assert set(test_memory_batches.CASES) >= {(name, "quadratic") for name in jaxsim.REGISTRY}

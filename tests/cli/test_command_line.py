@@ -352,7 +352,7 @@ def test_make_targets_create_the_environment_and_ci_calls_make_test():
     import subprocess
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text()
     first_block = readme.split("```bash", 1)[1].split("```", 1)[0]
     assert "make figure" in first_block and "make test" in first_block
@@ -444,7 +444,7 @@ class HalfRule(Rule):
 def test_check_passes_a_registered_method_and_a_user_file(capsys):
     assert cli.main(["check", "ringmaster_stops", "--configs", "1"]) == 0
     assert "ringmaster_stops (controlled clock): PASS" in capsys.readouterr().out
-    path = os.path.join(os.path.dirname(__file__), "user_methods", "smoothed_delay_asgd.py")
+    path = os.path.join(os.path.dirname(__file__), "..", "user_methods", "smoothed_delay_asgd.py")
     assert cli.main(["check", path, "--configs", "1"]) == 0
     assert "PASS" in capsys.readouterr().out
 
