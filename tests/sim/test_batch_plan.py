@@ -61,3 +61,13 @@ def test_padded_runs_never_reach_the_result(monkeypatch):
     alone = jaxsim.sweep("ringmaster", PROB, TIMING, seeds=[0, 1], grid={"gamma": [0.2], "R": 2},
                          horizon=20.0, num_points=3)
     assert_same_metrics({k: v[:, 2] for k, v in res.metrics.items()}, {k: v[:, 0] for k, v in alone.metrics.items()})
+
+
+def test_loop_clocks_batch_one_cost_group_at_a_time():
+    from jaxsim.sim.plan import cost_group_size
+
+    rm, rs = jaxsim.make_method("ringmaster_stops"), jaxsim.make_method("minibatch")
+    grid = [{"gamma": g, "R": r} for g in (0.1, 0.2, 0.3) for r in (1, 4)]
+    assert cost_group_size(rm, grid) == 3  # the stepsizes of one threshold
+    assert cost_group_size(rm, grid[:2]) == 1  # one setting per threshold
+    assert cost_group_size(rs, [{"gamma": g, "B": 2} for g in (0.1, 0.2)]) is None  # one key: no cap
