@@ -3,7 +3,7 @@
 # changed since the last install, then runs its job.
 #
 #   make figure   the main job: the Ringmaster ASGD quadratic figure (--quick) into out/
-#   make test     the test suite (extra pytest options: make test PYTEST_ARGS="-x tests/test_cli.py")
+#   make test     the test suite (extra pytest options: make test PYTEST_ARGS="-x tests/cli/test_command_line.py")
 
 PYTHON ?= python3
 VENV := .venv

@@ -1,8 +1,9 @@
 """Registry-driven checks every method gets without naming it. A method defined in its own
-file (``tests/user_methods``) is picked up by the oracle (``test_oracle``), by the
-jit/vmap and no-recompile check (one kernel for seeds x settings whose new hyperparameter
-values never recompile: ``test_memory_batches.test_results_do_not_depend_on_what_shares_the_batch``,
-which compiles those kernels anyway) and by the padding test (``test_heterogeneous``).
+file (``tests/user_methods``) is picked up by the oracle (``tests/reference/test_oracle.py``),
+by the jit/vmap and no-recompile check (one kernel for seeds x settings whose new hyperparameter
+values never recompile: ``test_results_do_not_depend_on_what_shares_the_batch`` in
+``tests/sim/test_batch_composition.py``, which compiles those kernels anyway) and by the padding
+test (``tests/methods/test_padding_contract.py``).
 """
 
 import jaxsim
@@ -23,14 +24,14 @@ def test_pinned_window_shares_kernel_across_thresholds(compiles):
 def test_user_methods_are_picked_up_by_every_registry_test():
     """The one-file methods of ``tests/user_methods`` are registered and parametrize the
     oracle, the jit/vmap and no-recompile test and (when they mask padding) the padding test."""
-    import test_heterogeneous
-    import test_memory_batches
-    import test_oracle
+    from tests.methods import test_padding_contract
+    from tests.reference import test_oracle
+    from tests.sim import test_batch_composition
 
     assert set(USER_METHODS) <= set(jaxsim.REGISTRY)
-    assert set(test_memory_batches.CASES) >= {(name, "quadratic") for name in jaxsim.REGISTRY}
+    assert set(test_batch_composition.CASES) >= {(name, "quadratic") for name in jaxsim.REGISTRY}
     for name in USER_METHODS:
         assert name in test_oracle.METHODS
-        assert (name, "quadratic") in test_memory_batches.CASES  # the jit/vmap and no-recompile test
+        assert (name, "quadratic") in test_batch_composition.CASES  # the jit/vmap and no-recompile test
         if getattr(jaxsim.REGISTRY[name], "masks_invalid", False):
-            assert name in test_heterogeneous.MASKING
+            assert name in test_padding_contract.MASKING

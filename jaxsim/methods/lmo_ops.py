@@ -40,7 +40,7 @@ gets its own rule (:func:`lmo`). Partitions (:data:`PARTITIONS`) or any label fu
 optax's Muon (``optax.contrib.muon``) differs from the spec (one coefficient triple for every
 step, its own momentum and scaling), so it is not reused; :func:`newton_schulz` agrees with
 optax's ``orthogonalize_via_newton_schulz`` given the same five triples and ``eps``
-(``tests/test_lmo.py``). :func:`scale_by_lmo` wraps a rule set as an optax transformation.
+(``tests/methods/test_lmo_ops.py``). :func:`scale_by_lmo` wraps a rule set as an optax transformation.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ server keeps the last ``R`` iterates (``R x d``) plus the momentum (``d``).
 Options (:mod:`jaxsim.methods._lmo_base`): the LMO per parameter group (``lmo``, ``other``,
 ``partition``, ``radius``), ``nesterov`` and ``m0``; paper form by default, the authors'
 code form with ``**CODE_FORM`` and ``beta=0.95``. With ``lmo = other = "momentum"`` and
-``alpha = 1`` this is Ringmaster ASGD, bit for bit (``tests/test_lmo_methods.py``).
+``alpha = 1`` this is Ringmaster ASGD, bit for bit (``tests/methods/test_lmo_methods.py``).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The loop clocks keep exact time and bounded loops (controlled, allocation, rounds).
 
-* Time: a clock that kept time in the problem's float type drifted (float32: the issue's
-  ``ringmaster_stops`` run counted 249 201 arrivals in a quarter of 250 000) or stopped
-  (float16: ``t + 1e-3 == t`` from ``t = 4``). Here every count is checked against exact rational
-  arithmetic on the clock's durations, in float32 and float16 models alike.
+* Time: a clock that kept time in the problem's float type drifted (float32 time with 1 ms jobs
+  over 1000 s: ``ringmaster_stops`` on three workers counted 249 201 arrivals in the first
+  quarter, not 250 000) or stopped (float16: ``t + 1e-3 == t`` from ``t = 4``). Here every count
+  is checked against exact rational arithmetic on the clock's durations, in float32 and float16
+  models alike.
 * Bounds: before compiling, a run's events are bounded from the horizon and the shortest
   durations; a run past the event budget is refused with its sizes, and the loop stops at its
   bound. The loop runs in segments (the host sees Ctrl-C between two), and cutting it into
@@ -25,7 +26,7 @@ import jaxsim
 from jaxsim.sim import clocktime as ct
 from jaxsim.sim import kernel, runner
 
-TAU = 1e-3  # the issue's base_scale: jobs of 1 ms
+TAU = 1e-3  # base_scale: jobs of 1 ms, where float32 time drifted
 HORIZON = 50.0  # 50 000 jobs: float32 time was 11 events off at the end, float16 time stopped at t = 4
 POINTS = 4
 DTYPES = [jnp.float32, jnp.float16]
@@ -49,8 +50,8 @@ def _run(name, dtype, timing, **grid):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: jnp.dtype(d).name)
 def test_controlled_clock_counts_every_event_of_a_long_run(dtype):
-    """The issue's case at a shorter horizon: Ringmaster with stops, R = 1, three workers of 1 ms.
-    Worker 0 reports at every multiple of the duration and the others restart, so the arrivals by
+    """Ringmaster with stops, R = 1, three workers of 1 ms jobs over 50 s (float32 time drifted on
+    this run over 1000 s). Worker 0 reports at every multiple of the duration and the others restart, so the arrivals by
     time ``t`` are ``floor(t / duration)``, exactly, whatever the model's float type."""
     timing = jaxsim.make_timing(3, "constant", base_scale=TAU)
     res = _run("ringmaster_stops", dtype, timing, gamma=[0.1], R=1)
@@ -58,7 +59,7 @@ def test_controlled_clock_counts_every_event_of_a_long_run(dtype):
     np.testing.assert_allclose(res.metrics["busy_time"][0, 0], 3 * np.linspace(0, HORIZON, POINTS + 1), rtol=1e-6)
 
 
-def test_controlled_and_free_running_clocks_agree_on_the_issue_case():
+def test_controlled_and_free_running_clocks_agree_on_1ms_jobs():
     """The free-running clock (host float64 time) sees three arrivals per duration: the controlled
     clock's count times three."""
     timing = jaxsim.make_timing(3, "constant", base_scale=TAU)
@@ -108,7 +109,7 @@ def test_a_horizon_of_1e9_is_refused_with_its_sizes(no_compile, name, grid, scal
         jaxsim.sweep(name, jaxsim.worst_case_quadratic(d=4), timing, grid=grid, horizon=1e9, num_points=2)
 
 
-def test_cli_refuses_the_issue_run_at_once():
+def test_cli_refuses_a_horizon_of_1e9_at_once():
     """``jaxsim run ringmaster_stops --n 3 --d 4 --horizon 1e9`` ran forever (the guard: the
     subprocess timeout)."""
     out = subprocess.run([sys.executable, "-m", "jaxsim.cli", "run", "ringmaster_stops", "--n", "3", "--d", "4",

@@ -3,7 +3,8 @@
 The bit-identity check runs in a subprocess with 8 forced CPU devices
 (``--xla_force_host_platform_device_count=8``, set before JAX starts) and XLA's default
 optimization: a run's numbers do not depend on its batch's shape there (see
-``test_memory_batches``), so each device's local batch gives what the whole batch gives.
+``tests/sim/test_batch_composition.py``), so each device's local batch gives what the whole
+batch gives.
 """
 
 import json

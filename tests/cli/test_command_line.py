@@ -89,7 +89,7 @@ def test_every_figure_imports_documents_and_parses(name, capsys):
     assert f"jaxsim figure {name}" in capsys.readouterr().out
 
 
-# ---- issue 9, defect 10: every user error is one line naming the field, exit code 2, no traceback --------
+# ---- every user error is one line naming the field, exit code 2, no traceback --------
 
 def _one_line_error(capsys, *fields):
     err = capsys.readouterr().err
@@ -162,7 +162,7 @@ def test_parse_errors_and_library_errors_are_one_line(capsys):
     _one_line_error(capsys, "--select")
 
 
-# ---- defect 11: every problem `jaxsim list` shows runs from the CLI with its own options -----------------
+# ---- every problem `jaxsim list` shows runs from the CLI with its own options -----------------
 
 TINY_RUN = ["--n", "2", "--horizon", "6", "--points", "2", "--hp", "gamma=0.01,0.05"]
 
@@ -241,7 +241,7 @@ def test_problem_options_follow_the_builders():
     assert cli.build_parser() is not None
 
 
-# ---- defect 13: honest metric names ---------------------------------------------------------------------
+# ---- honest metric names ---------------------------------------------------------------------
 
 def _ls_problem(f_star=None):
     import jax
@@ -276,7 +276,7 @@ def test_loss_is_recorded_and_loss_gap_only_with_f_star():
     assert known.best("loss_gap")["index"] == known.best("loss")["index"]
 
 
-# ---- defect 14: CLI conventions -------------------------------------------------------------------------
+# ---- CLI conventions -------------------------------------------------------------------------
 
 RST = ("``", "`", ":func:", ":class:", ":meth:", ":mod:", ":data:", ":attr:")
 
@@ -345,14 +345,14 @@ def test_list_shows_every_nameable_thing(capsys):
     assert any(ln.startswith("options:") and "--data (required)" in ln for ln in lines)  # mnist_mlp
 
 
-# ---- defect 15: two commands on a fresh clone -----------------------------------------------------------
+# ---- two commands on a fresh clone -----------------------------------------------------------
 
 def test_make_targets_create_the_environment_and_ci_calls_make_test():
     import shutil
     import subprocess
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text()
     first_block = readme.split("```bash", 1)[1].split("```", 1)[0]
     assert "make figure" in first_block and "make test" in first_block
@@ -444,7 +444,7 @@ class HalfRule(Rule):
 def test_check_passes_a_registered_method_and_a_user_file(capsys):
     assert cli.main(["check", "ringmaster_stops", "--configs", "1"]) == 0
     assert "ringmaster_stops (controlled clock): PASS" in capsys.readouterr().out
-    path = os.path.join(os.path.dirname(__file__), "user_methods", "smoothed_delay_asgd.py")
+    path = os.path.join(os.path.dirname(__file__), "..", "user_methods", "smoothed_delay_asgd.py")
     assert cli.main(["check", path, "--configs", "1"]) == 0
     assert "PASS" in capsys.readouterr().out
 
@@ -475,7 +475,7 @@ def test_run_takes_method_options(capsys):
     assert "asgd has no such option; its options: skip_delay_above=None" in capsys.readouterr().err
 
 
-# ---- issue 25: honest summaries, checks before simulating, runs that can be made again ---------------
+# ---- honest summaries, checks before simulating, runs that can be made again ---------------
 
 TINY_RM = ["run", "ringmaster", "--n", "4", "--d", "3", "--horizon", "20", "--points", "4", "--seeds", "0", "1"]
 

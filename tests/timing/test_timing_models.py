@@ -1,4 +1,5 @@
-"""Computation-time models (README spec §5.1-5.3): base profiles, noise laws, prefix property."""
+"""Computation-time models (README spec §5.1-5.3): base profiles, noise laws (and the range of
+``inf_bernoulli``'s ``p``), prefix property."""
 
 import math
 
@@ -220,3 +221,18 @@ def test_no_permutation_by_default():
     tm = make_timing(4, "linear")
     for seed in range(3):
         np.testing.assert_array_equal(tm.sample(_key(seed), 5, dtype=np.float64)[:, 0], [1.0, 2.0, 3.0, 4.0])
+
+
+# ----------------------------------------------------------------------------------------
+# inf_bernoulli: a job hangs with probability 1 - p
+# ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("p", [0.0, -0.2, 1.5, float("nan"), float("inf")])
+def test_bad_inf_bernoulli_p(p, no_compile):
+    with pytest.raises(ValueError, match=r"\bp\b"):
+        make_timing(3, "sqrt", "inf_bernoulli", p=p)
+
+
+def test_good_inf_bernoulli_p():
+    assert make_timing(3, "sqrt", "inf_bernoulli", p=1.0).noise.p == 1.0
+    assert make_timing(3, "sqrt", "inf_bernoulli", p=0.01).noise.p == 0.01

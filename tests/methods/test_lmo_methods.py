@@ -2,10 +2,11 @@
 
 * the engine agrees with the reference on a *pytree* problem (matrix and other leaves, the
   spectral and sign LMOs, the code form's options), float64 (the flat quadratics are covered
-  for every method by ``tests/test_oracle.py``). Runs are short (tens of updates): Newton--Schulz
-  multiplies small singular values by about 10^3 per step and normalized steps do not contract,
-  so two correct implementations that round differently separate exponentially (about tenfold
-  every five events here: 1e-15 at the start, 1e-7 by event 60, 1e-2 by event 150);
+  for every method by ``tests/reference/test_oracle.py``). Runs are short (tens of updates):
+  Newton--Schulz multiplies small singular values by about 10^3 per step and normalized steps
+  do not contract, so two correct implementations that round differently separate exponentially
+  (about tenfold every five events here: 1e-15 at the start, 1e-7 by event 60, 1e-2 by event
+  150);
 * the shared path: LMO ``m -> -m`` with ``alpha = 1`` is the plain method, bit for bit;
 * bad input is refused before compiling, naming the field.
 """
@@ -26,7 +27,7 @@ from jaxsim.methods._lmo_base import CODE_FORM, LMOOptions, isqrt
 
 LMO_METHODS = sorted(k for k, v in REGISTRY.items() if issubclass(v, LMOOptions))
 
-#: One option set per method on the pytree problem (the defaults run in test_oracle.py).
+#: One option set per method on the pytree problem (the defaults run in tests/reference/test_oracle.py).
 VARIANTS = {
     "ringmaster_lmo": dict(),
     "ringmaster_lmo_stops": dict(CODE_FORM),

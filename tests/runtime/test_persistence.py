@@ -1,4 +1,4 @@
-"""Results that survive crashes (issue 9, defects 4 and 5): atomic saves and resumable sweeps."""
+"""Results that survive crashes: atomic saves and resumable sweeps; saved results carry what makes them again."""
 
 import json
 import os
@@ -38,7 +38,7 @@ def plain():
     return jaxsim.sweep("ringmaster", PROB, TIMING, **KW)
 
 
-# ---------------------------------------------------------------- defect 4: atomic saves
+# ---------------------------------------------------------------- atomic saves
 
 def test_save_returns_the_path_written_and_round_trips(plain, tmp_path):
     p = plain.save(tmp_path / "x")
@@ -73,7 +73,7 @@ def test_failed_save_keeps_the_previous_file(plain, tmp_path, monkeypatch):
     assert SweepResult.load(p).method == "other" and p.stat().st_mode & 0o777 == 0o640
 
 
-# ---------------------------------------------------------------- defect 5: resumable sweeps
+# ---------------------------------------------------------------- resumable sweeps
 
 def test_checkpoint_resumes_only_missing_batches(plain, tmp_path):
     ck = tmp_path / "ck"
@@ -230,7 +230,7 @@ def test_sigkill_mid_sweep_then_resume_is_bit_identical(plain, tmp_path):
                                                                                      "R": 2}))
 
 
-# ---- issue 25: saved results carry what makes them again -----------------------------------------------
+# ---- saved results carry what makes them again -----------------------------------------------
 
 def test_saved_results_carry_the_problem_timing_and_method_configuration(plain, tmp_path):
     from jaxsim.results.recipe import timing_from_config

@@ -1,6 +1,6 @@
-"""Input domains (issue 9, defects 2, 3 and 16): counts fit int32, seeds are distinct
-integers in [0, 2**63) with distinct streams, floats fit the run's dtype, sizes are
-positive; bad inputs raise ValueError naming the field before anything is compiled."""
+"""Input domains: counts fit int32, seeds are distinct integers in [0, 2**63) with distinct
+streams, floats fit the run's dtype, sizes are positive; bad inputs raise ValueError naming the
+field before anything is compiled."""
 
 
 import jax
@@ -22,7 +22,7 @@ def _sweep(method="ringmaster", **kw):
     return jaxsim.sweep(method, PROB, TIMING, **args)
 
 
-# --- defect 2: counts wrap at int32 -------------------------------------------------
+# --- counts fit int32 (past 2**31 - 1 they would wrap) ------------------------------
 
 def test_count_above_int32_rejected(no_compile):
     with pytest.raises(ValueError, match=r"\bR\b.*2147483647"):
@@ -50,7 +50,7 @@ def test_count_at_int32_limit_runs_as_labelled(big_run):
     assert np.all(g[:, 0, -1] < g[:, 0, 0])
 
 
-# --- defect 3: seeds collide ---------------------------------------------------------
+# --- seeds: distinct integers in [0, 2**63), distinct streams -----------------------
 
 @pytest.mark.parametrize("seeds", [[-1], [2 ** 63], [2 ** 64], [True], [1.0], ["0"], [np.uint64(2 ** 63)],
                                    [0, -5], 1.5, "01"])
@@ -96,7 +96,7 @@ def test_large_seeds_give_distinct_runs(big_run):
             assert not np.array_equal(g[i], g[j]), (i, j)
 
 
-# --- defect 16: floats against the run's dtype, shapes and sizes -----------------------
+# --- floats fit the run's dtype; shapes and sizes are positive -----------------------
 
 @pytest.mark.parametrize("gamma", [1e300, 1e-50, 1e-40, [0.1, 1e39]])
 def test_gamma_outside_float32_rejected(gamma, no_compile):

@@ -3,7 +3,7 @@ the special cases (no overlap: both merges coincide; no overlap and K = d: Local
 heterogeneous local steps, checked against an independent NumPy loop), exact counts in the
 fixed timing model, the round-time theory, and bad input.
 
-The default options are covered by ``tests/test_oracle.py``.
+The default options are covered by ``tests/reference/test_oracle.py``.
 """
 
 import math
@@ -201,7 +201,8 @@ def test_cli_runs_loscar(capsys):
 
 
 def test_figure_sparsity_rounds_and_data(tmp_path):
-    """The a9a figure's own logic, without simulating (tests/test_figures.py runs it end to end)."""
+    """The a9a figure's own logic, without simulating (tests/figures/test_figures_end_to_end.py
+    runs it end to end)."""
     import dataclasses
 
     from jaxsim.figures import loscar_a9a as fig

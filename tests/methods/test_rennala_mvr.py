@@ -1,5 +1,5 @@
-"""Rennala MVR: exact facts besides the oracle (tests/test_oracle.py runs both variants and
-their options against the reference rules)."""
+"""Rennala MVR: exact facts besides the oracle (tests/reference/test_oracle.py runs both
+variants and their options against the reference rules)."""
 
 import dataclasses
 
@@ -104,9 +104,9 @@ def test_bad_hyperparameters_name_the_field(no_compile, grid, field):
 
 
 def test_figure_grids_and_theory():
-    """The MVR figure's own logic, without simulating (tests/test_figures.py runs it end to end):
-    S0 fixed on MVR's grid, a pair counts two gradients, positive theory estimates for the two
-    methods it has one for."""
+    """The MVR figure's own logic, without simulating (tests/figures/test_figures_end_to_end.py
+    runs it end to end): S0 fixed on MVR's grid, a pair counts two gradients, positive theory
+    estimates for the two methods it has one for."""
     from types import SimpleNamespace
 
     from jaxsim.figures import rennala_mvr_quadratic as fig

@@ -1,4 +1,8 @@
-"""Hand-derived traces (homogeneous.md §6.3, §8.4) and special cases (§8.5, §12)."""
+"""The ASGD family on the free-running clock: hand-derived traces of Ringmaster ASGD (Alg. 4,
+homogeneous.md §8.4) and Rennala SGD (§6.3, variant A) in the engine and the reference, and
+special cases (§8.5, §12): Ringmaster never applies a delay >= R, Hero SGD updates at multiples
+of its tau, delay-adaptive ASGD is ASGD while delays stay <= n, Ringmaster with a large R is
+ASGD."""
 
 import numpy as np
 import pytest

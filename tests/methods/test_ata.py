@@ -1,6 +1,6 @@
 """The ATA family (heterogeneous.md §7): allocation solver, FTA / ATA / UTA behaviour, validation.
 
-Engine-vs-reference agreement of every allocation method is in ``tests/test_oracle.py``.
+Engine-vs-reference agreement of every allocation method is in ``tests/reference/test_oracle.py``.
 The behavioural tests share one deterministic instance so each method compiles once:
 ``tau = (1, 2, 3, 8)`` seconds per task (no noise), ``B = 6``. Its optimal proxy loss is
 ``v_6 = 4`` (the 6th smallest of ``{j tau_i}`` = 1, 2, 2, 3, 3, 4), attained by allocations
@@ -224,7 +224,7 @@ def test_infinite_means_are_rejected_only_where_needed():
 @pytest.mark.parametrize("name", ["ata", "ata_empirical"])
 def test_lcb_scores_match_reference_rules(name, constants):
     """The LCB scores of both constant sets against the reference rules (the allocation
-    loop itself is compared in tests/test_oracle.py with the default constants)."""
+    loop itself is compared in tests/reference/test_oracle.py with the default constants)."""
     from jaxsim import reference
     from jaxsim.methods._allocation import TaskStats
 
