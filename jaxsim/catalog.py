@@ -9,7 +9,7 @@ metrics. The registries that hold them import JAX (seconds), so the command line
     python -m jaxsim.catalog          # rewrite jaxsim/catalog.json (after adding a method or a problem)
     python -m jaxsim.catalog --check  # exit 1, saying what differs, when the file is stale
 
-``tests/test_catalog.py`` fails when the file and the registries disagree. At run time
+``tests/cli/test_catalog.py`` fails when the file and the registries disagree. At run time
 :func:`load` does not trust the file, and reads the registries themselves, when the methods
 package holds a module the file does not list (a method added without rewriting the file) or
 when the registries are imported already (then they cost nothing, and they include any method a

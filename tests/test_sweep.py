@@ -218,7 +218,7 @@ def test_best_all_diverged_raises():
         _hand_result(f, div).best()
 
 
-# ---- statistics without diverged runs; best()'s flags of a suspect pick (issue 25) ------------------
+# ---- statistics without diverged runs; best()'s flags of a suspect pick ------------------
 
 def test_run_stats_leave_out_diverged_runs_and_count_them():
     from jaxsim.results import run_stats, stats_text

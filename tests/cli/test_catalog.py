@@ -13,7 +13,7 @@ import pytest
 from jaxsim import catalog, cli
 from jaxsim.figures import FIGURES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _python(code: str, **env) -> subprocess.CompletedProcess:
