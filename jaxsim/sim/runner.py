@@ -175,6 +175,11 @@ class Throttle:
 LINES = Throttle()
 
 
+#: Seconds between two redraws of the bar (``progress="bar"``).
+BAR_SECONDS = 0.5
+_BAR = "{desc}: {percentage:3.0f}%|{bar}| "
+
+
 def _clock_text(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
@@ -205,11 +210,10 @@ class ProgressBar:
         self.done_runs, self.events = 0.0, 0  # finished batches (computed or loaded); their events
         self.batch_runs, self.fraction, self.batch_events, self.recorded = 0, 0.0, 0, 0
         self.pace = None  # (clock, runs done) at the end of the first segment: the ETA's origin
-        self.bar = None
+        self.bar, self.drawn = None, -float("inf")
         if self.mode == "bar":
             from tqdm.auto import tqdm
-            self.bar = tqdm(total=self.runs, desc=desc, unit="run", dynamic_ncols=True,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}", file=stream)
+            self.bar = tqdm(total=self.runs, desc=desc, unit="run", dynamic_ncols=True, bar_format=_BAR, file=stream)
         elif self.mode == "lines":
             self.throttle.start()
 
@@ -264,16 +268,21 @@ class ProgressBar:
         return ", ".join(parts)
 
     def _show(self) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(self.text(), refresh=False)
-            self.bar.update(self.runs_done - self.bar.n)
+        if self.bar is not None:  # redrawn at most every BAR_SECONDS, the text as it is (a postfix leads with ", ")
+            now = self.clock()
+            if now - self.drawn >= BAR_SECONDS or self.runs_done >= self.runs:
+                self.bar.bar_format = _BAR + self.text().replace("{", "{{").replace("}", "}}")
+                self.bar.n = self.runs_done
+                self.bar.refresh()
+                self.drawn = now
         elif self.mode == "lines" and self.throttle.ready():
             pct = 100.0 * self.runs_done / max(self.runs, 1)
             print(f"jaxsim: {self.desc}: {pct:.1f} %: {self.text()}", file=self.stream or sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
-            self.bar.update(self.runs_done - self.bar.n)
+            self.drawn = -float("inf")
+            self._show()
             self.bar.close()
 
 
