@@ -1,14 +1,19 @@
 """Run every figure's ``--quick`` preset, one at a time, and build the README gallery.
 
-    python experiments/gallery.py --data PATH/TO/MNIST [--out out/gallery] [--only NAME ...] [--saved]
+    python experiments/gallery.py --data PATH/TO/MNIST [--out out/gallery] [--only NAME ...] [--saved [--images-only]]
 
 Each figure runs as its own ``jaxsim figure NAME --quick`` process (so its wall time and peak
-memory are its own), into ``OUT/NAME``. Then a thumbnail of each PNG goes to
-``docs/gallery/NAME.png`` and one record per figure (command, wall seconds, peak RSS, the
-summary's verdict on the paper's claim) to ``docs/gallery/gallery.json``; the Markdown table for
-the README is printed. Run it on an otherwise idle machine: the times are what the README quotes.
-``--saved`` simulates nothing: it redraws runs already in ``OUT/NAME`` (``jaxsim replot``) and
-records the simulation time their ``figure.json`` holds.
+memory are its own), into ``OUT/NAME``. Then each PNG is copied whole to
+``docs/gallery/full/NAME.png`` with a preview at most :data:`PREVIEW` pixels wide (and high) in
+``docs/gallery/NAME.png``, and one record per figure (command, wall seconds, peak RSS, the
+summary's verdict on the paper's claim) goes to ``docs/gallery/gallery.json``; the README's gallery
+(:func:`gallery_markdown`: the table of verdicts, then one preview per row, each linked to its
+full-size image) and its table of the MNIST figures' data (:func:`mnist_markdown`, from the
+presets) are printed; ``tests/test_gallery_docs.py`` checks that the README holds both as printed.
+Run it on an otherwise idle machine: the times are what the README quotes. ``--saved`` simulates
+nothing: it redraws runs already in ``OUT/NAME`` (``jaxsim replot``) and records the simulation
+time their ``figure.json`` holds; with ``--images-only`` it writes the images and keeps the
+records (runs made on a loaded machine, whose times are not the ones to quote).
 """
 
 from __future__ import annotations
@@ -65,12 +70,22 @@ def portable_command(name: str, options: list[str]) -> str:
     return " ".join(["jaxsim", "figure", name, *shown])
 
 
-def thumbnail(png: Path, dst: Path, scale: float = 0.3) -> None:
+#: The README's previews: at most this many pixels wide and high (the full-size image is linked).
+PREVIEW = 1000
+
+
+def images(png: Path, name: str) -> None:
+    """The figure's PNG whole in ``docs/gallery/full/NAME.png``, its preview in ``docs/gallery/NAME.png``."""
+    import shutil
+
     from PIL import Image  # matplotlib's own dependency
 
+    (GALLERY / "full").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(png, GALLERY / "full" / f"{name}.png")
     with Image.open(png) as im:
-        im.thumbnail((int(im.width * scale), int(im.height * scale)))
-        im.save(dst, optimize=True)
+        im = im.convert("RGB")
+        im.thumbnail((PREVIEW, PREVIEW), Image.LANCZOS)
+        im.quantize(256).save(GALLERY / f"{name}.png", optimize=True)  # a palette: a third of the bytes
 
 
 def saved_one(name: str, out: Path) -> dict:
@@ -90,7 +105,10 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="out/gallery")
     p.add_argument("--only", nargs="+", choices=sorted(FIGURES))
     p.add_argument("--saved", action="store_true", help="redraw the runs already in OUT instead of simulating")
+    p.add_argument("--images-only", action="store_true", help="with --saved: write the images, keep the records")
     args = p.parse_args(argv)
+    if args.images_only and not args.saved:
+        p.error("--images-only goes with --saved")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -103,19 +121,65 @@ def main(argv=None) -> int:
         if args.saved:
             if not (out / "figure.json").is_file():
                 continue
+            if args.images_only:
+                images(out / f"{name}.png", name)
+                continue
             rec = saved_one(name, out)
         else:
             rec = run_one(name, out, data_options(name, args.data))
+        images(out / f"{name}.png", name)
         rec.update(machine=f"{platform.machine()}, {os.cpu_count()} cores",
                    date=time.strftime("%Y-%m-%d", time.gmtime()))
-        thumbnail(out / f"{name}.png", GALLERY / f"{name}.png")
         records[name] = rec
         record_path.write_text(json.dumps(records, indent=2) + "\n")
-    print("| Figure | Command | Time (wall) | The paper's claim, part by part |\n|---|---|---|---|")
-    for name, r in sorted(records.items()):
-        print(f"| ![{name}](docs/gallery/{name}.png) | `{r['command']}` | {r['wall_s'] / 60:.1f} min | "
-              f"{claim_text(r.get('claim') or {})} |")
+    print(gallery_markdown(records))
+    print()
+    print(mnist_markdown())
     return 0
+
+
+def gallery_markdown(records: dict) -> str:
+    """The README's gallery: a table of commands, times and verdicts, then each figure's preview,
+    one per row, linked to its full-size image."""
+    rows = ["| Figure | Command (`--quick`) | Time | The paper's claim in the `--quick` run, part by part |",
+            "|---|---|---|---|"]
+    shown = []
+    for name, r in sorted(records.items()):
+        peak = f" ({r['peak_rss_gib']:.1f} GiB peak)" if r.get("peak_rss_gib") is not None else ""
+        rows.append(f"| [{name}](docs/gallery/full/{name}.png) | `{r['command']}` | {r['wall_s'] / 60:.1f} min{peak} | "
+                    f"{claim_text(r.get('claim') or {}).replace('|', '/')} |")  # a | would end the cell
+        shown += [f"**{name}** (`{r['command']}`)", "",
+                  f"[![{name}](docs/gallery/{name}.png)](docs/gallery/full/{name}.png)", ""]
+    return "\n".join(rows + [""] + shown).rstrip("\n")
+
+
+#: MNIST's splits: images in each (the IDX files ``train-*`` and ``t10k-*``).
+MNIST_SPLITS = {"train": (60_000, "training"), "test": (10_000, "test")}
+
+
+def mnist_data(cfg) -> str:
+    """The MNIST images a figure's config uses, in words: its split, how many (``samples`` or
+    ``max_samples``: the first ones), and per worker where the data are split over workers."""
+    total, split = MNIST_SPLITS[cfg.split]
+    first = getattr(cfg, "samples", None) or getattr(cfg, "max_samples", None)
+    count = min(first, total) if first else total
+    words = f"the first {count:,} {split} images" if first else f"all {count:,} {split} images"
+    workers = getattr(cfg, "workers", None)
+    if workers:
+        words += f" ({count // workers:,} per worker)"
+    return words.replace(",", " ")
+
+
+def mnist_markdown() -> str:
+    """The README's table of the data each MNIST figure's FULL and QUICK presets use."""
+    from jaxsim.figures import FIGURES, load
+
+    rows = ["| Figure | `FULL` | `QUICK` (the gallery) |", "|---|---|---|"]
+    for name in sorted(FIGURES):
+        module = load(name)
+        if "data" in {f for f in module.Config.__dataclass_fields__} and "mnist" in name:
+            rows.append(f"| {name} | {mnist_data(module.FULL)} | {mnist_data(module.QUICK)} |")
+    return "\n".join(rows)
 
 
 def claim_text(c: dict) -> str:
