@@ -419,6 +419,7 @@ def test_cli_errors_name_the_option(extra, option, capsys, no_compile):
 def test_cpu_devices_is_bounded_before_xla_starts(capsys, monkeypatch):
     import jaxsim.runtime.cpu_devices as cd
 
+    use_cpu_devices = cd.use_cpu_devices  # the library's function, taken before the CLI's path is stubbed
     flags = os.environ.get("XLA_FLAGS")
     monkeypatch.setattr(cd, "use_cpu_devices", lambda k: pytest.fail("reached use_cpu_devices"))
     with pytest.raises(SystemExit) as e:
@@ -428,4 +429,4 @@ def test_cpu_devices_is_bounded_before_xla_starts(capsys, monkeypatch):
     assert "argument --cpu-devices:" in line and f"at most {max_cpu_devices()}" in line, line
     k = max_cpu_devices() + 1
     with pytest.raises(ValueError, match=f"cpu_devices: {k} is more than 4 devices per core"):
-        jaxsim.use_cpu_devices(k)  # the library's check, also before XLA reads the flag
+        use_cpu_devices(k)  # the library's check, also before XLA reads the flag
