@@ -9,36 +9,23 @@ import pytest
 
 import jaxsim
 from jaxsim import reference
+from tests.controlled_model import D_DIM as MODEL_DIM
+from tests.controlled_model import gap, grad
 
 TAU = np.array([1.0, 1.6, 3.5])
 D_TRACE = np.tile(TAU[:, None], (1, 20))
 TIMING3 = jaxsim.make_timing(3, TAU)
 GAMMA = 0.5
 D_DIM = 4
+assert D_DIM == MODEL_DIM  # the NumPy model's dimension
 QUAD0 = jaxsim.worst_case_quadratic(d=D_DIM, noise_scale=0.0)  # noiseless: grad = A x - b
 HORIZON9 = jaxsim.Horizon(events=9)
 EVENT_TIMES = [0.0, 1.0, 1.6, 2.0, 3.0, 3.2, 3.5, 4.0, 4.8, 5.0]
 
 
-# ---- an independent NumPy model of the quadratic --------------------------------------------
+# ---- an independent NumPy model of the quadratic (tests/controlled_model.py) -------------------
 
-def _A_b(d):
-    A = (np.diag(np.full(d, 2.0)) - np.diag(np.ones(d - 1), 1) - np.diag(np.ones(d - 1), -1)) / 4
-    b = np.zeros(d)
-    b[0] = -0.25
-    return A, b
-
-
-A, B = _A_b(D_DIM)
-F_STAR = -D_DIM / (8 * (D_DIM + 1))
-
-
-def _grad(x):
-    return A @ x - B
-
-
-def _gap(x):
-    return 0.5 * x @ A @ x - B @ x - F_STAR
+_grad, _gap = grad, gap
 
 
 def _replay(steps):
