@@ -753,8 +753,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line's parser, built from the stored catalog of names (:mod:`jaxsim.catalog`),
     so that parsing, ``--help`` and argument errors import no JAX."""
     from . import catalog
-    from .runtime.cpu_devices import max_cpu_devices
+    from .runtime.cpu_devices import ENV, max_cpu_devices
 
+    try:
+        from .runtime.cpu_devices import default_cpu_devices
+
+        default_here = f"{default_cpu_devices()} here"
+    except ValueError:
+        default_here = f"${ENV} is not a count"
     cat = catalog.load()
     bases, noises = cat["base_profiles"], cat["noise_laws"]
 
@@ -766,8 +772,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "with the same shapes skip compiling (default: $JAXSIM_COMPILE_CACHE, else off)")
     p.add_argument("--cpu-devices", metavar="K", type=_cpu_devices, default=None,
                    help="split the CPU into K JAX devices (XLA_FLAGS=--xla_force_host_platform_device_count=K), "
-                        "so sweeps shard their batches over K cores; same numbers. At most 4 per core "
-                        f"({max_cpu_devices()} here) (default: one device)")
+                        "so sweeps shard their batches over K cores where that shortens them; same numbers. "
+                        f"At most 4 per core ({max_cpu_devices()} here) (default: ${ENV}, else one per core, "
+                        f"{default_here}; 1: one device)")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", title="commands",
                            help="'jaxsim COMMAND --help' lists its options")
     sub.add_parser("list", help="every name you can use: methods (with hyperparameters), problems (with options), "
@@ -897,10 +904,12 @@ def main(argv=None) -> int:
                "replot": _cmd_replot}[args.cmd]
     started = time.time()
     try:
-        if args.cpu_devices is not None:
-            from .runtime.cpu_devices import use_cpu_devices
+        from .runtime.cpu_devices import apply_default, use_cpu_devices
 
+        if args.cpu_devices is not None:
             use_cpu_devices(args.cpu_devices)
+        else:
+            apply_default()
         if args.compile_cache is not None:
             from .runtime.compile_cache import enable_compile_cache
 

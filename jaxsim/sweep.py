@@ -190,7 +190,8 @@ def sweep(method, problem: Problem, timing: TimingModel, *, seeds=(0,), grid: Op
         configuration raises ``ValueError`` (results are never mixed). Use one directory per
         sweep.
       devices: where the batches run (see :func:`jaxsim.sim.plan.resolve_devices`): ``None``
-        (default) for every device of the default backend, a count ``k`` for the first ``k``,
+        (default) for the devices of the default backend that shorten the sweep (a sweep of a
+        few runs stays on one; :func:`jaxsim.sim.plan.useful_devices`), a count ``k`` for the first ``k``,
         or a list of :class:`jax.Device`. With several, each batch's runs are sharded over a
         ``("seed", "setting")`` mesh (:mod:`jax.sharding`, padded with masked copies); the
         numbers are the same as on one device, and ``memory_budget`` applies per device.

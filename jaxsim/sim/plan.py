@@ -75,6 +75,19 @@ def mesh_shape(S: int, P: int, k: int) -> tuple[int, int]:
     return ds, k // ds
 
 
+def useful_devices(S: int, P: int, devices: list) -> list:
+    """The first of ``devices`` that a sweep of ``S`` seeds x ``P`` settings gains from: the
+    fewest that reach the smallest batch per device (:func:`mesh_shape`'s count). Every device
+    runs at least :data:`MIN_AXIS` seeds x settings, so a sweep of a few runs gains nothing from a
+    second one and would only compute its padding there (a single run stays on one device)."""
+    def per_device(k):
+        ds, dp = mesh_shape(S, P, k)
+        return max(math.ceil(S / ds), MIN_AXIS) * max(math.ceil(P / dp), MIN_AXIS)
+
+    k = min(range(1, len(devices) + 1), key=lambda k: (per_device(k), k))
+    return list(devices[:k])
+
+
 def make_mesh(devices: list, shape: tuple[int, int]) -> Mesh:
     """A ``("seed", "setting")`` mesh of ``devices`` (row-major: a seed group's devices adjacent)."""
     return Mesh(np.asarray(devices, dtype=object).reshape(shape), ("seed", "setting"))
@@ -250,4 +263,5 @@ def cost_group_size(method, settings: list) -> int | None:
 
 
 __all__ = ["METRIC_BYTES_PER_POINT", "MIN_AXIS", "BatchPlan", "Memory", "batches", "cost_group_size",
-           "describe_sizes", "make_mesh", "memory_estimate", "mesh_shape", "resolve_devices", "tree_bytes"]
+           "describe_sizes", "make_mesh", "memory_estimate", "mesh_shape", "resolve_devices", "tree_bytes",
+           "useful_devices"]

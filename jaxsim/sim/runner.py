@@ -19,7 +19,8 @@ import numpy as np
 from ..runtime.checkpoint import as_checkpoint, config_components
 from ..runtime.memory import default_batch_target, default_memory_budget
 from .kernel import global_inputs, run_batch
-from .plan import batches, cost_group_size, describe_sizes, make_mesh, memory_estimate, mesh_shape, resolve_devices
+from .plan import batches, cost_group_size, describe_sizes, make_mesh, memory_estimate, mesh_shape, resolve_devices, \
+    useful_devices
 from .setup import Setup, hp_arrays
 
 
@@ -57,7 +58,8 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     there are loaded instead of computed (``info["batches_loaded"]`` /
     ``info["batches_computed"]``: batch indices); another configuration's directory is refused.
 
-    ``devices`` (see :func:`~jaxsim.sim.plan.resolve_devices`; default: all of the default backend's): with more
+    ``devices`` (see :func:`~jaxsim.sim.plan.resolve_devices`; default: those of the default backend's that
+    shorten the sweep, :func:`~jaxsim.sim.plan.useful_devices`): with more
     than one, each batch is sharded over a ``("seed", "setting")`` mesh of them
     (:func:`~jaxsim.sim.plan.mesh_shape`, :data:`run_batch`), padded with masked copies to a multiple of the
     mesh; ``memory_budget`` is then per device. A run's numbers do not depend on the devices.
@@ -68,6 +70,8 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     order = sorted(range(len(settings)), key=lambda i: method.cost_key(settings[i]))  # stable
     S = setup.time.shape[0]
     devs = resolve_devices(devices)
+    if devices is None:
+        devs = useful_devices(S, len(settings), devs)
     budget = default_memory_budget(devs) if memory_budget is None else memory_budget
     target = default_batch_target(devs) if memory_budget is None else None
     # sized from shapes: the starting point is built only once the plan fits the budget

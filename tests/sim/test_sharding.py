@@ -17,7 +17,7 @@ import jax
 import pytest
 
 import jaxsim
-from jaxsim.sim.plan import MIN_AXIS, batches, mesh_shape, resolve_devices
+from jaxsim.sim.plan import MIN_AXIS, batches, mesh_shape, resolve_devices, useful_devices
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -58,10 +58,11 @@ def eight_devices():
 @pytest.mark.parametrize("name", ["ringmaster", "ringmaster_stops", "ata"])
 def test_sharded_sweep_is_bit_identical_to_one_device(eight_devices, name):
     r = eight_devices[name]
-    assert r["devices"] == 8 and r["one_mesh"] == [1, 1]
+    # by default, the fewest of the 8 that reach the smallest batch per device: 6 (2 x 2 runs each)
+    assert r["devices"] == len(useful_devices(3, 5, list(range(8)))) == 6 and r["one_mesh"] == [1, 1]
     ds, dp = r["mesh"]
-    assert ds * dp == 8 and (ds, dp) == mesh_shape(3, 5, 8)
-    assert r["padded"] > 0  # 3 x 5 runs on a mesh of 8: masked copies were computed and dropped
+    assert ds * dp == 6 and (ds, dp) == mesh_shape(3, 5, 6)
+    assert r["padded"] > 0  # 3 x 5 runs on a mesh of 6: masked copies were computed and dropped
     assert r["updates"] > 0  # the runs did something
     assert r["same"] == r["metrics"]
 
@@ -128,3 +129,60 @@ def test_cpu_devices_share_the_host_memory_budget():
     one = jax.devices()[:1]
     assert default_memory_budget(one) == default_memory_budget() == host_memory_budget()
     assert default_memory_budget(one * 4) == host_memory_budget() // 4
+
+
+def _device_count_after_cli(env_extra: dict, argv=("list",)) -> subprocess.CompletedProcess:
+    code = (f"import sys, jax; from jaxsim import cli; code = cli.main({list(argv)!r}); "
+            "print('DEVICES', jax.device_count()); sys.exit(code)")
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    for k in ("XLA_FLAGS", "JAXSIM_CPU_DEVICES"):
+        env.pop(k, None)
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+
+
+def _devices_printed(proc) -> int:
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return int(proc.stdout.split("DEVICES")[-1])
+
+
+def test_cli_splits_the_cpu_by_default_one_device_per_core():
+    from jaxsim.runtime.cpu_devices import AUTO_MAX
+
+    assert _devices_printed(_device_count_after_cli({})) == max(1, min(os.cpu_count() or 1, AUTO_MAX))
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"JAXSIM_CPU_DEVICES": "1"}, 1),  # the opt-out
+    ({"JAXSIM_CPU_DEVICES": "3"}, 3),
+    ({"XLA_FLAGS": "--xla_force_host_platform_device_count=5"}, 5),  # a count already set is kept
+])
+def test_cli_default_split_follows_the_environment(env, expected):
+    assert _devices_printed(_device_count_after_cli(env)) == expected
+
+
+def test_cli_default_split_refuses_a_bad_environment_value():
+    proc = _device_count_after_cli({"JAXSIM_CPU_DEVICES": "lots"})
+    assert proc.returncode == 2
+    assert "cpu_devices: $JAXSIM_CPU_DEVICES='lots'" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_cli_default_split_leaves_a_running_session_alone(monkeypatch):
+    from jaxsim.runtime.cpu_devices import apply_default
+
+    jax.numpy.zeros(1).block_until_ready()
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.setenv("JAXSIM_CPU_DEVICES", "2")
+    assert apply_default() == 0 and "XLA_FLAGS" not in os.environ
+
+
+@pytest.mark.parametrize("S, P, k, expected", [
+    (1, 1, 8, 1),  # one run: a second device would compute only padding
+    (2, 2, 8, 1),
+    (3, 1, 2, 2),  # 2 seeds x 2 settings (padding included) per device against 3 x 2 on one
+    (4, 1, 2, 2),
+    (3, 5, 8, 6),
+    (4, 64, 2, 2),
+])
+def test_default_devices_are_those_that_shorten_the_sweep(S, P, k, expected):
+    assert useful_devices(S, P, list(range(k))) == list(range(expected))
