@@ -1,0 +1,121 @@
+"""What a live run spent besides computing, and a communication model fitted to it.
+
+A job's life in a live run, from the server's clock and the worker's (one clock for both:
+:func:`time.monotonic`)::
+
+    sent ── down ──> start ── compute + wait ──> finish ── up ──> received ── server ──> next sent
+
+``down`` (pipe, unpickling, the worker's wake-up), the *overrun* (``finish - start`` beyond the
+nominal ``min(D, budget) * time_scale``: the gradient's computation when it outlasts the wait,
+and the sleep's own lateness), ``up`` (pipe and the server's wait before taking the result) and
+the *server* time (applying the rule and sending what it commands; for the reporter's own next
+job, ``next sent - received``) are the overheads. :func:`overheads` measures them;
+:func:`calibrated_timing` puts their means into the simulator's communication model
+(:class:`~jaxsim.timing.Comm`): ``down`` before each job, ``overrun + up + server`` after it, in
+simulated seconds; :func:`distance` measures how far a simulation is from the live run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .core import CANCELLED, RUNNING, TIMEOUT
+
+
+def _stats(x: np.ndarray, scale: float) -> dict:
+    """Mean, median and 90th percentile of wall seconds ``x``, in milliseconds and in simulated seconds."""
+    x = np.asarray(x, np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return dict(count=0, mean_ms=float("nan"), median_ms=float("nan"), p90_ms=float("nan"), mean_sim=float("nan"))
+    return dict(count=int(x.size), mean_ms=float(1e3 * x.mean()), median_ms=float(1e3 * np.median(x)),
+                p90_ms=float(1e3 * np.quantile(x, 0.9)), mean_sim=float(x.mean() / scale))
+
+
+def _parts(log) -> dict:
+    """Per completed job (received, not cancelled): down, overrun, up and the lag until the same
+    worker's next job was sent (``nan`` when it was not sent by this arrival), in wall seconds."""
+    scale = log.scale
+    status = log.jobs("status")
+    done = (status != RUNNING) & (status != CANCELLED) & np.isfinite(log.jobs("received"))
+    sent, start, finish, received = (log.jobs(k) for k in ("sent", "start", "finish", "received"))
+    limit = _limits(log)
+    w = log.jobs("worker")
+    nominal = np.minimum(log.jobs("nominal"), limit[w]) * scale
+    lag = np.full(sent.shape, np.nan)
+    rows = np.arange(sent.size)
+    for worker in np.unique(w):
+        mine = rows[w == worker]
+        nxt = sent[mine[1:]] - received[mine[:-1]]
+        lag[mine[:-1]] = np.where(nxt >= 0, nxt, np.nan)  # the next job was sent after this result came in
+    return dict(down=(start - sent)[done], overrun=(finish - start - nominal)[done], up=(received - finish)[done],
+                lag=lag[done], timeout=(status == TIMEOUT)[done])
+
+
+def _limits(log) -> np.ndarray:
+    """Each worker's cap on a job's nominal seconds (``inf``: none), as the run recorded it."""
+    return np.asarray(log.header.get("limits", [np.inf] * int(log.config["n"])), np.float64)
+
+
+def overheads(log) -> dict:
+    """The measured overheads of a live run (see the module docstring), each with ``count``,
+    ``mean_ms``, ``median_ms``, ``p90_ms`` (wall milliseconds) and ``mean_sim`` (simulated
+    seconds): ``down``, ``overrun``, ``up``, ``server`` (per arrival, received to done) and
+    ``lag`` (a result's receipt to its worker's next dispatch)."""
+    scale = log.scale
+    parts = _parts(log)
+    arr = log.arrays
+    server = arr["arrivals/done"] - arr["arrivals/received"]
+    out = {k: _stats(parts[k], scale) for k in ("down", "overrun", "up", "lag")}
+    out["server"] = _stats(server, scale)
+    return out
+
+
+def calibrated_timing(log, timing):
+    """``timing`` with a :class:`~jaxsim.timing.Comm` fitted to the live run: per worker, the
+    mean ``down`` before each job and the mean ``overrun + up + lag`` after it (simulated
+    seconds; a worker with no completed job gets the mean over all)."""
+    from ..timing import Comm
+
+    parts = _parts(log)
+    scale = log.scale
+    status = log.jobs("status")
+    w = log.jobs("worker")[(status != RUNNING) & (status != CANCELLED) & np.isfinite(log.jobs("received"))]
+    after = parts["overrun"] + parts["up"] + np.nan_to_num(parts["lag"], nan=0.0)
+    down_all, after_all = float(np.mean(parts["down"])) / scale, float(np.mean(after)) / scale
+    n = timing.n
+    down = [float(np.mean(parts["down"][w == i])) / scale if (w == i).any() else down_all for i in range(n)]
+    up = [float(np.mean(after[w == i])) / scale if (w == i).any() else after_all for i in range(n)]
+    return dataclasses.replace(timing, comm=Comm(down=tuple(max(0.0, d) for d in down),
+                                                 up=tuple(max(0.0, u) for u in up)))
+
+
+def distance(live_metrics: dict, sim_metrics: dict, metric: str = "loss") -> dict:
+    """How far a simulated run is from the live one on the same recording times: ``max_rel``,
+    the largest relative difference of ``metric``; ``mean_log``, the mean absolute difference of
+    its log10; ``updates_rel``, the relative difference of the final update counts."""
+    a = np.asarray(live_metrics[metric], np.float64).reshape(-1)
+    b = np.asarray(sim_metrics[metric], np.float64).reshape(-1)
+    rel = np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-300)
+    ua = float(np.asarray(live_metrics["updates"]).reshape(-1)[-1])
+    ub = float(np.asarray(sim_metrics["updates"]).reshape(-1)[-1])
+    pos = (a > 0) & (b > 0)
+    return dict(max_rel=float(rel.max()), mean_log=float(np.mean(np.abs(np.log10(a[pos]) - np.log10(b[pos]))))
+                if pos.any() else float("nan"), updates_live=ua, updates_sim=ub,
+                updates_rel=abs(ua - ub) / max(ua, 1.0))
+
+
+def band_overlap(live_curve, sim_curves) -> dict:
+    """The share of recording times at which the live curve lies within the simulated seeds'
+    range (``range``) and within their inter-quartile band (``iqr``)."""
+    y = np.asarray(live_curve, np.float64).reshape(-1)
+    s = np.asarray(sim_curves, np.float64).reshape(-1, y.size)
+    lo, hi = s.min(axis=0), s.max(axis=0)
+    q25, q75 = np.quantile(s, [0.25, 0.75], axis=0)
+    return dict(range=float(np.mean((y >= lo) & (y <= hi))), iqr=float(np.mean((y >= q25) & (y <= q75))),
+                seeds=int(s.shape[0]))
+
+
+__all__ = ["band_overlap", "calibrated_timing", "distance", "overheads"]

@@ -1,0 +1,221 @@
+"""Replay a live run in the simulator with its own measured durations, and say how far apart they are.
+
+**Which interval is a job's duration.** A completed job's replayed duration is the server's
+view of it: from the server's send to the server's receipt, ``(received - sent) / time_scale``
+simulated seconds. It holds the job's download, its computation and wait, its upload and the
+server's wait before taking the result; it leaves out the server's own work between taking a
+result and sending the next job (applying the rule, sending). So with zero server time the
+replay is the live run, event for event, and what the server really took shows up as the
+difference (:mod:`jaxsim.live.calibration` measures it).
+
+The other jobs: an attempt that ran out its budget replays its drawn duration (over the budget,
+so the simulator times it out at the budget); a job cancelled before it reported replays
+``max(drawn, 2 x the time it ran)``, capped by the budget, so the replay cancels it too; a job
+still running at the horizon replays ``max(drawn, the time it ran + 1)``; the indices no live
+job reached replay their draws. A completed job's duration is capped by its budget (an attempt
+that succeeded live succeeds in the replay).
+
+**The engine.** Free-running methods take the table as the stream clock's ``durations=``
+input; controlled methods draw their durations inside the simulation, so the replay gives them
+a :class:`RecordedTiming`: the run's timing model whose :meth:`~RecordedTiming.draw` reads the
+table (the same base times and noise law for everything else the method reads, e.g. budgets
+and success probabilities).
+
+**The order.** The engine records metrics, not events, so the replay's arrival order comes from
+the live server's own core (:class:`jaxsim.live.core.Core`) driven by a heap over the same
+table with zero server time (:func:`jaxsim.live.server.run_heap`). :func:`replay` reports
+whether it is the live order (else the first divergence, with both sides' times), the update
+counts, the metrics' largest relative difference on the recording times (``timed``: what
+the overheads move), and at equal update counts (``by_update``: the replay's value after ``k``
+updates against the live model after ``k`` updates, float rounding when the order is the same).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..timing import TimingModel
+from .core import CANCELLED, RUNNING, TIMEOUT, Core, first_divergence, order
+
+#: Extra job indices past the last live one per worker (restarts the replay may reach first).
+PAD = 8
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordedTiming(TimingModel):
+    """A timing model whose job ``(w, j)`` takes ``table[w][j]`` seconds (indices past the
+    table take its last column); everything else is the model's it was made from
+    (:meth:`of`)."""
+
+    table: tuple = ()
+
+    @classmethod
+    def of(cls, timing: TimingModel, table) -> "RecordedTiming":
+        fields = {f.name: getattr(timing, f.name) for f in dataclasses.fields(TimingModel)}
+        return cls(**fields, table=tuple(tuple(float(v) for v in row) for row in np.asarray(table, np.float64)))
+
+    def draw(self, key, tau, w, j, dtype=jnp.float32):
+        t = jnp.asarray(np.asarray(self.table, np.float64), dtype)
+        return t[w, jnp.minimum(j, t.shape[1] - 1)]
+
+    def sample(self, key, num_jobs: int, dtype=None) -> np.ndarray:
+        t = np.asarray(self.table, np.float64)
+        idx = np.minimum(np.arange(num_jobs), t.shape[1] - 1)
+        return t[:, idx].astype(dtype or np.float64)
+
+
+def durations(log, timing) -> np.ndarray:
+    """``D[n, J]`` simulated seconds replaying the live run (see the module docstring)."""
+    from ..reference.loops import Durations
+    from ..runtime.rng import time_key
+
+    scale, n = log.scale, timing.n
+    w, j, status = log.jobs("worker"), log.jobs("job"), log.jobs("status")
+    sent, received, nominal = log.jobs("sent"), log.jobs("received"), log.jobs("nominal")
+    limit = np.asarray(log.header.get("limits", [np.inf] * n), np.float64)
+    ended = log.header.get("ended")
+    end = float(ended) if ended is not None and np.isfinite(ended) else log.config["horizon"] * scale
+    J = (int(j.max()) + 1 if j.size else 1) + PAD
+    draws = Durations(timing, time_key(log.config["seed"]))
+    D = np.array([[float(draws(a, b)) for b in range(J)] for a in range(n)])
+    # A later row for the same (worker, job) does not occur (each dispatch takes a new index);
+    # the next row of the same worker is the job that replaced a cancelled one.
+    for i in range(w.size):
+        a, b, cap = int(w[i]), int(j[i]), limit[int(w[i])]
+        if status[i] == TIMEOUT:
+            continue  # its draw: over the budget, timed out at the budget
+        if status[i] == CANCELLED:
+            later = sent[(w == a) & (j > b)]
+            ran = ((later.min() if later.size else end) - sent[i]) / scale
+            d = max(nominal[i], 2.0 * ran)
+        elif status[i] == RUNNING:
+            d = max(nominal[i], (end - sent[i]) / scale + 1.0)
+        else:
+            d = (received[i] - sent[i]) / scale
+        D[a, b] = min(d, cap) if nominal[i] <= cap else d
+    return D
+
+
+def _sweep(method, problem, timing, table, cfg):
+    from ..sweep import sweep
+
+    hp = cfg["hparams"]
+    if method.clock == "stream":
+        return sweep(method, problem, timing, seeds=[cfg["seed"]], grid=hp, horizon=cfg["horizon"],
+                     num_points=cfg["num_points"], durations=[table])
+    return sweep(method, problem, RecordedTiming.of(timing, table), seeds=[cfg["seed"]], grid=hp,
+                 horizon=cfg["horizon"], num_points=cfg["num_points"])
+
+
+def rebuild(log, problem=None, timing=None):
+    """``(method, problem, timing)`` of a live run, from its log (or the ones given)."""
+    from ..methods import make_method
+    from ..results.recipe import timing_from_config
+    from .run import build_problem
+
+    cfg = log.config
+    method = make_method(cfg["method"], **cfg.get("method_options", {}))
+    if timing is None:
+        timing = timing_from_config(cfg["timing"])
+    if problem is None:
+        recipe = cfg.get("problem_recipe")
+        if recipe is None:
+            raise ValueError("problem: the live run was given a problem object, not a registered name; pass the "
+                             "same problem to replay")
+        problem = build_problem(recipe["name"], recipe["options"])
+    return method, problem, timing
+
+
+def heap_order(log, method, problem, timing, table) -> Core:
+    """The live server's core run on a heap over ``table`` with zero server time."""
+    from ..reference.loops import JobRunner, Oracle
+    from ..runtime.rng import grad_root
+    from ..methods.jobs import Job
+    from .server import run_heap
+
+    cfg = log.config
+    grid = np.linspace(0.0, cfg["horizon"], cfg["num_points"] + 1)
+    core = Core(method, problem, timing, cfg["hparams"], cfg["seed"], grid)
+    root = grad_root(cfg["seed"])
+    jobs = int(table.shape[1])
+    oracle = Oracle(problem, root, timing.n, jobs) if type(method.job) is Job else None
+    runner = JobRunner(method.job, problem, root, cfg["hparams"], core.steps, oracle)
+    run_heap(core, lambda w, j, d: min(table[w, min(j, table.shape[1] - 1)], core.limit[w]), cfg["horizon"], runner)
+    return core
+
+
+def _rel(a, b) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-300)))
+
+
+def by_update(log, problem, sim_metrics: dict, metric: str = "loss") -> dict:
+    """The replay's ``metric`` at each recording time against the live model after the same
+    number of updates (``max_rel``; ``points``: recording times compared, those whose update
+    count is past the iterates the log kept are left out)."""
+    import jax
+
+    from ..reference.loops import _metrics
+
+    idx = {"loss": 0, "loss_gap": 1, "grad_norm_sq": 2}[metric]
+    its = log.arrays["iterates"]
+    ks = np.asarray(sim_metrics["updates"]).reshape(-1).astype(int)
+    live_v, sim_v = [], []
+    with jax.enable_x64(True):
+        x0 = np.asarray(problem.init(), np.float64)
+        for g, k in enumerate(ks):
+            if k > its.shape[0]:
+                continue
+            x = x0 if k == 0 else its[k - 1]
+            live_v.append(float(_metrics(problem, jnp.asarray(x))[idx]))
+            sim_v.append(float(np.asarray(sim_metrics[metric]).reshape(-1)[g]))
+    return dict(max_rel=_rel(live_v, sim_v), points=len(live_v))
+
+
+def replay(log, problem=None, timing=None) -> dict:
+    """Replay a live run (a :class:`~jaxsim.live.log.LiveLog` or its file) in the jitted engine
+    with its measured durations and compare (see the module docstring). Returns a JSON-ready
+    dict: ``order`` (``identical``, ``first_divergence`` with both sides, arrival counts),
+    ``updates`` (live, replay engine, replay heap), ``timed`` and ``by_update`` (largest
+    relative difference per metric), ``durations`` (the table's shape) and ``result`` (the
+    engine's :class:`~jaxsim.results.SweepResult`, not JSON)."""
+    import jax
+
+    from .log import LiveLog
+
+    if not isinstance(log, LiveLog):
+        log = LiveLog.load(log)
+    method, problem, timing = rebuild(log, problem, timing)
+    with jax.enable_x64(True):
+        table = durations(log, timing)
+        res = _sweep(method, problem, timing, table, log.config)
+        core = heap_order(log, method, problem, timing, table)
+    sim = {k: v[0] for k, v in res.metrics.items()}
+    live_o, heap_o = order(log.arrays), order(core.log())
+    i = first_divergence(live_o, heap_o)
+    div = None
+    if i is not None:
+        side = lambda o, t: None if i >= len(o) else dict(worker=int(o[i][0]), job=int(o[i][1]),  # noqa: E731
+                                                           time=float(t[i]))
+        div = dict(index=i, live=side(live_o, log.arrays["arrivals/received"] / log.scale),
+                   replay=side(heap_o, np.asarray(core.arrivals["received"])))
+    metrics = [m for m in ("loss", "loss_gap", "grad_norm_sq") if m in sim and f"metric/{m}" in log.arrays]
+    live_m = {m: log.arrays[f"metric/{m}"] for m in metrics + ["updates"]}
+    return dict(
+        method=method.name,
+        order=dict(identical=i is None, first_divergence=div, arrivals_live=int(len(live_o)),
+                   arrivals_replay=int(len(heap_o))),
+        updates=dict(live=int(live_m["updates"][-1]), replay=int(np.asarray(sim["updates"])[-1]),
+                     heap=int(core.srv.k)),
+        timed={m: _rel(live_m[m], sim[m]) for m in metrics},
+        by_update={m: by_update(log, problem, sim, m) for m in metrics},
+        durations=list(table.shape),
+        result=res)
+
+
+__all__ = ["PAD", "RecordedTiming", "by_update", "durations", "heap_order", "rebuild", "replay"]
