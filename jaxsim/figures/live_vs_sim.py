@@ -33,7 +33,6 @@ import os
 import numpy as np
 
 from .. import sweep
-from ..results import SweepResult
 from . import verdict as V
 from .base import band, fmt_hparams
 
@@ -146,7 +145,8 @@ def method_numbers(results: dict, m: str) -> dict:
                       calibrated=_dist(y, cal.metrics["loss"][0])),
         updates=dict(live=int(live.metrics["updates"][0, -1]), sim=int(sim.metrics["updates"][0, -1]),
                      calibrated=int(cal.metrics["updates"][0, -1]), replay=int(rep.metrics["updates"][0, -1])),
-        band=dict(sim=band_overlap(y, sim.metrics["loss"][others]), calibrated=band_overlap(y, cal.metrics["loss"][others])),
+        band=dict(sim=band_overlap(y, sim.metrics["loss"][others]),
+                  calibrated=band_overlap(y, cal.metrics["loss"][others])),
         overheads_ms={k: v["mean_ms"] for k, v in ov.items()},
         comm_sim_seconds=cal.info.get("comm"),
         load=live.info.get("load"), startup_s=live.info.get("startup"))
@@ -160,7 +160,8 @@ def summarize(results: dict, cfg: Config, forms: str = "paper") -> dict:
         order = "same order" if r["order_identical"] else f"order differs at arrival {r['first_divergence']['index']}"
         num["line"] = (f"replay {order}, updates {r['updates']['live']}/{r['updates']['replay']} (live/replay); "
                        f"distance replay {d['replay']:.3g}, sim {d['sim']:.3g}, calibrated {d['calibrated']:.3g}; "
-                       f"in band {num['band']['sim']['range']:.0%} (calibrated {num['band']['calibrated']['range']:.0%}); "
+                       f"in band {num['band']['sim']['range']:.0%} "
+                       f"(calibrated {num['band']['calibrated']['range']:.0%}); "
                        f"server {num['overheads_ms']['server']:.2f} ms, down {num['overheads_ms']['down']:.2f} ms, "
                        f"up {num['overheads_ms']['up']:.2f} ms")
         methods[m] = num

@@ -14,12 +14,12 @@
 Live runs serve the stream and controlled clocks (methods that take arrivals one at a time).
 """
 
-from .calibration import band_overlap, calibrated_timing, distance, overheads
+from .calibration import band_overlap, calibrate, calibrated_timing, distance, overheads
 from .core import STATUS
 from .log import LiveLog
 from .replay import RecordedTiming, replay
 from .run import live
 from .server import WorkerFailure
 
-__all__ = ["LiveLog", "RecordedTiming", "STATUS", "WorkerFailure", "band_overlap", "calibrated_timing", "distance",
-           "live", "overheads", "replay"]
+__all__ = ["LiveLog", "RecordedTiming", "STATUS", "WorkerFailure", "band_overlap", "calibrate", "calibrated_timing",
+           "distance", "live", "overheads", "replay"]

@@ -44,12 +44,17 @@ def _parts(log) -> dict:
     limit = _limits(log)
     w = log.jobs("worker")
     nominal = np.minimum(log.jobs("nominal"), limit[w]) * scale
+    arr = log.arrays
+    done_at = {(int(a), int(b)): t
+               for a, b, t in zip(arr["arrivals/worker"], arr["arrivals/job"], arr["arrivals/done"])}
     lag = np.full(sent.shape, np.nan)
     rows = np.arange(sent.size)
     for worker in np.unique(w):
         mine = rows[w == worker]
-        nxt = sent[mine[1:]] - received[mine[:-1]]
-        lag[mine[:-1]] = np.where(nxt >= 0, nxt, np.nan)  # the next job was sent after this result came in
+        for i, i2 in zip(mine[:-1], mine[1:]):
+            end = done_at.get((int(worker), int(log.jobs("job")[i])), np.nan)
+            if received[i] <= sent[i2] <= end:  # sent while serving this result (not woken later from idle)
+                lag[i] = sent[i2] - received[i]
     return dict(down=(start - sent)[done], overrun=(finish - start - nominal)[done], up=(received - finish)[done],
                 lag=lag[done], timeout=(status == TIMEOUT)[done])
 
@@ -63,7 +68,8 @@ def overheads(log) -> dict:
     """The measured overheads of a live run (see the module docstring), each with ``count``,
     ``mean_ms``, ``median_ms``, ``p90_ms`` (wall milliseconds) and ``mean_sim`` (simulated
     seconds): ``down``, ``overrun``, ``up``, ``server`` (per arrival, received to done) and
-    ``lag`` (a result's receipt to its worker's next dispatch)."""
+    ``lag`` (a result's receipt to its worker's next dispatch, when serving that result sent it:
+    time spent idle is no overhead)."""
     scale = log.scale
     parts = _parts(log)
     arr = log.arrays
@@ -118,4 +124,31 @@ def band_overlap(live_curve, sim_curves) -> dict:
                 seeds=int(s.shape[0]))
 
 
-__all__ = ["band_overlap", "calibrated_timing", "distance", "overheads"]
+__all__ = ["band_overlap", "calibrate", "calibrated_timing", "distance", "overheads"]
+
+
+def calibrate(log, problem=None, timing=None) -> dict:
+    """The simulator's prediction of a live run (the same seed's draws, from the timing model
+    alone) before and after calibrating its communication model to the run
+    (:func:`calibrated_timing`): ``{"before": distance, "after": distance, "comm": {"down",
+    "up"}}`` (:func:`distance` on the loss)."""
+    import jax
+
+    from ..sweep import sweep
+    from .log import LiveLog
+    from .replay import rebuild
+
+    if not isinstance(log, LiveLog):
+        log = LiveLog.load(log)
+    method, problem, timing = rebuild(log, problem, timing)
+    cfg = log.config
+    cal = calibrated_timing(log, timing)
+    live = {k[7:]: v for k, v in log.arrays.items() if k.startswith("metric/")}
+    out = {}
+    with jax.enable_x64(True):
+        for name, tm in (("before", timing), ("after", cal)):
+            res = sweep(method, problem, tm, seeds=[cfg["seed"]], grid=cfg["hparams"], horizon=cfg["horizon"],
+                        num_points=cfg["num_points"])
+            out[name] = distance(live, {k: v[0] for k, v in res.metrics.items()})
+    out["comm"] = dict(down=list(cal.comm.down), up=list(cal.comm.up))
+    return out

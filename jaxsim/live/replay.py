@@ -24,7 +24,8 @@ and success probabilities).
 **The order.** The engine records metrics, not events, so the replay's arrival order comes from
 the live server's own core (:class:`jaxsim.live.core.Core`) driven by a heap over the same
 table with zero server time (:func:`jaxsim.live.server.run_heap`). :func:`replay` reports
-whether it is the live order (else the first divergence, with both sides' times), the update
+whether it is the live order (else the first divergence, with both sides' times and how much
+later the live server had sent each of the two jobs than the replay: its own time, accumulated), the update
 counts, the metrics' largest relative difference on the recording times (``timed``: what
 the overheads move), and at equal update counts (``by_update``: the replay's value after ``k``
 updates against the live model after ``k`` updates, float rounding when the order is the same).
@@ -147,6 +148,17 @@ def heap_order(log, method, problem, timing, table) -> Core:
     return core
 
 
+def dispatch_lag(log, heap_log: dict) -> dict:
+    """``{(worker, job): s}``: how much later (simulated seconds) the live server sent each job
+    than the zero-overhead replay did: the server's own time accumulated before that job (the
+    reason a replay's order departs from the live one)."""
+    replay_sent = {(int(w), int(j)): t for w, j, t in zip(heap_log["jobs/worker"], heap_log["jobs/job"],
+                                                           heap_log["jobs/sent"])}
+    live_sent = zip(log.jobs("worker"), log.jobs("job"), log.jobs("sent"))
+    return {(int(w), int(j)): float(t / log.scale - replay_sent[(int(w), int(j))])
+            for w, j, t in live_sent if (int(w), int(j)) in replay_sent}
+
+
 def _rel(a, b) -> float:
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.size == 0:
@@ -160,7 +172,7 @@ def by_update(log, problem, sim_metrics: dict, metric: str = "loss") -> dict:
     count is past the iterates the log kept are left out)."""
     import jax
 
-    from ..reference.loops import _metrics
+    from .run import metrics_at
 
     idx = {"loss": 0, "loss_gap": 1, "grad_norm_sq": 2}[metric]
     its = log.arrays["iterates"]
@@ -172,7 +184,7 @@ def by_update(log, problem, sim_metrics: dict, metric: str = "loss") -> dict:
             if k > its.shape[0]:
                 continue
             x = x0 if k == 0 else its[k - 1]
-            live_v.append(float(_metrics(problem, jnp.asarray(x))[idx]))
+            live_v.append(metrics_at(problem, x)[idx])
             sim_v.append(float(np.asarray(sim_metrics[metric]).reshape(-1)[g]))
     return dict(max_rel=_rel(live_v, sim_v), points=len(live_v))
 
@@ -196,14 +208,20 @@ def replay(log, problem=None, timing=None) -> dict:
         res = _sweep(method, problem, timing, table, log.config)
         core = heap_order(log, method, problem, timing, table)
     sim = {k: v[0] for k, v in res.metrics.items()}
-    live_o, heap_o = order(log.arrays), order(core.log())
+    heap_log = core.log()
+    live_o, heap_o = order(log.arrays), order(heap_log)
     i = first_divergence(live_o, heap_o)
     div = None
     if i is not None:
-        side = lambda o, t: None if i >= len(o) else dict(worker=int(o[i][0]), job=int(o[i][1]),  # noqa: E731
-                                                           time=float(t[i]))
+        late = dispatch_lag(log, heap_log)
+
+        def side(o, t):
+            if i >= len(o):
+                return None
+            w, j = int(o[i][0]), int(o[i][1])
+            return dict(worker=w, job=j, time=float(t[i]), dispatch_lag=late.get((w, j)))
         div = dict(index=i, live=side(live_o, log.arrays["arrivals/received"] / log.scale),
-                   replay=side(heap_o, np.asarray(core.arrivals["received"])))
+                   replay=side(heap_o, heap_log["arrivals/received"]))
     metrics = [m for m in ("loss", "loss_gap", "grad_norm_sq") if m in sim and f"metric/{m}" in log.arrays]
     live_m = {m: log.arrays[f"metric/{m}"] for m in metrics + ["updates"]}
     return dict(
@@ -218,4 +236,4 @@ def replay(log, problem=None, timing=None) -> dict:
         result=res)
 
 
-__all__ = ["PAD", "RecordedTiming", "by_update", "durations", "heap_order", "rebuild", "replay"]
+__all__ = ["PAD", "RecordedTiming", "by_update", "dispatch_lag", "durations", "heap_order", "rebuild", "replay"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from typing import Optional, Union
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ..methods import make_method
@@ -18,12 +20,26 @@ from .log import LiveLog
 from .server import run_processes
 
 
+def metrics_at(problem, x) -> tuple:
+    """``(f(x), f(x) - f*, ||grad f(x)||^2)`` as Python floats (the reference loops' model metrics)."""
+    f, gap, gns = _model_metrics(problem, jnp.asarray(x))
+    return float(f), float(gap), float(gns)
+
+
+@jax.jit
+def _model_metrics(problem, x):
+    return problem.loss(x), problem.loss_gap(x), jnp.sum(problem.full_grad(x) ** 2)
+
+
+def hyperparameters(method, hparams: Optional[dict]) -> dict:
+    """``hparams`` checked and completed with the method's defaults, as Python numbers (float64)."""
+    checked = method.check_hparams(dict(hparams or {}), np.float64)
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in checked.items()}
+
+
 def build_problem(problem, options: Optional[dict] = None):
     """A registered problem by name (with ``options``), built in float64, or a given problem,
     which must be float64 (the reference's arithmetic, which the workers compute in)."""
-    import jax
-    import jax.numpy as jnp
-
     from ..problems import Problem, make_problem
 
     if isinstance(problem, str):
@@ -58,10 +74,6 @@ def live(method, problem: Union[str, object], timing, *, hparams: Optional[dict]
     Returns the :class:`~jaxsim.live.log.LiveLog`; ``log.error`` says why a run ended early
     (``None`` when it reached its horizon).
     """
-    import jax
-
-    from ..reference.loops import _hp, _metrics
-
     method = make_method(method, **(method_options or {}))
     check_method(method)
     check_timing(timing)
@@ -78,7 +90,7 @@ def live(method, problem: Union[str, object], timing, *, hparams: Optional[dict]
     method.check_timing(timing)
     method.check_problem(problem)
     with jax.enable_x64(True):
-        hp = _hp(method.check_hparams(dict(hparams or {}), np.float64))
+        hp = hyperparameters(method, hparams)
         wall = float(horizon) * float(time_scale)
         core = Core(method, problem, timing, hp, seed, np.linspace(0.0, wall, num_points + 1), scale=time_scale)
         # Job indices a worker may reach: its own reports, plus one restart per update of anyone.
@@ -90,7 +102,7 @@ def live(method, problem: Union[str, object], timing, *, hparams: Optional[dict]
         core.record_until(np.inf)
         arrays = core.log()
         snaps = arrays.pop("snapshots")
-        vals = np.array([[float(v) for v in _metrics(problem, jax.numpy.asarray(x))] for x in snaps]).reshape(-1, 3)
+        vals = np.array([metrics_at(problem, x) for x in snaps]).reshape(-1, 3)
     arrays.update({"metric/loss": vals[:, 0], "metric/grad_norm_sq": vals[:, 2],
                    "time": np.linspace(0.0, float(horizon), num_points + 1)})
     if problem.f_star is not None:
@@ -114,4 +126,4 @@ def live(method, problem: Union[str, object], timing, *, hparams: Optional[dict]
     return log
 
 
-__all__ = ["build_problem", "live"]
+__all__ = ["build_problem", "hyperparameters", "live", "metrics_at"]

@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import time
 from multiprocessing.connection import wait
-from typing import Optional
 
 import numpy as np
 

@@ -1,7 +1,8 @@
 """Real workers: one process each, computing the reference's keyed stochastic gradients.
 
 A worker is started from the standard library's fork server (:func:`jaxsim.live.server.context`:
-JAX imported, never run, so no JAX runtime is ever forked) and talks to the server over one duplex :func:`multiprocessing.Pipe`.
+JAX imported, never run, so no JAX runtime is ever forked) and talks to the server over one duplex
+:func:`multiprocessing.Pipe`.
 It builds the same job computation as the reference loops (:class:`jaxsim.reference.loops.JobRunner`,
 with the problem's NumPy oracle for one-gradient jobs), says ``ready``, then loops:
 
@@ -31,8 +32,8 @@ def worker_env() -> dict:
     flags = os.environ.get("XLA_FLAGS", "")
     if "--xla_cpu_multi_thread_eigen" not in flags:
         flags = (flags + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1").strip()
-    return {"JAX_PLATFORMS": "cpu", "JAX_ENABLE_X64": "1", "XLA_FLAGS": flags, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1"}
+    return {"JAX_PLATFORMS": "cpu", "JAX_ENABLE_X64": "1", "XLA_FLAGS": flags, "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _runner(spec: dict):
