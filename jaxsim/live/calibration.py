@@ -140,6 +140,9 @@ def calibrate(log, problem=None, timing=None) -> dict:
 
     if not isinstance(log, LiveLog):
         log = LiveLog.load(log)
+    if log.error is not None:
+        raise ValueError(f"calibrate: this live run ended early ({log.error}); only a run that reached its horizon "
+                         "is compared")
     method, problem, timing = rebuild(log, problem, timing)
     cfg = log.config
     cal = calibrated_timing(log, timing)

@@ -202,6 +202,9 @@ def replay(log, problem=None, timing=None) -> dict:
 
     if not isinstance(log, LiveLog):
         log = LiveLog.load(log)
+    if log.error is not None:
+        raise ValueError(f"replay: this live run ended early ({log.error}); its log is kept for reading, but only a "
+                         "run that reached its horizon is replayed")
     method, problem, timing = rebuild(log, problem, timing)
     with jax.enable_x64(True):
         table = durations(log, timing)

@@ -106,6 +106,8 @@ def test_a_killed_worker_ends_the_run_with_a_message_and_the_log_saved(tmp_path)
     assert saved.error == log.error
     assert 0 < saved.arrays["arrivals/worker"].size < 100
     assert saved.arrays["metric/loss"].shape == (11,)
+    with pytest.raises(ValueError, match="ended early"):
+        replay(saved)
 
 
 def test_a_silent_worker_ends_the_run(tmp_path):
