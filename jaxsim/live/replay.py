@@ -8,25 +8,26 @@ result and sending the next job (applying the rule, sending). So with zero serve
 replay is the live run, event for event, and what the server really took shows up as the
 difference (:mod:`jaxsim.live.calibration` measures it).
 
-The other jobs: an attempt that ran out its budget replays its drawn duration (over the budget,
-so the simulator times it out at the budget); a job cancelled before it reported replays
-``max(drawn, 2 x the time it ran)``, capped by the budget, so the replay cancels it too; a job
-still running at the horizon replays ``max(drawn, the time it ran + 1)``; the indices no live
-job reached replay their draws. A completed job's duration is capped by its budget (an attempt
-that succeeded live succeeds in the replay).
+In the simulator a job is its drawn duration (capped by its budget, for methods that abandon
+attempts) with the rest of the measured time as communication: ``down`` (send to the worker's
+start) before it and ``up`` (everything after, the wait's overrun included) after it, so an
+attempt that ran out its budget live runs it out in the replay too, at its measured length. A
+job cancelled before it reported lasts twice as long as it ran before the cancel (the replay
+cancels it too); a job still running at the horizon lasts past it; the indices no live job
+reached keep their draws.
 
-**The engine.** Free-running methods take the table as the stream clock's ``durations=``
-input; controlled methods draw their durations inside the simulation, so the replay gives them
-a :class:`RecordedTiming`: the run's timing model whose :meth:`~RecordedTiming.draw` reads the
-table (the same base times and noise law for everything else the method reads, e.g. budgets
-and success probabilities).
+**The engine.** Free-running methods take the totals as the stream clock's ``durations=``
+input; controlled methods draw their durations inside the simulation, so the replay gives them a
+:class:`RecordedTiming`: the run's timing model whose draws read the compute table and whose
+communication times read the ``down`` / ``up`` tables (the same base times and noise law for
+everything else the method reads, e.g. budgets and success probabilities).
 
 **The order.** The engine records metrics, not events, so the replay's arrival order comes from
 the live server's own core (:class:`jaxsim.live.core.Core`) driven by a heap over the same
-table with zero server time (:func:`jaxsim.live.server.run_heap`). :func:`replay` reports
+tables with zero server time (:func:`jaxsim.live.server.run_heap`). :func:`replay` reports
 whether it is the live order (else the first divergence, with both sides' times and how much
-later the live server had sent each of the two jobs than the replay: its own time, accumulated), the update
-counts, the metrics' largest relative difference on the recording times (``timed``: what
+later the live server had sent each of the two jobs than the replay: its own time, accumulated),
+the update counts, the metrics' largest relative difference on the recording times (``timed``: what
 the overheads move), and at equal update counts (``by_update``: the replay's value after ``k``
 updates against the live model after ``k`` updates, float rounding when the order is the same).
 """
@@ -39,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..timing import TimingModel
-from .core import CANCELLED, RUNNING, TIMEOUT, Core, first_divergence, order
+from .core import CANCELLED, RUNNING, Core, first_divergence, order
 
 #: Extra job indices past the last live one per worker (restarts the replay may reach first).
 PAD = 8
@@ -47,67 +48,97 @@ PAD = 8
 
 @dataclasses.dataclass(frozen=True)
 class RecordedTiming(TimingModel):
-    """A timing model whose job ``(w, j)`` takes ``table[w][j]`` seconds (indices past the
-    table take its last column); everything else is the model's it was made from
-    (:meth:`of`)."""
+    """A timing model whose job ``(w, j)`` computes for ``table[w][j]`` seconds, with ``down`` /
+    ``up`` tables of communication seconds before and after it (indices past a table take its
+    last column); everything else is the model's it was made from (:meth:`of`)."""
 
     table: tuple = ()
+    down: tuple = ()
+    up: tuple = ()
 
     @classmethod
-    def of(cls, timing: TimingModel, table) -> "RecordedTiming":
+    def of(cls, timing: TimingModel, table, down=None, up=None) -> "RecordedTiming":
+        """``timing`` reading ``table`` (and, given both, the ``down`` / ``up`` tables: the model's
+        communication path then reads them)."""
+        from ..timing import Comm
+
+        def rows(a):
+            return tuple(tuple(float(v) for v in row) for row in np.asarray(a, np.float64))
+
         fields = {f.name: getattr(timing, f.name) for f in dataclasses.fields(TimingModel)}
-        return cls(**fields, table=tuple(tuple(float(v) for v in row) for row in np.asarray(table, np.float64)))
+        if down is not None:
+            fields["comm"] = Comm()  # the engine's communication path, fed by the tables below
+            return cls(**fields, table=rows(table), down=rows(down), up=rows(up))
+        return cls(**fields, table=rows(table))
+
+    @staticmethod
+    def _at(rows, w, j, dtype):
+        t = jnp.asarray(np.asarray(rows, np.float64), dtype)
+        return t[w, jnp.minimum(j, t.shape[1] - 1)]
 
     def draw(self, key, tau, w, j, dtype=jnp.float32):
-        t = jnp.asarray(np.asarray(self.table, np.float64), dtype)
-        return t[w, jnp.minimum(j, t.shape[1] - 1)]
+        return self._at(self.table, w, j, dtype)
 
     def sample(self, key, num_jobs: int, dtype=None) -> np.ndarray:
         t = np.asarray(self.table, np.float64)
-        idx = np.minimum(np.arange(num_jobs), t.shape[1] - 1)
-        return t[:, idx].astype(dtype or np.float64)
+        return t[:, np.minimum(np.arange(num_jobs), t.shape[1] - 1)].astype(dtype or np.float64)
+
+    def comm_draw(self, ckey, w, j, dtype=jnp.float32):
+        return self._at(self.down, w, j, dtype), self._at(self.up, w, j, dtype)
+
+    def comm_sample(self, ckey, num_jobs: int, dtype=None) -> np.ndarray:
+        idx = np.minimum(np.arange(num_jobs), len(self.down[0]) - 1)
+        return np.stack([np.asarray(self.down, np.float64)[:, idx],
+                         np.asarray(self.up, np.float64)[:, idx]]).astype(dtype or np.float64)
 
 
-def durations(log, timing) -> np.ndarray:
-    """``D[n, J]`` simulated seconds replaying the live run (see the module docstring)."""
+def durations(log, timing) -> tuple:
+    """``(compute, down, up)``, each ``[n, J]`` simulated seconds, replaying the live run (see the
+    module docstring): a completed job computes for its drawn duration (an attempt out of budget:
+    over it, so the simulator caps it there) and its communication tables hold the rest of its
+    measured duration, before the worker started (``down``) and after (``up``); so that job
+    ``(w, j)`` lasts ``down + min(compute, budget) + up = (received - sent) / time_scale``."""
     from ..reference.loops import Durations
     from ..runtime.rng import time_key
 
     scale, n = log.scale, timing.n
     w, j, status = log.jobs("worker"), log.jobs("job"), log.jobs("status")
-    sent, received, nominal = log.jobs("sent"), log.jobs("received"), log.jobs("nominal")
+    sent, start, received = log.jobs("sent"), log.jobs("start"), log.jobs("received")
     limit = np.asarray(log.header.get("limits", [np.inf] * n), np.float64)
     ended = log.header.get("ended")
     end = float(ended) if ended is not None and np.isfinite(ended) else log.config["horizon"] * scale
     J = (int(j.max()) + 1 if j.size else 1) + PAD
     draws = Durations(timing, time_key(log.config["seed"]))
-    D = np.array([[float(draws(a, b)) for b in range(J)] for a in range(n)])
-    # A later row for the same (worker, job) does not occur (each dispatch takes a new index);
-    # the next row of the same worker is the job that replaced a cancelled one.
+    compute = np.array([[float(draws(a, b)) for b in range(J)] for a in range(n)])  # every job: its own draw
+    down, up = np.zeros((n, J)), np.zeros((n, J))
     for i in range(w.size):
-        a, b, cap = int(w[i]), int(j[i]), limit[int(w[i])]
-        if status[i] == TIMEOUT:
-            continue  # its draw: over the budget, timed out at the budget
-        if status[i] == CANCELLED:
+        a, b = int(w[i]), int(j[i])
+        nominal = min(compute[a, b], limit[a])
+        if status[i] == CANCELLED:  # lasts twice as long as it ran: the replay cancels it too
             later = sent[(w == a) & (j > b)]
-            ran = ((later.min() if later.size else end) - sent[i]) / scale
-            d = max(nominal[i], 2.0 * ran)
-        elif status[i] == RUNNING:
-            d = max(nominal[i], (end - sent[i]) / scale + 1.0)
+            up[a, b] = max(0.0, 2.0 * ((later.min() if later.size else end) - sent[i]) / scale - nominal)
+        elif status[i] == RUNNING:  # still running at the horizon: past it in the replay too
+            up[a, b] = max(0.0, (end - sent[i]) / scale + 1.0 - nominal)
         else:
-            d = (received[i] - sent[i]) / scale
-        D[a, b] = min(d, cap) if nominal[i] <= cap else d
-    return D
+            down[a, b] = max(0.0, (start[i] - sent[i]) / scale)
+            up[a, b] = max(0.0, (received[i] - sent[i]) / scale - down[a, b] - nominal)
+    return compute, down, up
 
 
-def _sweep(method, problem, timing, table, cfg):
+def _total(compute, down, up, limit) -> np.ndarray:
+    """Each job's replayed duration: ``down + min(compute, budget) + up``."""
+    return down + np.minimum(compute, np.asarray(limit, np.float64)[:, None]) + up
+
+
+def _sweep(method, problem, timing, tables, cfg):
     from ..sweep import sweep
 
     hp = cfg["hparams"]
-    if method.clock == "stream":
+    compute, down, up = tables
+    if method.clock == "stream":  # free-running: the stream clock's durations input, whole
         return sweep(method, problem, timing, seeds=[cfg["seed"]], grid=hp, horizon=cfg["horizon"],
-                     num_points=cfg["num_points"], durations=[table])
-    return sweep(method, problem, RecordedTiming.of(timing, table), seeds=[cfg["seed"]], grid=hp,
+                     num_points=cfg["num_points"], durations=[compute + down + up])
+    return sweep(method, problem, RecordedTiming.of(timing, compute, down, up), seeds=[cfg["seed"]], grid=hp,
                  horizon=cfg["horizon"], num_points=cfg["num_points"])
 
 
@@ -130,7 +161,7 @@ def rebuild(log, problem=None, timing=None):
     return method, problem, timing
 
 
-def heap_order(log, method, problem, timing, table) -> Core:
+def heap_order(log, method, problem, timing, tables) -> Core:
     """The live server's core run on a heap over ``table`` with zero server time."""
     from ..reference.loops import JobRunner, Oracle
     from ..runtime.rng import grad_root
@@ -141,10 +172,10 @@ def heap_order(log, method, problem, timing, table) -> Core:
     grid = np.linspace(0.0, cfg["horizon"], cfg["num_points"] + 1)
     core = Core(method, problem, timing, cfg["hparams"], cfg["seed"], grid)
     root = grad_root(cfg["seed"])
-    jobs = int(table.shape[1])
-    oracle = Oracle(problem, root, timing.n, jobs) if type(method.job) is Job else None
+    total = _total(*tables, core.limit)
+    oracle = Oracle(problem, root, timing.n, total.shape[1]) if type(method.job) is Job else None
     runner = JobRunner(method.job, problem, root, cfg["hparams"], core.steps, oracle)
-    run_heap(core, lambda w, j, d: min(table[w, min(j, table.shape[1] - 1)], core.limit[w]), cfg["horizon"], runner)
+    run_heap(core, lambda w, j, d: total[w, min(j, total.shape[1] - 1)], cfg["horizon"], runner)
     return core
 
 
@@ -207,9 +238,9 @@ def replay(log, problem=None, timing=None) -> dict:
                          "run that reached its horizon is replayed")
     method, problem, timing = rebuild(log, problem, timing)
     with jax.enable_x64(True):
-        table = durations(log, timing)
-        res = _sweep(method, problem, timing, table, log.config)
-        core = heap_order(log, method, problem, timing, table)
+        tables = durations(log, timing)
+        res = _sweep(method, problem, timing, tables, log.config)
+        core = heap_order(log, method, problem, timing, tables)
     sim = {k: v[0] for k, v in res.metrics.items()}
     heap_log = core.log()
     live_o, heap_o = order(log.arrays), order(heap_log)
@@ -235,7 +266,7 @@ def replay(log, problem=None, timing=None) -> dict:
                      heap=int(core.srv.k)),
         timed={m: _rel(live_m[m], sim[m]) for m in metrics},
         by_update={m: by_update(log, problem, sim, m) for m in metrics},
-        durations=list(table.shape),
+        durations=list(tables[0].shape),
         result=res)
 
 
