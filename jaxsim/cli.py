@@ -812,7 +812,8 @@ def _cmd_replay(args) -> int:
     if args.calibrate:
         c = rep["calibration"]
         for k in ("before", "after"):
-            print(f"simulation of the same draws, {k} calibration: mean |log10 f difference| {c[k]['mean_log']:.3g}, "
+            print(f"simulation of the same draws, {k} calibration: mean |log10 difference| of {c[k]['metric']} "
+                  f"{c[k]['mean_log']:.3g}, "
                   f"updates {c[k]['updates_sim']:.0f} vs live {c[k]['updates_live']:.0f}")
     return 0
 

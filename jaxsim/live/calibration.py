@@ -98,18 +98,21 @@ def calibrated_timing(log, timing):
                                                  up=tuple(max(0.0, u) for u in up)))
 
 
-def distance(live_metrics: dict, sim_metrics: dict, metric: str = "loss") -> dict:
+def distance(live_metrics: dict, sim_metrics: dict, metric: str = None) -> dict:
     """How far a simulated run is from the live one on the same recording times: ``max_rel``,
-    the largest relative difference of ``metric``; ``mean_log``, the mean absolute difference of
-    its log10; ``updates_rel``, the relative difference of the final update counts."""
+    the largest relative difference of ``metric`` (default ``loss_gap`` where both have it, else
+    ``loss``, which may cross zero); ``mean_log``, the mean absolute difference of its log10 over
+    the positive values; ``updates_rel``, the relative difference of the final update counts."""
+    if metric is None:
+        metric = "loss_gap" if "loss_gap" in live_metrics and "loss_gap" in sim_metrics else "loss"
     a = np.asarray(live_metrics[metric], np.float64).reshape(-1)
     b = np.asarray(sim_metrics[metric], np.float64).reshape(-1)
     rel = np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-300)
     ua = float(np.asarray(live_metrics["updates"]).reshape(-1)[-1])
     ub = float(np.asarray(sim_metrics["updates"]).reshape(-1)[-1])
     pos = (a > 0) & (b > 0)
-    return dict(max_rel=float(rel.max()), mean_log=float(np.mean(np.abs(np.log10(a[pos]) - np.log10(b[pos]))))
-                if pos.any() else float("nan"), updates_live=ua, updates_sim=ub,
+    mean_log = float(np.mean(np.abs(np.log10(a[pos]) - np.log10(b[pos])))) if pos.any() else float("nan")
+    return dict(metric=metric, max_rel=float(rel.max()), mean_log=mean_log, updates_live=ua, updates_sim=ub,
                 updates_rel=abs(ua - ub) / max(ua, 1.0))
 
 
@@ -131,7 +134,7 @@ def calibrate(log, problem=None, timing=None) -> dict:
     """The simulator's prediction of a live run (the same seed's draws, from the timing model
     alone) before and after calibrating its communication model to the run
     (:func:`calibrated_timing`): ``{"before": distance, "after": distance, "comm": {"down",
-    "up"}}`` (:func:`distance` on the loss)."""
+    "up"}}`` (:func:`distance`)."""
     import jax
 
     from ..sweep import sweep
