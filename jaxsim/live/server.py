@@ -120,7 +120,10 @@ def run_processes(core: Core, spec: dict, horizon: float, *, startup_timeout: fl
     """Serve ``core`` with real workers for ``horizon`` wall seconds (the core's grid and times
     are wall seconds from the first dispatch). ``on_start(procs)`` is called once every worker is
     ready (a test hook: it may kill one). Returns ``{"error": message or None, "startup":
-    seconds}``; the log is the core's."""
+    seconds, "ended": wall seconds at the end (NaN after an error)}``; the log is the core's.
+
+    A send to a worker blocks while its pipe is full (a frozen worker that is sent job after job
+    of a large model): the stall check runs between arrivals, not inside a send."""
     procs, conns = _start(spec, core.n, context())
     info = {"error": None, "startup": float("nan"), "ended": float("nan")}
     try:
