@@ -130,3 +130,28 @@ def test_live_refuses_what_it_cannot_run():
         from jaxsim.timing import Comm
 
         live("asgd", "quadratic", TimingModel(n=3, comm=Comm(0.1, 0.1)), horizon=1.0)
+
+
+def test_cli_live_then_replay(tmp_path, capsys):
+    """The command line end to end: a live run with noisy durations, then its replay as JSON."""
+    import json
+
+    out = tmp_path / "cli.npz"
+    assert cli.main(["live", "ringmaster_stops", "--n", "3", "--d", "5", "--hp", "gamma=0.2", "R=2", "--horizon", "6",
+                     "--time-scale", "0.05", "--points", "6", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "arrivals" in text and "overheads (mean ms): down" in text and f"log saved in {out}" in text
+    assert cli.main(["replay", str(out), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["method"] == "ringmaster_stops" and rep["updates"]["replay"] == rep["updates"]["heap"]
+
+
+def test_calibration_fits_nonnegative_communication_and_measures_both_sides(asgd_log):
+    from jaxsim.live import calibrate
+
+    log, _ = asgd_log
+    cal = calibrate(log)
+    assert len(cal["comm"]["down"]) == 3 and min(cal["comm"]["down"] + cal["comm"]["up"]) >= 0
+    for side in ("before", "after"):
+        assert cal[side]["metric"] == "loss_gap" and cal[side]["updates_live"] == 10
+        assert np.isfinite(cal[side]["mean_log"])
