@@ -115,7 +115,7 @@ class Core:
         self.arrivals = {k: [] for k in ("worker", "job", "received", "done", "updates")}
         self.updates: list = []  # the time of each update
         self.iterates: list = []  # the model after each update
-        self.counts = dict(received=0, used=0, cancelled=0, timeouts=0, late=0)
+        self.counts = dict(received=0, used=0, cancelled=0, timeouts=0)
         self.grid = np.asarray(grid, np.float64)  # recording times on the run's clock
         self.snapshots: list = []  # (model, counts, updates) in force at each recording time
         self.keep = ITERATES // max(1, x0.shape[0])  # iterates kept (the first ones)
@@ -159,13 +159,13 @@ class Core:
         return self.busy[w] and version == self.version[w] and j == self.job[w]
 
     def discard(self, w: int, j: int, version: int, start: float, finish: float, t: float) -> None:
-        """A result of a cancelled job came in at ``t``: logged, never applied."""
+        """A result of a cancelled job came in at ``t``: logged in its row (which stays
+        ``cancelled``, now with a receipt time), never applied."""
         rows = [i for i in range(len(self.jobs["worker"]) - 1, -1, -1)
                 if self.jobs["worker"][i] == w and self.jobs["version"][i] == version]
         if rows:
             i = rows[0]
             self.jobs["start"][i], self.jobs["finish"][i], self.jobs["received"][i] = start, finish, t
-        self.counts["late"] += 1
 
     def arrival(self, w: int, g, start: float, finish: float, t: float) -> list:
         """Worker ``w``'s current job reported at ``t`` with result ``g`` (``None`` for an
