@@ -42,6 +42,7 @@ _PUBLIC = {
     "worst_case_quadratic": "problems",
     "SweepResult": "sweep", "simulate": "sweep", "sweep": "sweep",
     "SpeedProfile": "timing", "TimingModel": "timing", "make_timing": "timing",
+    "live": "live", "replay": "live",
 }
 #: Public names that are modules themselves.
 _MODULES = {"jobs", "theory"}
@@ -83,11 +84,25 @@ class _Package(_types.ModuleType):
         vars(self)["sweep"] = value
 
 
+    @property
+    def live(self):
+        """:func:`jaxsim.live.live`, also after the subpackage of the same name is imported (as
+        :attr:`sweep`; the subpackage itself is ``sys.modules["jaxsim.live"]``)."""
+        value = vars(self).get("live")
+        if value is None or isinstance(value, _types.ModuleType):
+            value = _importlib.import_module(f"{__name__}.live").live
+        return value
+
+    @live.setter
+    def live(self, value):
+        vars(self)["live"] = value
+
+
 _sys.modules[__name__].__class__ = _Package
 
 _enable_from_environment()
 
 __all__ = ["EventStream", "Horizon", "Method", "PROBLEMS", "Problem", "REGISTRY", "SpeedProfile",
-           "SweepResult", "TimingModel", "check", "enable_compile_cache", "free_running", "from_loss", "make_method",
-           "make_problem", "make_timing", "register", "sample_stream", "simulate", "sweep", "theory",
-           "use_cpu_devices", "worst_case_quadratic"]
+           "SweepResult", "TimingModel", "check", "enable_compile_cache", "free_running", "from_loss", "live",
+           "make_method", "make_problem", "make_timing", "register", "replay", "sample_stream", "simulate", "sweep",
+           "theory", "use_cpu_devices", "worst_case_quadratic"]

@@ -1,4 +1,4 @@
-"""Command line: ``jaxsim list | run | bench | figure | replot``."""
+"""Command line: ``jaxsim list | run | check | bench | figure | replot | live | replay``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from .figures import FIGURES
 DESCRIPTION = ("Simulate asynchronous SGD methods in simulated wall-clock time. 'jaxsim list' shows every "
                "name you can use (methods and their hyperparameters, problems and their options, timing "
                "models, speed profiles, metrics, figures); 'jaxsim run' simulates one method over a grid; "
-               "'jaxsim bench' measures throughput; 'jaxsim figure' reproduces a paper figure. "
+               "'jaxsim bench' measures throughput; 'jaxsim figure' reproduces a paper figure; 'jaxsim live' runs a "
+               "method on real worker processes and 'jaxsim replay' holds the simulator against it. "
                "'jaxsim COMMAND --help' lists a command's options.")
 
 
@@ -749,6 +750,74 @@ def _cmd_replot(args) -> int:
     return 0
 
 
+def _cmd_live(args) -> int:
+    _check_writable("--out", args.out, directory=False)
+    hp = _parse_hp(args.hp)
+    for k, v in hp.items():
+        if isinstance(v, list):
+            raise UsageError(f"--hp {k}: a live run takes one value per hyperparameter")
+
+    from .live import live
+    from .timing import make_timing
+
+    method = _make_method(args.method, args.opt)
+    noise_kw = {"var": "i"} if args.noise == "halfnormal" else {}
+    timing = make_timing(args.n, args.base, args.noise, **noise_kw)
+    log = live(method.name, "quadratic", timing, hparams=hp, seed=args.seed, horizon=args.horizon,
+               time_scale=args.time_scale, num_points=args.points, method_options=_parse_opts(args.opt),
+               problem_options={"d": args.d, "noise_scale": args.noise_scale}, stall=args.stall,
+               startup_timeout=args.startup_timeout, out=args.out)
+    arr, ov = log.arrays, log.header["overheads"]
+    print(f"{method.name}: {arr['arrivals/worker'].size} arrivals, {int(arr['metric/updates'][-1])} updates, "
+          f"f = {arr['metric/loss'][-1]:.6g} after {args.horizon:g} simulated s "
+          f"({args.horizon * args.time_scale:g} wall s; workers started in {log.header['startup']:.1f} s)")
+    print("overheads (mean ms): " + ", ".join(f"{k} {v['mean_ms']:.3f}" for k, v in ov.items()))
+    print(f"log saved in {args.out}")
+    if log.error is not None:
+        print(f"jaxsim: live run ended early: {log.error}; the log up to then is saved in {args.out}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_replay(args) -> int:
+    from .live import LiveLog, calibrate, replay
+
+    log = LiveLog.load(args.log)
+    rep = replay(log)
+    rep.pop("result")
+    if args.calibrate:
+        rep["calibration"] = calibrate(log)
+    if args.json:
+        print(json.dumps(_plain(rep)))
+        return 0
+    o = rep["order"]
+    if o["identical"]:
+        print(f"arrival order: identical ({o['arrivals_live']} arrivals)")
+    else:
+        d = o["first_divergence"]
+        def side(a):
+            if a is None:
+                return "none (ran out)"
+            lag = "" if a["dispatch_lag"] is None else f", sent {a['dispatch_lag']:.3g} s later live than replayed"
+            return f"worker {a['worker']} job {a['job']} at {a['time']:.4g} s{lag}"
+        print(f"arrival order: first divergence at arrival {d['index']} of {o['arrivals_live']}: live "
+              f"{side(d['live'])}; replay {side(d['replay'])} (simulated seconds; the server's own time before "
+              "a job delays it live, not in the replay)")
+    u = rep["updates"]
+    print(f"updates: live {u['live']}, replay {u['replay']}")
+    for m, v in rep["timed"].items():
+        print(f"{m:14s} largest relative difference: {v:.3g} on the recording times, "
+              f"{rep['by_update'][m]['max_rel']:.3g} at equal update counts")
+    if args.calibrate:
+        c = rep["calibration"]
+        for k in ("before", "after"):
+            print(f"simulation of the same draws, {k} calibration: mean |log10 difference| of {c[k]['metric']} "
+                  f"{c[k]['mean_log']:.3g}, "
+                  f"updates {c[k]['updates_sim']:.0f} vs live {c[k]['updates_live']:.0f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser, built from the stored catalog of names (:mod:`jaxsim.catalog`),
     so that parsing, ``--help`` and argument errors import no JAX."""
@@ -866,6 +935,44 @@ def build_parser() -> argparse.ArgumentParser:
                         "its saved results; the PNG is byte-identical to the first run's.")
     rp.add_argument("directory", help="a directory written by 'jaxsim figure'")
     rp.add_argument("--out", metavar="DIR", help="where to write (default: DIRECTORY itself)")
+
+    lv = sub.add_parser("live", help="run a method on real worker processes (one per worker) and log what happened",
+                        description="Run METHOD live: one process per worker computes the quadratic's keyed "
+                        "stochastic gradients and waits out the seed's drawn durations (times --time-scale); this "
+                        "process is the server and applies the method's reference rule to each result as it "
+                        "arrives (cancelling, idling, restarting workers as the rule says). Writes the event log "
+                        "and the metrics over wall time to --out ('jaxsim replay' reads it). A worker that dies or "
+                        "stalls ends the run with a message naming it (exit code 1); the log so far is saved.")
+    lv.add_argument("method", metavar="METHOD", help="a registered method on the stream or controlled clock "
+                    "('jaxsim list')")
+    lv.add_argument("--n", type=_positive_int, default=8, help="workers (processes)")
+    lv.add_argument("--base", default="one_plus_sqrt", choices=bases, metavar="NAME",
+                    help=f"base compute time of each worker: {', '.join(bases)}")
+    lv.add_argument("--noise", default="halfnormal", choices=noises, metavar="NAME",
+                    help="random part of each compute time, a noise law ('jaxsim list')")
+    lv.add_argument("--d", type=_positive_int, default=20, help="dimension of the quadratic")
+    lv.add_argument("--noise-scale", type=float, default=0.01, help="gradient noise s of the quadratic")
+    lv.add_argument("--horizon", type=_seconds, default=100.0, help="simulated seconds")
+    lv.add_argument("--time-scale", type=_seconds, default=0.01, help="wall seconds per simulated second")
+    lv.add_argument("--points", type=_positive_int, default=50, help="recording intervals")
+    lv.add_argument("--seed", type=_seed, default=0, help="the seed of the durations and gradient noise")
+    lv.add_argument("--hp", nargs="+", action="extend", metavar="NAME=VALUE", help="hyperparameters (one value each)")
+    lv.add_argument("--opt", nargs="+", action="extend", metavar="KEY=VALUE", help="the method's static options")
+    lv.add_argument("--out", metavar="FILE", default="live.npz", help="where to save the log (.npz)")
+    lv.add_argument("--stall", type=_seconds, default=10.0, help="wall seconds a worker may stay silent past its "
+                    "job's end before the run ends")
+    lv.add_argument("--startup-timeout", type=_seconds, default=300.0, help="wall seconds the workers may take to "
+                    "start")
+
+    ry = sub.add_parser("replay", help="replay a live run's log in the simulator and compare",
+                        description="Run the jitted engine with the live run's own measured durations (server send "
+                        "to server receipt) and report the arrival order (identical, or the first divergence), the "
+                        "update counts and the metrics' largest relative difference, on the recording times and at "
+                        "equal update counts. --calibrate also fits a communication model to the measured overheads "
+                        "and reports the simulator's distance to the live run before and after.")
+    ry.add_argument("log", metavar="LOG", help="a log written by 'jaxsim live'")
+    ry.add_argument("--calibrate", action="store_true", help="also calibrate the communication model")
+    ry.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
 
@@ -901,7 +1008,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv  # the command line, recorded with the results of 'jaxsim run'
     handler = {"list": _cmd_list, "run": _cmd_run, "check": _cmd_check, "bench": _cmd_bench, "figure": _cmd_figure,
-               "replot": _cmd_replot}[args.cmd]
+               "replot": _cmd_replot, "live": _cmd_live, "replay": _cmd_replay}[args.cmd]
     started = time.time()
     try:
         from .runtime.cpu_devices import apply_default, use_cpu_devices

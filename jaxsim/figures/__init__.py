@@ -30,6 +30,7 @@ FIGURES = {
     "dp-rbcd": "jaxsim.figures.dp_rbcd",
     "rennala-mvr-quadratic": "jaxsim.figures.rennala_mvr_quadratic",
     "loscar-a9a": "jaxsim.figures.loscar_a9a",
+    "live-vs-sim": "jaxsim.figures.live_vs_sim",
 }
 
 

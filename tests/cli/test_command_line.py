@@ -281,7 +281,7 @@ def test_loss_is_recorded_and_loss_gap_only_with_f_star():
 RST = ("``", "`", ":func:", ":class:", ":meth:", ":mod:", ":data:", ":attr:")
 
 
-@pytest.mark.parametrize("argv", [[], ["list"], ["run"], ["bench"], ["figure"], ["replot"]])
+@pytest.mark.parametrize("argv", [[], ["list"], ["run"], ["bench"], ["figure"], ["replot"], ["live"], ["replay"]])
 def test_help_is_plain_text_with_defaults(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main([*argv, "--help"])
@@ -296,7 +296,7 @@ def test_help_is_plain_text_with_defaults(argv, capsys):
 def test_every_option_of_every_subcommand_has_help():
     parser = cli.build_parser()
     subs = parser._subparsers._group_actions[0].choices
-    assert set(subs) == {"list", "run", "check", "bench", "figure", "replot"}
+    assert set(subs) == {"list", "run", "check", "bench", "figure", "replot", "live", "replay"}
     for name, p in [("jaxsim", parser), *subs.items()]:
         for action in p._actions:
             assert action.help and action.help.strip(), (name, action.dest)
