@@ -768,7 +768,7 @@ def _bench_one(args) -> int:
               f"peak {r['peak_rss_mib']:.0f} MiB resident)")
         print(f"synchronous {r['sync_run_events_per_s']:.3e} run-events/s (compile {r['sync_compile_s']:.1f} s, "
               f"peak {r['sync_peak_rss_mib']:.0f} MiB resident; the same gradients at the current model)")
-        print(f"fraction of synchronous {r['fraction_of_sync']:.2f}")
+        print(f"fraction of synchronous {r['fraction_of_sync']:.3g}")
     _bench_json(args, r)
     return 0
 

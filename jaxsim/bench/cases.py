@@ -135,15 +135,21 @@ SUITE_METHODS = {
     "stream": ("ringmaster", (("R", (1, 4)),)),
     "controlled": ("ringmaster_stops", (("R", (1, 4)),)),
     "allocation": ("ata", (("B", (4, 8)),)),
-    "rounds": ("loscar", (("K", (10, 50)),)),
+    "rounds": ("loscar", (("compute_time", (5.0, 10.0)),)),
 }
 #: Per problem: stepsizes (two), workers, events per run, seeds.
 SUITE_PROBLEMS = {
-    "quadratic": dict(gammas=(0.01, 0.1), n=100, events=4000, seeds=2),
-    "logistic": dict(gammas=(0.1, 0.5), n=20, events=2000, seeds=2),
+    "quadratic": dict(gammas=(0.01, 0.1), n=100, events=32_000, seeds=2),
+    "logistic": dict(gammas=(0.1, 0.5), n=20, events=32_000, seeds=2),
     "mlp": dict(gammas=(0.01, 0.05), n=20, events=1000, seeds=2),
     "lm": dict(gammas=(0.01, 0.05), n=8, events=100, seeds=2),
 }
+#: Events per run where a clock's cost per event is far from its problem's default: each case's
+#: engine call should take a few tenths of a second or more on a 2-core CPU (the loop runs in
+#: segments of a quarter second), and its synchronous kernel's some hundredths.
+SUITE_EVENTS = {("stream", "quadratic"): 128_000, ("stream", "logistic"): 64_000, ("stream", "mlp"): 500,
+                ("allocation", "quadratic"): 128_000, ("allocation", "logistic"): 64_000, ("allocation", "mlp"): 2000,
+                ("rounds", "logistic"): 16_000, ("rounds", "mlp"): 200, ("rounds", "lm"): 40}
 #: The free-running quadratic at d = 100 of ``jaxsim bench`` (:func:`jaxsim.bench.run`'s
 #: default): Ringmaster ASGD, n = 100, 4 seeds x 16 stepsizes x R in {1, 2, 4, 8} (256 runs) x
 #: 20 000 events.
@@ -153,16 +159,17 @@ DEFAULT_CASE = Case("ringmaster", "quadratic", n=100, d=100, seeds=4,
 
 
 def case_for(method: str, problem: str, *, d=None, n=None, events=None) -> Case:
-    """The suite's sizes for ``method`` on ``problem``: its problem's workers, events, seeds and
-    stepsizes, and the grid of its clock's suite method (or ``gamma`` alone for another method);
-    ``d``, ``n``, ``events`` override them."""
+    """The suite's sizes for ``method`` on ``problem``: its problem's workers, events (or its
+    clock's, :data:`SUITE_EVENTS`), seeds and stepsizes, and the grid of its clock's suite method
+    (or ``gamma`` alone for another method); ``d``, ``n``, ``events`` override them."""
     if problem not in PROBLEMS:
         raise ValueError(f"problem: unknown benchmark problem {problem!r}; choose one of {sorted(PROBLEMS)}")
     p = SUITE_PROBLEMS[problem]
     axes = next((extra for name, extra in SUITE_METHODS.values() if name == method), ())
     grid = (("gamma", p["gammas"]),) + tuple(axes)
-    return Case(method, problem, n=p["n"] if n is None else n, d=d, seeds=p["seeds"], grid=grid,
-                events=p["events"] if events is None else events)
+    if events is None:
+        events = SUITE_EVENTS.get((clock_of(make_method(method)).name, problem), p["events"])
+    return Case(method, problem, n=p["n"] if n is None else n, d=d, seeds=p["seeds"], grid=grid, events=events)
 
 
 def suite_cases() -> list:
@@ -332,5 +339,5 @@ def table_line(row: dict) -> str:
     return " | ".join(_cell(row, key, fmt) for _, key, fmt in COLUMNS)
 
 
-__all__ = ["COLUMNS", "Case", "DEFAULT_CASE", "PROBLEMS", "SUITE_METHODS", "SUITE_PROBLEMS", "build_problem",
+__all__ = ["COLUMNS", "Case", "DEFAULT_CASE", "PROBLEMS", "SUITE_EVENTS", "SUITE_METHODS", "SUITE_PROBLEMS", "build_problem",
            "case_for", "measure", "prepare", "suite", "suite_cases", "table_header", "table_line"]
