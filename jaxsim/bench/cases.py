@@ -9,7 +9,8 @@ setting in one batch) and through its clock's synchronous kernel
   by the server (the ``received`` metric, summed over the runs);
 * ``sync_run_events_per_s``: the synchronous kernel's gradients per second over the same batch,
   counts and keys (see :mod:`jaxsim.bench.kernels`); ``fraction_of_sync`` is the engine's rate
-  over it (≤ 1 unless the engine computes less than the kernel);
+  over it (what the engine adds to the bare gradients, as a fraction; noise on a loaded machine,
+  and XLA compiling the two loops differently, can put it above 1 where gradients dominate);
 * ``compile_s`` (``sync_compile_s``): the first call's time less the best later one (the
   compile, plus the first call's own run overhead);
 * ``peak_rss_mib`` (``sync_peak_rss_mib``): the process's resident-memory high-water mark

@@ -4,10 +4,11 @@ Each clock's kernel (:data:`SYNC`, keyed by the clock's name) runs the batch the
 (``vmap`` over seeds of a ``vmap`` over settings, the same per-job keys, the same recording grid)
 and computes the gradients the engine received there, each at the *current* model, followed by
 one SGD step through the server's one model update (:func:`jaxsim.sim.server.apply_step` with
-SGD's updates ``-g``). It keeps no point store, no delays, no worker state, draws no durations
-and keeps no counters but its own gradient count. At each grid point it records ``loss``,
-``loss_gap`` and ``grad_norm_sq`` (the metrics of the engine that cost a problem evaluation) and
-``gradients`` (its count so far).
+SGD's updates ``-g``; the stepsize is the setting's ``gamma``, 0.01 for a method without one).
+It keeps no point store, no delays, no worker state, draws no durations and keeps no counters
+but its own gradient count. At each grid point it records ``loss``, ``loss_gap`` and
+``grad_norm_sq`` (the engine's metrics that cost a problem evaluation) and ``gradients`` (its
+count so far).
 
 * ``stream`` (free-running): the engine's pre-sampled stream itself, per recording interval:
   every event's job (:meth:`~jaxsim.methods.jobs.Job.evaluate`, the method's job) from the
@@ -33,14 +34,15 @@ and keeps no counters but its own gradient count. At each grid point it records 
     u)`` at step ``u``), the last step of an interval masked to the interval's count: the
     gradients a round method received, as minibatch SGD at one model.
 
-  Gradients a loop clock evaluates and then masks (a run whose event lies past the interval in
-  a batch-wide step, ATA's slots past ``B``, a round method's workers that have stopped) count
-  against the engine, as they cost it time; the kernel counts only received ones (its loop
-  still steps masked runs of the batch until the busiest is done, as the engine's does).
+  What both evaluate and mask costs both: a batch-wide loop steps every run of the batch until
+  the busiest is done, and ATA's slots past ``B`` are computed. What only the engine evaluates
+  and masks counts against it: a round method's workers that have stopped while others step on
+  (the kernel computes one gradient per received one, ``n`` at a time).
 
-Its rate is ``gradients / seconds`` and the engine's ``received / seconds``: the two counts are
-equal (:func:`sync_gradients` per run; checked by the tests) except on the free-running
-clock for a method that ignores some workers' events (the kernel then counts every event).
+Its rate is ``gradients / seconds`` and the engine's ``received / seconds``. The two counts are
+equal, run by run and interval by interval (the tests check it), except on the free-running
+clock for a method that ignores some workers' events (the kernel counts every event, as the
+engine evaluates every event).
 """
 
 from __future__ import annotations
