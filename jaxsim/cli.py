@@ -686,11 +686,49 @@ def _cmd_check(args) -> int:
     return 1 if failed else 0
 
 
+#: ``jaxsim bench``'s options for the fields its library errors name.
+_BENCH_FIELDS = (
+    (r"problem", "--problem"),
+    (r"(workers\b|timing\.n\b)", "--n"),
+    (r"d\b", "--d"),
+    (r"(horizon|events)", "--events"),
+    (r"(hyperparameter|method)", "--method"),
+)
+
+
+def _bench_json(args, result) -> None:
+    """``--json``: the JSON line alone on stdout (no FILE), or the JSON written to FILE."""
+    text = json.dumps(_plain(result), allow_nan=False)
+    if args.json in (None, "-"):
+        print(text)
+        return
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(text + "\n")
+    print(f"JSON written to {args.json}")
+
+
 def _cmd_bench(args) -> int:
+    if args.json not in (None, "-"):
+        _check_writable("--json", args.json, directory=False)
+    if args.suite:
+        given = [f for f, v in (("--method", args.method), ("--problem", args.problem), ("--d", args.d),
+                                ("--n", args.n), ("--events", args.events)) if v is not None]
+        if given:
+            raise UsageError(f"--suite: runs its own cases; drop {', '.join(given)} (or drop --suite to "
+                             "benchmark one method on one problem)")
+        return _bench_suite(args)
+    if args.method is None and args.problem is None:
+        if args.n is not None:
+            raise UsageError("--n: the default benchmark has n = 100 workers; give --method or --problem to set it")
+        return _bench_default(args)
+    return _bench_one(args)
+
+
+def _bench_default(args) -> int:
     from . import bench
 
-    r = bench.run(events=args.events, **({} if args.d is None else {"d": args.d}))
-    if not args.json:
+    r = bench.run(events=20_000 if args.events is None else args.events, **({} if args.d is None else {"d": args.d}))
+    if args.json != "-":
         print(f"engine      {r['engine_run_events_per_s']:.3e} run-events/s ({r['runs']} runs, d={r['d']}, n={r['n']})")
         print(f"reference   {r['reference_run_events_per_s']:.3e} run-events/s")
         print(f"synchronous {r['sync_run_events_per_s']:.3e} run-events/s (same draws, gradient at the current model)")
@@ -698,7 +736,59 @@ def _cmd_bench(args) -> int:
         print(f"speedup vs reference {r['speedup_vs_reference']:.1f}x; fraction of synchronous "
               f"{r['fraction_of_sync']:.2f}; fraction of floor {r['fraction_of_floor']:.2f}; "
               f"compile {r['compile_s']:.2f} s")
-    print(json.dumps(r))
+    if args.json in (None, "-"):
+        print(json.dumps(r))
+    else:
+        _bench_json(args, r)
+    return 0
+
+
+def _bench_one(args) -> int:
+    from . import catalog
+
+    method = "ringmaster" if args.method is None else args.method
+    names = catalog.load()["methods"]
+    if method not in names:
+        raise UsageError(f"--method: unknown method {method!r}; choose one of {sorted(names)} ('jaxsim list')")
+    from .bench import cases
+
+    problem = "quadratic" if args.problem is None else args.problem
+    if problem not in cases.PROBLEMS:
+        raise UsageError(f"--problem: unknown benchmark problem {problem!r}; choose one of {sorted(cases.PROBLEMS)}")
+    try:
+        case = cases.case_for(method, problem, d=args.d, n=args.n, events=args.events)
+        r = cases.measure(case, repeats=args.repeats)
+    except ValueError as e:
+        if isinstance(e, UsageError):
+            raise
+        raise UsageError(_name_option(" ".join(str(e).split()), _BENCH_FIELDS)) from None
+    if args.json != "-":
+        print(f"{r['method']} on {r['problem']} ({r['clock']} clock): {r['runs']} runs x {r['events_per_run']:.0f} "
+              f"gradients received, d={r['d']}, n={r['n']}, {r['backend']}")
+        print(f"engine      {r['engine_run_events_per_s']:.3e} run-events/s (compile {r['compile_s']:.1f} s, "
+              f"peak {r['peak_rss_mib']:.0f} MiB resident)")
+        print(f"synchronous {r['sync_run_events_per_s']:.3e} run-events/s (compile {r['sync_compile_s']:.1f} s, "
+              f"peak {r['sync_peak_rss_mib']:.0f} MiB resident; the same gradients at the current model)")
+        print(f"fraction of synchronous {r['fraction_of_sync']:.3g}")
+    _bench_json(args, r)
+    return 0
+
+
+def _bench_suite(args) -> int:
+    from .bench import cases
+
+    quiet = args.json == "-"
+    load = os.getloadavg()
+    if not quiet:
+        print(f"jaxsim bench --suite: load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
+        print(cases.table_header(), flush=True)
+    out = cases.suite(repeats=args.repeats, on_row=None if quiet else lambda row: print(cases.table_line(row),
+                                                                                           flush=True))
+    out.update(load_before=list(load), load_after=list(os.getloadavg()))
+    if not quiet:
+        print(f"{len(out['rows'])} cases in {out['seconds']:.0f} s ({len(out['skipped'])} skipped); load average "
+              f"{out['load_after'][0]:.2f} {out['load_after'][1]:.2f} {out['load_after'][2]:.2f}")
+    _bench_json(args, out)
     return 0
 
 
@@ -915,12 +1005,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--configs", type=_positive_int, help="configurations per worker-count bucket (default: the "
                    "clock's, 4 to 10)")
 
-    b = sub.add_parser("bench", help="engine vs reference vs synchronous and floor kernels: throughput",
-                       description="Measure the engine's throughput against the reference loop, a synchronous "
-                       "SGD kernel over the same events and draws, and the one-axpy floor kernel.")
-    b.add_argument("--d", type=_positive_int, help="dimension (default 100)")
-    b.add_argument("--json", action="store_true", help="print only the JSON line")
-    b.add_argument("--events", type=_positive_int, default=20_000, help="events per run")
+    b = sub.add_parser("bench", help="engine vs synchronous kernel: throughput, per clock and problem",
+                       description="Measure the engine's throughput (run-events per second: gradients received) "
+                       "against the synchronous kernel of its clock and problem over the same batch, keys and "
+                       "counts, with compile time and peak memory. Without --method/--problem/--suite: Ringmaster "
+                       "ASGD on the quadratic against the reference loop, the synchronous and the floor kernels.")
+    b.add_argument("--method", help="a registered method (default ringmaster when --problem is given)")
+    b.add_argument("--problem", help="quadratic, logistic, mlp or lm (default quadratic when --method is given)")
+    b.add_argument("--d", type=_positive_int, help="dimension: the quadratic's, the logistic's features (default 100)")
+    b.add_argument("--n", type=_positive_int, help="workers (default: the problem's suite size)")
+    b.add_argument("--events", type=_positive_int,
+                   help="events per run (default 20000; with --method/--problem the problem's suite size)")
+    b.add_argument("--suite", action="store_true", help="one method per clock x quadratic, logistic, mlp, lm: a table")
+    b.add_argument("--repeats", type=_positive_int, default=3, help="interleaved timed calls (the best counts)")
+    b.add_argument("--json", nargs="?", const="-", metavar="FILE",
+                   help="write the results as JSON to FILE; without FILE print only the JSON line")
 
     f = sub.add_parser("figure", help="reproduce a paper figure (--list: every figure)",
                        description="Run a paper figure: its sweeps, best-of-grid selection and plot, with every "

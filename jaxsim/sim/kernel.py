@@ -217,7 +217,8 @@ class _BatchRunner:
     interval finished, no such metric, or a batch spread over several processes). It only reads:
     the numbers do not depend on it. :mod:`jaxsim.sim.runner`'s progress bar is one.
 
-    ``run_batch.lower(...)`` lowers the kernel that builds a batch's state (for inspection);
+    ``run_batch.lower(...)`` lowers the kernel that builds a batch's state (for inspection),
+    ``run_batch.memory(...)`` gives both kernels' compiled memory statistics;
     ``run_batch.clear_cache()`` drops the compiled kernels."""
 
     def __call__(self, clock, problem, seeds, hp, intervals, t0, x0=None, *, max_steps=None, mesh=None,
@@ -264,6 +265,17 @@ class _BatchRunner:
 
     def lower(self, clock, problem, seeds, hp, intervals, t0, x0=None):
         return _start.lower(clock, problem, seeds, hp, intervals, t0, x0)
+
+    def memory(self, clock, problem, seeds, hp, intervals, t0, x0=None) -> dict:
+        """XLA's compiled memory statistics of a one-device batch's two kernels (``{"start": ...,
+        "segment": ...}``, ``Compiled.memory_analysis()``; ``None`` where the backend has none):
+        read from JAX's cache after a batch of the same shapes ran, compiled otherwise. For
+        inspection (``jaxsim bench``); nothing runs."""
+        iv, _, c, recs = jax.eval_shape(functools.partial(_start, clock), problem, seeds, hp, intervals, t0, x0)
+        seg = _segment.lower(clock, problem, seeds, hp, iv, c, recs, jax.ShapeDtypeStruct((1, 1), jnp.int32),
+                             jax.ShapeDtypeStruct((), jnp.int32))
+        return {"start": self.lower(clock, problem, seeds, hp, intervals, t0, x0).compile().memory_analysis(),
+                "segment": seg.compile().memory_analysis()}
 
     def clear_cache(self):
         _start.clear_cache()

@@ -1,4 +1,5 @@
-"""Throughput benchmark: engine vs reference loop vs a floor kernel, in one process.
+"""``jaxsim bench``'s default: the free-running engine against the reference loop, its synchronous
+kernel and a floor kernel, in one process.
 
 Work: Ringmaster ASGD on the worst-case quadratic (``d = 100``), ``n = 100`` workers
 with ``(1 + sqrt(w)) + |N(0, w + 1)|`` durations, ``seeds x gammas x R`` runs. Reported
@@ -6,9 +7,10 @@ in run-events per second (runs x events each):
 
 * engine: the stream clock's batch (:func:`jaxsim.sim.runner.run_setup`), compiled, timed on a second call;
 * reference: the plain heap loop (:mod:`jaxsim.reference`) on a few of the same runs;
-* synchronous: a kernel over the same stream, batch and draws that computes each event's
-  gradient at the *current* model and steps (``x <- x - gamma grad(x; noise)``), recording
-  the same metrics: what any method computing these gradients pays, without a point
+* synchronous: the free-running clock's synchronous kernel
+  (:func:`jaxsim.bench.kernels.stream_sync`) over the same stream, batch and draws: each
+  event's gradient at the *current* model and one SGD step (``x <- x - gamma grad(x; noise)``),
+  recording the same metrics: what any method computing these gradients pays, without a point
   store, delays or the server's bookkeeping. ``fraction_of_sync`` is the engine's rate
   over its rate.
 * floor: the same, doing only one ``axpy`` per event (``x <- x - gamma z b``): below what
@@ -27,13 +29,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import make_method, make_timing, reference, worst_case_quadratic
-from .sim.events import Horizon
-from .runtime.rng import time_key
-from .sim import stream
-from .sim.server import SGD
-from .sim.clocks import build_streams
-from .sim.runner import run_setup
+from .. import make_method, make_timing, reference, worst_case_quadratic
+from ..sim.events import Horizon
+from ..runtime.rng import time_key
+from ..sim import stream
+from ..sim.server import SGD
+from ..sim.clocks import build_streams
+from ..sim.runner import run_setup
+from .kernels import stream_sync
 
 
 @functools.partial(jax.jit, static_argnames=("clock",))
@@ -57,28 +60,11 @@ def floor_batch(clock, problem, seeds, intervals, gammas):
     return jax.vmap(over_hp, in_axes=(0, 0, None))(iv.valid, iv.noise, gammas)
 
 
-@functools.partial(jax.jit, static_argnames=("clock",))
 def sync_batch(clock, problem, seeds, intervals, gammas):
-    """The synchronous kernel: same stream, batch and draws as the engine; each event's
-    gradient at the current model, one SGD step, the engine's metrics at each grid point."""
-    x0 = problem.init()
-    iv = clock.prepare(problem, seeds, intervals)
-    job = clock.method.job
-
-    def one(worker, valid, noise, gamma):
-        def step(x, ev):
-            w, ok, z = ev
-            _, g = job.evaluate(problem, (x,), z, w, {}, 1)
-            return x - jnp.where(ok, gamma, 0.0) * g, None
-
-        def chunk(x, ev):
-            x, _ = jax.lax.scan(step, x, ev)
-            return x, (problem.loss(x), jnp.sum(problem.full_grad(x) ** 2))
-
-        return jax.lax.scan(chunk, x0, (worker, valid, noise))[1]
-
-    over_hp = jax.vmap(one, in_axes=(None, None, None, 0))
-    return jax.vmap(over_hp, in_axes=(0, 0, 0, None))(iv.worker, iv.valid, iv.noise, gammas)
+    """The synchronous kernel (:func:`~jaxsim.bench.kernels.stream_sync`) with stepsizes
+    ``gammas``: ``(loss, grad_norm_sq)``, each ``[S, P, G]``."""
+    out = stream_sync(clock, problem, seeds, intervals, {"gamma": gammas}, jnp.asarray(problem.init()))
+    return out["loss"], out["grad_norm_sq"]
 
 
 def _first_call(fn) -> float:
@@ -88,6 +74,7 @@ def _first_call(fn) -> float:
 
 
 def best_interleaved(fns: dict, repeats: int) -> dict:
+    """``{name: best seconds}`` of ``repeats`` rounds calling each of ``fns`` in turn."""
     best = {k: np.inf for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
@@ -113,7 +100,7 @@ def run(n: int = 100, d: int = 100, events: int = 20_000, seeds: int = 4, gammas
 
     setup = stream.setup(method, problem, timing, streams, seed_list, settings, optimizer=SGD)
     engine_call = lambda: run_setup(setup, method, problem, settings, batch_size=len(settings),  # noqa: E731
-                                    dtype=problem.dtype)[0]["loss_gap"]
+                                    dtype=problem.dtype, devices=1)  # one device, as the kernels run[0]["loss_gap"]
     gam = jnp.asarray([s["gamma"] for s in settings], jnp.float32)
     floor_call = lambda: floor_batch(setup.clock, problem, setup.seeds, setup.intervals, gam)  # noqa: E731
     sync_call = lambda: sync_batch(setup.clock, problem, setup.seeds, setup.intervals, gam)  # noqa: E731
