@@ -99,8 +99,9 @@ def run(n: int = 100, d: int = 100, events: int = 20_000, seeds: int = 4, gammas
     run_events = sum(s.num_events for s in streams) * len(settings)
 
     setup = stream.setup(method, problem, timing, streams, seed_list, settings, optimizer=SGD)
+    # one device, as the kernels run
     engine_call = lambda: run_setup(setup, method, problem, settings, batch_size=len(settings),  # noqa: E731
-                                    dtype=problem.dtype, devices=1)  # one device, as the kernels run[0]["loss_gap"]
+                                    dtype=problem.dtype, devices=1)[0]["loss_gap"]
     gam = jnp.asarray([s["gamma"] for s in settings], jnp.float32)
     floor_call = lambda: floor_batch(setup.clock, problem, setup.seeds, setup.intervals, gam)  # noqa: E731
     sync_call = lambda: sync_batch(setup.clock, problem, setup.seeds, setup.intervals, gam)  # noqa: E731
