@@ -194,7 +194,8 @@ class MLPClassifier(Problem):
 
 
 # Per run under vmap: settings of a seed share its rows (see jaxsim.problems.batching).
-_minibatch_grad = per_run(lambda problem, x, noise, worker: jax.grad(problem._rows_loss)(x, problem.parts[worker, noise]))
+_minibatch_grad = per_run(
+    lambda problem, x, noise, worker: jax.grad(problem._rows_loss)(x, problem.parts[worker, noise]))
 
 
 def mlp_classifier(X, y, parts, hidden: int = 128, classes: int = 10, batch: int = 4,
