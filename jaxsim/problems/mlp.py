@@ -163,7 +163,7 @@ class MLPClassifier(Problem):
         idx, w = self._chunks(x.dtype)
 
         def body(acc, iw):
-            return acc + jax.grad(self._rows_loss)(x, *iw), None
+            return acc + _chunk_grad(self, x, *iw), None
 
         return jax.lax.scan(body, jnp.zeros_like(x), (idx, w))[0]
 
@@ -193,7 +193,9 @@ class MLPClassifier(Problem):
         return float(self.noise_scale) ** 2 * self.dim
 
 
-# Per run under vmap: settings of a seed share its rows (see jaxsim.problems.batching).
+# Per run under vmap: settings of a seed share its rows, and every run the data's chunks
+# (see jaxsim.problems.batching): a run's numbers do not depend on what shares its batch or device.
+_chunk_grad = per_run(lambda problem, x, rows, weights: jax.grad(problem._rows_loss)(x, rows, weights))
 _minibatch_grad = per_run(
     lambda problem, x, noise, worker: jax.grad(problem._rows_loss)(x, problem.parts[worker, noise]))
 
