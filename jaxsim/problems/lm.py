@@ -15,6 +15,8 @@ Metrics: ``value_and_grad_from_noise`` returns the minibatch's loss with its gra
 computed); ``loss(x)`` is the mean cross-entropy on ``heldout_windows`` (default 8) fixed,
 evenly spaced held-out windows at ``x`` (the held-out loss at the current model) and
 ``full_grad`` its gradient (for the gradient-norm metric). ``f_star`` is unknown.
+Under ``vmap`` a minibatch gradient is computed per run even where runs share its windows
+(:func:`jaxsim.problems.batching.per_run`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from jax.flatten_util import ravel_pytree
 from . import text as _text
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
+from .batching import per_run
 from .lm_model import GPT, LMConfig, flat_to_params, init_params, is_int, make_config, next_token_loss
 from .logistic import default_dtype
 from .options import Option, command_line
@@ -79,11 +82,11 @@ class LanguageModel(Problem):
         return jax.random.randint(key, (self.config.batch,), 0, hi, dtype=jnp.int32)
 
     def grad_from_noise(self, x, noise, worker):
-        return jax.grad(self._windows_loss)(x, self.windows(noise))
+        return _minibatch_value_and_grad(self, x, noise, worker)[1]
 
     def value_and_grad_from_noise(self, x, noise, worker):
         """``(mean next-token cross-entropy of the minibatch at x, its gradient)``."""
-        return jax.value_and_grad(self._windows_loss)(x, self.windows(noise))
+        return _minibatch_value_and_grad(self, x, noise, worker)
 
     def _chunks(self, dtype):
         # Held-out windows in chunks of `batch` (padding: window 0 with weight 0), so a
@@ -113,6 +116,11 @@ class LanguageModel(Problem):
             return acc + jax.grad(self._windows_loss)(x, self.heldout[i], wi), None
 
         return jax.lax.scan(body, jnp.zeros_like(x), (idx, w))[0]
+
+
+# Per run under vmap: settings of a seed share its windows (see jaxsim.problems.batching).
+_minibatch_value_and_grad = per_run(
+    lambda problem, x, noise, worker: jax.value_and_grad(problem._windows_loss)(x, problem.windows(noise)))
 
 
 def heldout_windows_of(tokens: np.ndarray, count: int, length: int) -> np.ndarray:

@@ -21,6 +21,8 @@ The engine sees the parameters raveled into one vector; the unravel function is 
 from the static sizes, so two problems of the same shape share compiled code.
 ``loss`` and ``full_grad`` stream over the samples in chunks of ``chunk`` so that a
 recording point never materialises all activations (or a gathered copy of the data).
+Under ``vmap`` a minibatch gradient is computed per run even where runs share its rows
+(:func:`jaxsim.problems.batching.per_run`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from jax.flatten_util import ravel_pytree
 from . import data as _data
 from ..runtime.pytree import pytree_dataclass, static_field
 from .base import Problem
+from .batching import per_run
 from .logistic import check_batch, default_dtype, minibatch_positions
 from .options import Option, command_line
 
@@ -160,7 +163,7 @@ class MLPClassifier(Problem):
         idx, w = self._chunks(x.dtype)
 
         def body(acc, iw):
-            return acc + jax.grad(self._rows_loss)(x, *iw), None
+            return acc + _chunk_grad(self, x, *iw), None
 
         return jax.lax.scan(body, jnp.zeros_like(x), (idx, w))[0]
 
@@ -180,7 +183,7 @@ class MLPClassifier(Problem):
     def grad_from_noise(self, x, noise, worker):
         if self.full_batch:
             return self.full_grad(x) + self.noise_scale * noise
-        return jax.grad(self._rows_loss)(x, self.parts[worker, noise])
+        return _minibatch_grad(self, x, noise, worker)
 
     @property
     def sigma2(self) -> float:
@@ -188,6 +191,13 @@ class MLPClassifier(Problem):
         if not self.full_batch:
             raise AttributeError("sigma2: known only in full-batch mode (full_batch_noise given)")
         return float(self.noise_scale) ** 2 * self.dim
+
+
+# Per run under vmap: settings of a seed share its rows, and every run the data's chunks
+# (see jaxsim.problems.batching): a run's numbers do not depend on what shares its batch or device.
+_chunk_grad = per_run(lambda problem, x, rows, weights: jax.grad(problem._rows_loss)(x, rows, weights))
+_minibatch_grad = per_run(
+    lambda problem, x, noise, worker: jax.grad(problem._rows_loss)(x, problem.parts[worker, noise]))
 
 
 def mlp_classifier(X, y, parts, hidden: int = 128, classes: int = 10, batch: int = 4,
