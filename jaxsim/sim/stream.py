@@ -50,25 +50,30 @@ class Interval(NamedTuple):
 
 
 def plan_store(method: StreamMethod, hp: dict, stream_max_delay: int, n: int,
-               window: int | None = None) -> Layout:
+               window: int | None = None, sample_losses: bool = False) -> Layout:
     """How many past points to keep and in which layout.
 
     ``W`` is the smaller of the method's window over the grid ``hp`` and the stream's
     bound on delays, rounded up to a power of two so that grids with nearby maxima
     (say ``R <= 5`` and ``R <= 7``) share one compiled kernel; ``window`` overrides it.
     A job that reads ``x^{s-1}`` too needs one more slot and a ring.
+
+    ``sample_losses`` (the problem records each arrival's sample loss, ``batch_loss``): the
+    method's window does not apply. A job the method discards still reports its sample's loss
+    at the point it started from, so that point must still be in the store when it arrives.
     """
     pair = method.job.pair
     # No job of the stream is staler than this, unless workers keep their points.
     bound = n if method.keeps_points else stream_max_delay + 1
-    w = method.window(hp)
+    w = None if sample_losses else method.window(hp)
     need = max(bound if w is None else min(int(w), bound), 1) + int(pair)
     if window is not None:
         if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
             raise ValueError(f"window must be a positive integer, got {window!r}")
         if window < need and (window < n or pair):
             raise ValueError(f"window={window} is smaller than the {need} past iterates this "
-                             "method and stream can need")
+                             "method and stream can need" + (" (the problem records the sample loss of every "
+                                                             "arrival, discarded ones too)" if sample_losses else ""))
         W = int(window)
     else:
         W = 1 << (need - 1).bit_length()
@@ -145,7 +150,8 @@ def setup(method: StreamMethod, problem, timing, streams, seeds, settings, *, op
     n, d = streams[0].n, problem.dim
     dtype = problem.dtype
     all_hp = {k: np.array([s[k] for s in settings]) for k in method.hparams}
-    layout = plan_store(method, all_hp, max(s.max_delay for s in streams), n, window)
+    layout = plan_store(method, all_hp, max(s.max_delay for s in streams), n, window,
+                        sample_losses=problem.has_batch_loss)
     ctx = stack_contexts(timing, seeds, dtype)
     seed_data = StreamSeed(ctx=ctx, root=grad_roots(seeds),
                            active=jnp.asarray(np.stack([st.active for st in streams])), steps=job_steps(method, ctx))
