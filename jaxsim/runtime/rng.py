@@ -19,10 +19,6 @@ import collections
 import jax
 import numpy as np
 
-from .threefry import unroll_threefry_on_cpu
-
-unroll_threefry_on_cpu()  # before anything draws: the same draws, without a loop per hash on CPU
-
 _TIME, _GRAD, _METHOD, _COMM = 0, 1, 2, 3
 
 
