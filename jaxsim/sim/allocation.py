@@ -59,10 +59,6 @@ from .setup import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stac
 from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics
 
 
-#: Slots per trip of the loop that sums each worker's task times (:func:`launch`).
-SCAN_UNROLL = 32
-
-
 def proxy_loss(a, mean) -> jax.Array:
     """``l(a, mu) = max_{a_i > 0} a_i mu_i`` (traceable)."""
     return jnp.max(jnp.where(a > 0, a.astype(mean.dtype) * mean, -jnp.inf))
@@ -94,9 +90,7 @@ def slots(a, Bmax: int):
     n = a.shape[0]
     cs = jnp.cumsum(a)
     b = jnp.arange(Bmax, dtype=cs.dtype)
-    # the default method is a loop of log2(n) trips; the same counts without one
-    method = "compare_all" if n * Bmax <= 2 ** 16 else "sort"
-    w = jnp.minimum(jnp.searchsorted(cs, b, side="right", method=method), n - 1).astype(jnp.int32)
+    w = jnp.minimum(jnp.searchsorted(cs, b, side="right"), n - 1).astype(jnp.int32)
     return w, b - (cs[w] - a[w]), b < cs[-1]
 
 
@@ -121,8 +115,7 @@ def launch(timing, tkey, tau, a, job, start, Bmax: int, split: bool):
         return (tsum, tend), (tsum, tend)
 
     zero = jnp.zeros((), dtype)
-    # unrolled: a trip of XLA's CPU loop costs more than its few scalar operations
-    _, (sums, ends) = jax.lax.scan(seq, (zero, start), (w, d, u == 0, valid), unroll=min(Bmax, SCAN_UNROLL))
+    _, (sums, ends) = jax.lax.scan(seq, (zero, start), (w, d, u == 0, valid))
     last = jnp.maximum(jnp.cumsum(a) - 1, 0)
     busy = a > 0
     never = ct.full(a.shape, -jnp.inf, split)
@@ -238,4 +231,4 @@ def setup(method: AllocationMethod, problem, timing, seeds, settings, horizon_ti
                  max_steps=loop_cap(iterations + 1))
 
 
-__all__ = ["SCAN_UNROLL", "AllocRun", "AllocSeed", "AllocationClock", "iteration_bound", "launch", "proxy_loss", "setup", "slots"]
+__all__ = ["AllocRun", "AllocSeed", "AllocationClock", "iteration_bound", "launch", "proxy_loss", "setup", "slots"]
