@@ -30,11 +30,16 @@ ends at ATA's iteration 6 300 at ``n = 17`` and 141 000 at ``n = 51`` (measured,
 of that run's time); extrapolated (x22 per tripling of ``n``), near or past ``K = 3e6`` at ``n =
 153`` and far past it at ``n = 459``, where FULL's rows would be undecided (not run).
 
-Cost: GTA dominates (its event loop: 0.5-1 ms per iteration at ``n = 17`` and ``51``, three seeds).
-QUICK (``n = 17``, 40 000 iterations, seeds 0-2: past ATA's exploration, but FTA does not reach an
-order of magnitude there) took 3 min of wall time (1.2 min of CPU) on a shared 2-core CPU;
-``--n 51 --iterations 300000`` (just past it) 9 min (5.5 min of CPU); FULL (four rows, ``K =
-3e6``, seeds 5-7) many hours (not run). TINY is one row of 300 iterations (still exploring).
+Cost: GTA dominates. It runs on the controlled clock, one arrival per loop step: ``B`` steps per
+iteration, about ``1.58 * 23 * K = 1.1e8`` per row at ``K = 3e6`` whatever ``n``, each 26-39 us of
+wall time (three seeds and the batch's padded copy; ``experiments/ata_cost.py --iterations 30000``
+on a shared 2-core CPU at load about 5), against 60-90 us per iteration of FTA on the allocation
+clock. From those runs (30 000 iterations per row, times 100), the rows ``n = 17`` and ``459`` of
+FULL (``K = 3e6``, seeds 5-7) project to 65 and 78 minutes there, 73 % and 90 % of it GTA's, and
+FULL to about 4 hours (not run): 20 minutes would need under 3 us per event step. QUICK (``n =
+17``, 40 000 iterations, seeds 0-2: past ATA's exploration, but FTA does not reach an order of
+magnitude there) took 3 min of wall time (1.2 min of CPU) on a shared 2-core CPU; ``--n 51
+--iterations 300000`` (just past it) 9 min (5.5 min of CPU). TINY is one row of 300 iterations (still exploring).
 
 Forms: ``paper`` uses the poster's confidence widths; ``authors`` the authors' code
 (``constants="code"``: width ``4e alpha (...)``, never-sampled workers scored ``-inf``; the
