@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsim import make_timing, sweep, worst_case_quadratic
+from jaxsim import sweep, worst_case_quadratic
 from jaxsim.figures.ata_quadratic import optimum, timing_for, method_for
 
 

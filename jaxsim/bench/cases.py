@@ -340,5 +340,5 @@ def table_line(row: dict) -> str:
     return " | ".join(_cell(row, key, fmt) for _, key, fmt in COLUMNS)
 
 
-__all__ = ["COLUMNS", "Case", "DEFAULT_CASE", "PROBLEMS", "SUITE_EVENTS", "SUITE_METHODS", "SUITE_PROBLEMS", "build_problem",
-           "case_for", "measure", "prepare", "suite", "suite_cases", "table_header", "table_line"]
+__all__ = ["COLUMNS", "Case", "DEFAULT_CASE", "PROBLEMS", "SUITE_EVENTS", "SUITE_METHODS", "SUITE_PROBLEMS",
+           "build_problem", "case_for", "measure", "prepare", "suite", "suite_cases", "table_header", "table_line"]

@@ -162,8 +162,9 @@ def _loop_call(job_of, width_of, widths_of):
         steps = getattr(setup.seeds, "steps", None)
         steps = jnp.ones((S, n), jnp.int32) if steps is None else steps
         widths = jnp.broadcast_to(jnp.asarray(widths_of(setup, hp), jnp.int32), (P,))
-        return functools.partial(loop_sync, problem, x0, setup.seeds.root, steps, jnp.asarray(interval_counts(received)),
-                                 widths, hp, job=job_of(method), n=n, width=int(width_of(setup)))
+        counts = jnp.asarray(interval_counts(received))
+        return functools.partial(loop_sync, problem, x0, setup.seeds.root, steps, counts, widths, hp,
+                                 job=job_of(method), n=n, width=int(width_of(setup)))
 
     return call
 

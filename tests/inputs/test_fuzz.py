@@ -221,7 +221,8 @@ def test_ctrl_c_keeps_finished_batches_says_how_to_resume_and_exits_130(tmp_path
     script, marker, ck = tmp_path / "interrupted.py", tmp_path / "waiting", tmp_path / "ck"
     script.write_text(INTERRUPTED)
     argv = [*RUN, "--hp", "gamma=0.1,0.2,0.4", "--checkpoint-dir", str(ck)]
-    proc = subprocess.Popen([sys.executable, str(script), str(marker), *argv], env=_env(),
+    # one device: a batch per setting (on two, a batch holds a setting per device)
+    proc = subprocess.Popen([sys.executable, str(script), str(marker), *argv], env=dict(_env(), JAXSIM_CPU_DEVICES="1"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.monotonic()
     while not marker.exists():
