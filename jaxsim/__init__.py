@@ -67,35 +67,29 @@ def __dir__():
     return sorted(set(globals()) | set(_PUBLIC))
 
 
+def _function_of_module(name: str) -> property:
+    """The package attribute ``name``: the function ``name`` of the module ``jaxsim.name``, also
+    after that module is imported (the import system then sets the package's attribute to the
+    module; that assignment is ignored, any other, e.g. a test's monkeypatch, kept)."""
+    def get(self):
+        value = vars(self).get(name)
+        if value is None or isinstance(value, _types.ModuleType):
+            value = getattr(_importlib.import_module(f"{__name__}.{name}"), name)
+        return value
+
+    def set_(self, value):
+        vars(self)[name] = value
+
+    return property(get, set_)
+
+
 class _Package(_types.ModuleType):
-    """The package's module type. ``jaxsim.sweep`` is the function :func:`jaxsim.sweep.sweep`, also
-    after the module of the same name is imported (the import system then sets the package's
-    attribute to the module; that assignment is ignored, any other, e.g. a test's monkeypatch, kept)."""
+    """The package's module type: ``jaxsim.sweep`` is :func:`jaxsim.sweep.sweep` and ``jaxsim.live``
+    is :func:`jaxsim.live.live` (:func:`_function_of_module`); the subpackage ``jaxsim.live`` itself
+    is ``sys.modules["jaxsim.live"]``."""
 
-    @property
-    def sweep(self):
-        value = vars(self).get("sweep")
-        if value is None or isinstance(value, _types.ModuleType):
-            value = _importlib.import_module(f"{__name__}.sweep").sweep
-        return value
-
-    @sweep.setter
-    def sweep(self, value):
-        vars(self)["sweep"] = value
-
-
-    @property
-    def live(self):
-        """:func:`jaxsim.live.live`, also after the subpackage of the same name is imported (as
-        :attr:`sweep`; the subpackage itself is ``sys.modules["jaxsim.live"]``)."""
-        value = vars(self).get("live")
-        if value is None or isinstance(value, _types.ModuleType):
-            value = _importlib.import_module(f"{__name__}.live").live
-        return value
-
-    @live.setter
-    def live(self, value):
-        vars(self)["live"] = value
+    sweep = _function_of_module("sweep")
+    live = _function_of_module("live")
 
 
 _sys.modules[__name__].__class__ = _Package

@@ -141,11 +141,7 @@ def calibrate(log, problem=None, timing=None) -> dict:
     from .log import LiveLog
     from .replay import rebuild
 
-    if not isinstance(log, LiveLog):
-        log = LiveLog.load(log)
-    if log.error is not None:
-        raise ValueError(f"calibrate: this live run ended early ({log.error}); only a run that reached its horizon "
-                         "is compared")
+    log = LiveLog.finished(log, "calibrate")
     method, problem, timing = rebuild(log, problem, timing)
     cfg = log.config
     cal = calibrated_timing(log, timing)

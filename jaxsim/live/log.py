@@ -81,6 +81,17 @@ class LiveLog:
             raise ValueError(f"{path}: not a live-run log written by LiveLog.save")
         return cls(arrays, header)
 
+    @classmethod
+    def finished(cls, log, who: str) -> "LiveLog":
+        """``log`` (a :class:`LiveLog` or a path to one) if its run reached its horizon, else
+        ``ValueError`` naming ``who``: a run that ended early is kept for reading, not compared."""
+        if not isinstance(log, LiveLog):
+            log = cls.load(log)
+        if log.error is not None:
+            raise ValueError(f"{who}: this live run ended early ({log.error}); its log is kept for reading, but "
+                             "only a run that reached its horizon is compared")
+        return log
+
     def result(self) -> SweepResult:
         """The metrics over time as a one-seed :class:`~jaxsim.results.SweepResult` (``time`` in
         simulated seconds), with the configuration, outcome and provenance in ``info``."""

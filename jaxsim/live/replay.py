@@ -231,11 +231,7 @@ def replay(log, problem=None, timing=None) -> dict:
 
     from .log import LiveLog
 
-    if not isinstance(log, LiveLog):
-        log = LiveLog.load(log)
-    if log.error is not None:
-        raise ValueError(f"replay: this live run ended early ({log.error}); its log is kept for reading, but only a "
-                         "run that reached its horizon is replayed")
+    log = LiveLog.finished(log, "replay")
     method, problem, timing = rebuild(log, problem, timing)
     with jax.enable_x64(True):
         tables = durations(log, timing)

@@ -67,12 +67,14 @@ def mesh_shape(S: int, P: int, k: int) -> tuple[int, int]:
     seeds and settings, ``ds * dp = k``, the split that computes the fewest runs when every
     device gets at least :data:`MIN_AXIS` of each (ties: more devices over settings, whose
     seeds' shared inputs are then copied to fewer devices)."""
-    def cost(ds):
-        dp = k // ds
-        return (max(math.ceil(S / ds), MIN_AXIS) * max(math.ceil(P / dp), MIN_AXIS), ds)
-
-    ds = min((ds for ds in range(1, k + 1) if k % ds == 0), key=cost)
+    ds = min((ds for ds in range(1, k + 1) if k % ds == 0), key=lambda ds: (local_runs(S, P, ds, k // ds), ds))
     return ds, k // ds
+
+
+def local_runs(S: int, P: int, ds: int, dp: int) -> int:
+    """Runs one device computes when ``ds x dp`` devices split ``S`` seeds x ``P`` settings
+    (each gets at least :data:`MIN_AXIS` of both: padding included)."""
+    return max(math.ceil(S / ds), MIN_AXIS) * max(math.ceil(P / dp), MIN_AXIS)
 
 
 def useful_devices(S: int, P: int, devices: list) -> list:
@@ -80,11 +82,7 @@ def useful_devices(S: int, P: int, devices: list) -> list:
     fewest that reach the smallest batch per device (:func:`mesh_shape`'s count). Every device
     runs at least :data:`MIN_AXIS` seeds x settings, so a sweep of a few runs gains nothing from a
     second one and would only compute its padding there (a single run stays on one device)."""
-    def per_device(k):
-        ds, dp = mesh_shape(S, P, k)
-        return max(math.ceil(S / ds), MIN_AXIS) * max(math.ceil(P / dp), MIN_AXIS)
-
-    k = min(range(1, len(devices) + 1), key=lambda k: (per_device(k), k))
+    k = min(range(1, len(devices) + 1), key=lambda k: (local_runs(S, P, *mesh_shape(S, P, k)), k))
     return list(devices[:k])
 
 
@@ -263,5 +261,5 @@ def cost_group_size(method, settings: list) -> int | None:
 
 
 __all__ = ["METRIC_BYTES_PER_POINT", "MIN_AXIS", "BatchPlan", "Memory", "batches", "cost_group_size",
-           "describe_sizes", "make_mesh", "memory_estimate", "mesh_shape", "resolve_devices", "tree_bytes",
-           "useful_devices"]
+           "describe_sizes", "local_runs", "make_mesh", "memory_estimate", "mesh_shape", "resolve_devices",
+           "tree_bytes", "useful_devices"]
