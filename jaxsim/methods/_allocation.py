@@ -39,6 +39,10 @@ from .hparams import HParam
 TASKS = HParam(1, "count", "tasks (stochastic gradients) per iteration", draw=lambda n: (1, 2 * n + 1))
 
 
+#: Tasks the greedy solver adds per trip of its loop (:func:`greedy_allocate`).
+GREEDY_UNROLL = 8
+
+
 def priorities(key, n: int, dtype) -> jax.Array:
     """The random priority vector of one allocation (smaller = preferred)."""
     return jax.random.uniform(key, (n,), dtype)
@@ -91,7 +95,16 @@ def greedy_allocate(scores, new, B, prio) -> jax.Array:
         c = jnp.where(vb > curmax, 1, jnp.where(vb == curmax, c + 1, c))
         return a.at[best].add(1), jnp.maximum(curmax, vb), c
 
-    a, _, _ = jax.lax.fori_loop(0, R, add_one, (a, curmax, c))
+    def add_block(j, carry):
+        # GREEDY_UNROLL tasks per trip of the loop (a trip costs more than a task's vector
+        # operations on XLA's CPU runtime); the steps past R leave the carry as it is
+        for u in range(GREEDY_UNROLL):
+            nxt = add_one(None, carry)
+            carry = jax.tree.map(lambda p, q: jnp.where(j * GREEDY_UNROLL + u < R, p, q), nxt, carry)
+        return carry
+
+    trips = (R + GREEDY_UNROLL - 1) // GREEDY_UNROLL
+    a, _, _ = jax.lax.fori_loop(0, trips, add_block, (a, curmax, c))
     return a
 
 
@@ -131,6 +144,7 @@ def check_constants(constants: str) -> None:
 __all__ = [
     "CONSTANTS",
     "FOUR_E",
+    "GREEDY_UNROLL",
     "TASKS",
     "TaskStats",
     "add_stats",

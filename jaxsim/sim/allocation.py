@@ -54,9 +54,14 @@ import numpy as np
 
 from ..methods.base import AllocationMethod, SeedContext
 from ..runtime.rng import grad_key, grad_roots, time_keys
+from ..runtime.threefry import unrolled
 from . import clocktime as ct
 from .setup import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stack_contexts, time_base, time_grid
 from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics
+
+
+#: Slots per trip of the loop that sums each worker's task times (:func:`launch`).
+SCAN_UNROLL = 32
 
 
 def proxy_loss(a, mean) -> jax.Array:
@@ -69,6 +74,13 @@ class AllocSeed(NamedTuple):
     tkey: jax.Array
     root: jax.Array
     tau: jax.Array  # [n] base times in the time's type (``ctx.tau`` is in the model's)
+
+
+def unrolled_keys(seed: AllocSeed) -> AllocSeed:
+    """``seed`` with its keys under :data:`~jaxsim.runtime.threefry.UNROLLED`: the same draws bit
+    for bit, without a hash loop per key on CPU (an iteration derives a few dozen small keys)."""
+    return seed._replace(tkey=unrolled(seed.tkey), root=unrolled(seed.root),
+                         ctx=seed.ctx._replace(key=unrolled(seed.ctx.key)))
 
 
 class AllocRun(NamedTuple):
@@ -90,7 +102,9 @@ def slots(a, Bmax: int):
     n = a.shape[0]
     cs = jnp.cumsum(a)
     b = jnp.arange(Bmax, dtype=cs.dtype)
-    w = jnp.minimum(jnp.searchsorted(cs, b, side="right"), n - 1).astype(jnp.int32)
+    # the default method is a loop of log2(n) trips; the same counts without one
+    method = "compare_all" if n * Bmax <= 2 ** 16 else "sort"
+    w = jnp.minimum(jnp.searchsorted(cs, b, side="right", method=method), n - 1).astype(jnp.int32)
     return w, b - (cs[w] - a[w]), b < cs[-1]
 
 
@@ -115,7 +129,8 @@ def launch(timing, tkey, tau, a, job, start, Bmax: int, split: bool):
         return (tsum, tend), (tsum, tend)
 
     zero = jnp.zeros((), dtype)
-    _, (sums, ends) = jax.lax.scan(seq, (zero, start), (w, d, u == 0, valid))
+    # unrolled: a trip of XLA's CPU loop costs more than its few scalar operations
+    _, (sums, ends) = jax.lax.scan(seq, (zero, start), (w, d, u == 0, valid), unroll=min(Bmax, SCAN_UNROLL))
     last = jnp.maximum(jnp.cumsum(a) - 1, 0)
     busy = a > 0
     never = ct.full(a.shape, -jnp.inf, split)
@@ -141,6 +156,7 @@ class AllocationClock(NextEndClock):
     def init(self, problem, seed: AllocSeed, hp, x0=None):
         """A run before its first iteration: an empty allocation ending at time 0, so the first
         loop step allocates and draws iteration 1 (one copy of the step in the compiled code)."""
+        seed = unrolled_keys(seed)
         srv = init_server(self.method, problem, self.optimizer, Layout(0), self.n, hp, seed.ctx, self.timing, x0)
         dt = srv.x.dtype
         # v_B(mu): the B-th smallest of {j mu_i} (the products the solver forms, bit for bit).
@@ -156,6 +172,7 @@ class AllocationClock(NextEndClock):
     def step(self, problem, seed: AllocSeed, hp, t_end, c: AllocRun):
         """Complete the iteration in progress and start the next one (a no-op if it ends after
         ``t_end``; before the first iteration, only start it)."""
+        seed = unrolled_keys(seed)
         done = ct.le(c.end, t_end)
         upd = c.started
         srv = c.srv
@@ -231,4 +248,4 @@ def setup(method: AllocationMethod, problem, timing, seeds, settings, horizon_ti
                  max_steps=loop_cap(iterations + 1))
 
 
-__all__ = ["AllocRun", "AllocSeed", "AllocationClock", "iteration_bound", "launch", "proxy_loss", "setup", "slots"]
+__all__ = ["SCAN_UNROLL", "AllocRun", "AllocSeed", "AllocationClock", "iteration_bound", "launch", "proxy_loss", "setup", "slots"]

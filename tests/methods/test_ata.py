@@ -275,3 +275,35 @@ def test_ata_figure_optimum_is_fta_expected_iteration():
     c = 29.0 * np.arange(1, 18)[a > 0]
     sums = a[a > 0] * c + rng.gamma(a[a > 0], c, size=(200_000, c.size))
     np.testing.assert_allclose(opt["time"], sums.max(axis=1).mean(), rtol=3e-3)
+
+
+@pytest.mark.parametrize("x64", [False, True])
+def test_greedy_allocator_matches_the_reference_loop(x64):
+    """The engine's solver picks the reference loop's tasks exactly, not only an optimal
+    allocation: ties (integer scores, repeated priorities), infinite and zero scores,
+    never-sampled workers, B beyond n and beyond a trip of the solver's loop."""
+    from jaxsim.methods._allocation import GREEDY_UNROLL
+    from jaxsim.reference.rules import greedy_minmax
+
+    rng = np.random.default_rng(1)
+    for n in (1, 3, 7, 33, 100):
+        trials = 60
+        scores = rng.uniform(0.05, 3.0, (trials, n))
+        scores[::3] = rng.integers(1, 5, (len(scores[::3]), n))  # ties between j s_i
+        scores[1::7, 0] = np.inf
+        scores[2::9, -1] = 0.0
+        new = rng.uniform(size=(trials, n)) < np.where(np.arange(trials) % 4 == 0, 0.5, 0.0)[:, None]
+        prio = rng.uniform(size=(trials, n))
+        prio[::5] = np.round(prio[::5] * 3) / 3  # repeated priorities: ties go to the lower index
+        Bs = rng.integers(1, 5 * GREEDY_UNROLL + 3, trials)
+        with jax.enable_x64(x64):
+            dt = jnp.float64 if x64 else jnp.float32
+            solve = jax.jit(jax.vmap(greedy_allocate))
+            a = np.asarray(solve(jnp.asarray(scores, dt), jnp.asarray(new), jnp.asarray(Bs, jnp.int32),
+                                 jnp.asarray(prio, dt)))
+            s32, p32 = np.asarray(jnp.asarray(scores, dt)), np.asarray(jnp.asarray(prio, dt))
+        for t in range(trials):
+            # the reference in the engine's float type: products rounded as the engine rounds them
+            ref = greedy_minmax([np.asarray(x, s32.dtype) for x in s32[t]], list(new[t]), int(Bs[t]),
+                                [float(x) for x in p32[t]])
+            assert list(a[t]) == ref, (n, t, scores[t], new[t], Bs[t], prio[t], a[t], ref)
