@@ -9,6 +9,11 @@ and its finish time comes from ``timing.finish`` applied task after task (speed
 profiles work). The iteration ends when the last assigned task is done:
 ``T_{k+1} = T_k + max_{a_i > 0} (finish of worker i)``. No event loop is needed.
 
+A *race* method (``method.race``) chooses no allocation: every worker computes from ``T_k``, task
+after task, the iteration ends at the ``B``-th completion and the allocation is what the race
+realized (:func:`race`). Its times are those of a controlled method that collects ``B`` arrivals
+and then restarts every worker, one iteration per loop step instead of one step per arrival.
+
 At the end of an iteration the server's one model update (:func:`~jaxsim.sim.server.apply_update`;
 there are no arrivals to :func:`~jaxsim.sim.server.serve`) steps with the mean of the ``B`` gradients,
 ``x <- x - gamma * optimizer(g)``; slot ``b`` (slots are ordered by worker) draws its
@@ -40,7 +45,9 @@ time ``sum_k sum_i T_{i,k}`` of completed iterations plus ``sum_i min(t - start,
 of the iteration in progress (idle workers cost nothing); ``proxy_regret`` is
 ``sum_k [l(a^k, mu) - v_B(mu)]`` over completed iterations, ``l(a, mu) = max_{a_i > 0}
 a_i mu_i`` with the true means ``mu`` and ``v_B`` its minimum over allocations
-(``nan`` when the means are infinite); divide by ``k`` for the paper's average.
+(``nan`` when the means are infinite); divide by ``k`` for the paper's average. A race keeps
+every worker busy (``busy_time = n t``), counts the ``n - 1`` tasks it stops per iteration as
+``cancelled`` and has no proxy regret (``nan``: it chooses no allocation).
 """
 
 from __future__ import annotations
@@ -129,6 +136,55 @@ def launch(timing, tkey, tau, a, job, start, Bmax: int, split: bool):
     return T.astype(dtype), ct.amax(fin), job + a
 
 
+def _parts(t: ct.Time) -> tuple:
+    """A time's sort keys, most significant first (``(hi, lo)`` of a two-float time)."""
+    return tuple(t) if isinstance(t, ct.Split) else (t,)
+
+
+def race(timing, tkey, tau, job, start, B, Bmax: int, split: bool):
+    """An iteration realized by a race from ``start`` (a time): ``(a[n], T[n], end, job')``.
+
+    Every worker computes from ``start``, its tasks back to back (task ``u`` takes job index
+    ``job_i + u``; its finish is ``finish(previous finish, duration)``, absolute time after absolute
+    time as on the controlled clock), and the iteration ends at the ``B``-th completion in the
+    order ``(finish, worker, task)``, the controlled reference loop's heap order. ``a_i`` counts
+    worker ``i``'s completions among the first ``B``. The worker of the ``B``-th completion starts
+    its next task afterwards; every other worker's task in progress is stopped and it restarts
+    with a fresh job index: ``job'_i = job_i + a_i + [i != w]``. Every worker is busy the whole
+    iteration (``T_i = end - start``).
+
+    Only the ``min(Bmax, n)`` workers of smallest ``(first finish, worker)`` can complete a task
+    before the ``B``-th completion (their first tasks are ``B`` completions already), and none
+    more than ``B`` tasks: their ``Bmax`` first tasks are drawn and sorted, nobody else's."""
+    dtype = jnp.float32 if split else jnp.float64
+    n = job.shape[0]
+    C = min(Bmax, n)
+    workers = jnp.arange(n, dtype=jnp.int32)
+    draw = jax.vmap(lambda wi, j: timing.draw(tkey, tau, wi, j, dtype))
+    first = ct.finish(timing, workers, start, draw(workers, job))
+    if C < n:
+        cand = jax.lax.sort((*_parts(first), workers), num_keys=len(_parts(first)) + 1)[-1][:C]
+        first = ct.tmap(lambda x: x[cand], first)
+    else:
+        cand = workers
+    later = jax.vmap(lambda wi, j: draw(jnp.broadcast_to(wi, (Bmax - 1,)), j + jnp.arange(1, Bmax, dtype=jnp.int32)))(
+        cand, job[cand])  # [C, Bmax - 1]
+    ends = [first]
+    for u in range(Bmax - 1):  # unrolled: a scan of Bmax trips costs a kernel launch per trip on XLA:CPU
+        ends.append(ct.finish(timing, cand, ends[-1], later[:, u]))
+    ends = ct.tmap(lambda *e: jnp.stack(e, axis=1).reshape(-1), *ends)  # [C * Bmax], worker-major
+    who = jnp.repeat(cand, Bmax)
+    task = jnp.tile(jnp.arange(Bmax, dtype=jnp.int32), C)
+    keys = _parts(ends)
+    order = jax.lax.sort((*keys, who, task), num_keys=len(keys) + 2)
+    pick = B - 1
+    end = ct.tmap(lambda x: x[pick], ct.Split(*order[:2]) if split else order[0])
+    w = order[-2][pick]
+    a = jnp.zeros((n,), jnp.int32).at[order[-2][:Bmax]].add((jnp.arange(Bmax) < B).astype(jnp.int32))
+    T = jnp.broadcast_to(ct.sub(end, start), (n,)).astype(dtype)
+    return a, T, end, job + a + (workers != w).astype(jnp.int32)
+
+
 @dataclasses.dataclass(frozen=True)
 class AllocationClock(NextEndClock):
     method: AllocationMethod
@@ -146,12 +202,13 @@ class AllocationClock(NextEndClock):
         # v_B(mu): the B-th smallest of {j mu_i} (the products the solver forms, bit for bit).
         prods = jnp.arange(1, self.Bmax + 1, dtype=jnp.int32).astype(dt)[:, None] * seed.ctx.mean.astype(dt)[None, :]
         v_opt = jnp.sort(prods.ravel())[hp["B"] - 1]
-        zero = jnp.zeros((), dt)
+        # a race chooses no allocation: its proxy regret is undefined (NaN stays NaN through the sums)
+        regret = jnp.full((), jnp.nan if self.method.race else 0.0, dt)
         n = self.n
         t0 = ct.full((), 0.0, self.split)
         return AllocRun(srv=srv, job=jnp.zeros((n,), jnp.int32), a=jnp.zeros((n,), jnp.int32),
                         T=jnp.zeros((n,), jnp.float32 if self.split else jnp.float64), start=t0, end=t0, busy_acc=t0,
-                        regret=zero, v_opt=v_opt, started=jnp.zeros((), bool))
+                        regret=regret, v_opt=v_opt, started=jnp.zeros((), bool))
 
     def step(self, problem, seed: AllocSeed, hp, t_end, c: AllocRun):
         """Complete the iteration in progress and start the next one (a no-op if it ends after
@@ -174,9 +231,12 @@ class AllocationClock(NextEndClock):
         ms = jax.tree.map(lambda p, q: jnp.where(upd, p, q), self.method.observe(srv.method_state, c.a, c.T.astype(dt)),
                           srv.method_state)
         k = srv.k
-        key = jax.random.fold_in(seed.ctx.key, k + 1)
-        a = self.method.allocate(ms, k + 1, key, hp, seed.ctx).astype(jnp.int32)
-        T, end, job = launch(self.timing, seed.tkey, seed.tau, a, c.job, c.end, self.Bmax, self.split)
+        if self.method.race:
+            a, T, end, job = race(self.timing, seed.tkey, seed.tau, c.job, c.end, hp["B"], self.Bmax, self.split)
+        else:
+            key = jax.random.fold_in(seed.ctx.key, k + 1)
+            a = self.method.allocate(ms, k + 1, key, hp, seed.ctx).astype(jnp.int32)
+            T, end, job = launch(self.timing, seed.tkey, seed.tau, a, c.job, c.end, self.Bmax, self.split)
         regret = jnp.where(upd, c.regret + (proxy_loss(c.a, seed.ctx.mean) - c.v_opt), c.regret)
         used = hp["B"] * k
         srv = srv._replace(method_state=ms, counters=Counters(used, used, srv.counters.max_delay,
@@ -188,7 +248,9 @@ class AllocationClock(NextEndClock):
     def record(self, problem, seed, hp, c: AllocRun, t) -> dict:
         zero = jnp.zeros((), jnp.int32)
         running = jnp.sum(jnp.minimum(ct.sub(t, c.start), c.T))
-        return dict(busy_time=ct.to_float(ct.add(c.busy_acc, running)), cancelled=zero, timeouts=zero,
+        # a race stops the n - 1 tasks in progress at the end of each iteration
+        cancelled = (self.n - 1) * c.srv.k if self.method.race else zero
+        return dict(busy_time=ct.to_float(ct.add(c.busy_acc, running)), cancelled=cancelled, timeouts=zero,
                     proxy_regret=c.regret, **model_metrics(problem, c.srv))
 
 
@@ -231,4 +293,5 @@ def setup(method: AllocationMethod, problem, timing, seeds, settings, horizon_ti
                  max_steps=loop_cap(iterations + 1))
 
 
-__all__ = ["AllocRun", "AllocSeed", "AllocationClock", "iteration_bound", "launch", "proxy_loss", "setup", "slots"]
+__all__ = ["AllocRun", "AllocSeed", "AllocationClock", "iteration_bound", "launch", "proxy_loss", "race", "setup",
+           "slots"]
