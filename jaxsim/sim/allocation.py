@@ -137,6 +137,14 @@ def launch(timing, tkey, tau, a, job, start, Bmax: int, split: bool):
     return T.astype(dtype), ct.amax(fin), job + a
 
 
+def _take(t: ct.Time, i) -> ct.Time:
+    return ct.tmap(lambda x: x[i], t)
+
+
+def _put(t: ct.Time, i, v: ct.Time) -> ct.Time:
+    return ct.tmap(lambda x, y: x.at[i].set(y), t, v)
+
+
 def race(timing, tkey, tau, job, start, B, Bmax: int, split: bool):
     """An iteration realized by a race from ``start`` (a time): ``(a[n], T[n], end, job')``.
 
@@ -169,18 +177,18 @@ def race(timing, tkey, tau, job, start, B, Bmax: int, split: bool):
     for b in range(Bmax):  # step b: the (b + 1)-th completion
         blk = ct.argmin(bmin)  # the lowest block among equal minima holds the lowest worker
         col = barg[blk]
-        e = ct.tmap(lambda x: x[blk], bmin)
+        e = _take(bmin, blk)
         end, last = ct.where(b == B - 1, e, end), jnp.where(b == B - 1, blk * K + col, last)
         if b + 1 < Bmax:  # the worker's next task, while a later completion still counts
             go = b + 1 < B
             j = doing[blk, col] + 1
             nxt = ct.finish(timing, blk * K + col, e, timing.draw(tkey, tau, blk * K + col, j, dtype))
-            row = ct.tmap(lambda h, v: h[blk].at[col].set(jnp.where(go, v, h[blk, col])), heads, nxt)
-            heads = ct.tmap(lambda h, r: h.at[blk].set(r), heads, row)
+            row = _take(heads, blk)
+            row = _put(row, col, ct.where(go, nxt, _take(row, col)))
+            heads = _put(heads, blk, row)
             doing = doing.at[blk, col].set(jnp.where(go, j, j - 1))
             m, i = ct.min_argmin(row)
-            bmin = ct.tmap(lambda x, v: x.at[blk].set(v), bmin, m)
-            barg = barg.at[blk].set(i)
+            bmin, barg = _put(bmin, blk, m), barg.at[blk].set(i)
     doing = doing.reshape(-1)[:n]
     a = doing - job + (workers == last).astype(jnp.int32)  # the last completion's worker has not moved on
     T = jnp.broadcast_to(ct.sub(end, start), (n,)).astype(dtype)
