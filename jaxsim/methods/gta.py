@@ -8,7 +8,7 @@ the same iteration end times, job indices and worker time (``n`` x runtime), one
 iteration instead of one per arrival, and the ``B`` gradients at ``x^k`` keyed by ``(seed, k,
 slot)`` like every allocation method's, so on a homogeneous problem its trajectory per iteration
 is FTA's, UTA's and ATA's (the authors' code; ``rennala_stops`` draws each gradient from its
-``(worker, job)`` key instead). No allocation is chosen, so ``proxy_regret`` is ``nan``.
+``(worker, job)`` key instead). No allocation is chosen, so no ``proxy_regret`` is recorded.
 
 Hyperparameters: ``gamma``, ``B``.
 """

@@ -383,7 +383,7 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
     latest worker finish. A race method (``method.race``) allocates nothing: every worker
     computes from the iteration's start, a heap of ``(finish, worker, job)`` gives the first
     ``B`` completions, and the iteration ends at the ``B``-th. Returns the clocks' metric
-    names plus ``proxy_regret`` and ``time``.
+    names plus ``proxy_regret`` (not for a race) and ``time``.
     """
     horizon = _seconds(method, horizon, durations)
     tkey, akey, groot = time_key(seed), method_key(seed), grad_root(seed)
@@ -443,15 +443,16 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
         return (a, *launch(a, start))
 
     srv = Server(x0, optimizer)
-    # a race chooses no allocation: no proxy regret
-    acc = {"busy": 0.0, "regret": float("nan") if method.race else 0.0, "batch_loss": float("nan")}
+    acc = {"busy": 0.0, "regret": 0.0, "batch_loss": float("nan")}
 
     def snapshot(t):
         used = B * srv.k
-        return {"time": t, "received": used, "used": used, "discarded": 0, "max_delay": 0, "mean_delay": 0.0,
-                "busy_time": acc["busy"] + sum(min(t - start, T[i]) for i in range(n)),
-                "cancelled": (n - 1) * srv.k if method.race else 0, "timeouts": 0, "proxy_regret": acc["regret"],
-                **_snapshot_model(problem, srv, acc["batch_loss"])}
+        out = {"time": t, "received": used, "used": used, "discarded": 0, "max_delay": 0, "mean_delay": 0.0,
+               "busy_time": acc["busy"] + sum(min(t - start, T[i]) for i in range(n)), "timeouts": 0,
+               **_snapshot_model(problem, srv, acc["batch_loss"])}
+        if method.race:  # n - 1 tasks stopped per iteration; no allocation chosen, no proxy regret
+            return dict(out, cancelled=(n - 1) * srv.k)
+        return dict(out, cancelled=0, proxy_regret=acc["regret"])
 
     start = 0.0
     a, T, end = next_iteration(1, start)

@@ -47,7 +47,7 @@ of the iteration in progress (idle workers cost nothing); ``proxy_regret`` is
 a_i mu_i`` with the true means ``mu`` and ``v_B`` its minimum over allocations
 (``nan`` when the means are infinite); divide by ``k`` for the paper's average. A race keeps
 every worker busy (``busy_time = n t``), counts the ``n - 1`` tasks it stops per iteration as
-``cancelled`` and has no proxy regret (``nan``: it chooses no allocation).
+``cancelled`` and records no ``proxy_regret`` (it chooses no allocation).
 """
 
 from __future__ import annotations
@@ -212,13 +212,12 @@ class AllocationClock(NextEndClock):
         # v_B(mu): the B-th smallest of {j mu_i} (the products the solver forms, bit for bit).
         prods = jnp.arange(1, self.Bmax + 1, dtype=jnp.int32).astype(dt)[:, None] * seed.ctx.mean.astype(dt)[None, :]
         v_opt = jnp.sort(prods.ravel())[hp["B"] - 1]
-        # a race chooses no allocation: its proxy regret is undefined (NaN stays NaN through the sums)
-        regret = jnp.full((), jnp.nan if self.method.race else 0.0, dt)
+        zero = jnp.zeros((), dt)
         n = self.n
         t0 = ct.full((), 0.0, self.split)
         return AllocRun(srv=srv, job=jnp.zeros((n,), jnp.int32), a=jnp.zeros((n,), jnp.int32),
                         T=jnp.zeros((n,), jnp.float32 if self.split else jnp.float64), start=t0, end=t0, busy_acc=t0,
-                        regret=regret, v_opt=v_opt, started=jnp.zeros((), bool))
+                        regret=zero, v_opt=v_opt, started=jnp.zeros((), bool))
 
     def step(self, problem, seed: AllocSeed, hp, t_end, c: AllocRun):
         """Complete the iteration in progress and start the next one (a no-op if it ends after
@@ -258,9 +257,10 @@ class AllocationClock(NextEndClock):
     def record(self, problem, seed, hp, c: AllocRun, t) -> dict:
         zero = jnp.zeros((), jnp.int32)
         running = jnp.sum(jnp.minimum(ct.sub(t, c.start), c.T))
-        # a race stops the n - 1 tasks in progress at the end of each iteration
-        cancelled = (self.n - 1) * c.srv.k if self.method.race else zero
-        return dict(busy_time=ct.to_float(ct.add(c.busy_acc, running)), cancelled=cancelled, timeouts=zero,
+        if self.method.race:  # it stops the n - 1 tasks in progress at each iteration's end and chooses no allocation
+            return dict(busy_time=ct.to_float(ct.add(c.busy_acc, running)), cancelled=(self.n - 1) * c.srv.k,
+                        timeouts=zero, **model_metrics(problem, c.srv))
+        return dict(busy_time=ct.to_float(ct.add(c.busy_acc, running)), cancelled=zero, timeouts=zero,
                     proxy_regret=c.regret, **model_metrics(problem, c.srv))
 
 
