@@ -160,7 +160,7 @@ def race(timing, tkey, tau, job, start, B, Bmax: int, split: bool):
     After the ``n`` first draws the race is a merge: ``Bmax`` unrolled steps, each taking the
     earliest head (ties: the lower worker) and drawing that worker's next task. The heads sit in
     blocks of about ``sqrt(n)`` workers with their minima, so a step reads ``O(sqrt(n))`` numbers.
-    (Sorting the ``min(B, n) x B`` candidate finishes once cost about 13 to 20 times more on
+    (Sorting the ``min(B, n) x B`` candidate finishes once cost 5 to 16 times more on
     XLA:CPU, where a sort of a few hundred keys takes tens of microseconds per run, and a scan
     costs a kernel launch per step.)"""
     dtype = jnp.float32 if split else jnp.float64
