@@ -44,9 +44,12 @@ load 3.2 to 4, 2026-12-07). From those runs (times 1000), the rows ``n = 17`` an
 (``K = 3e6``, seeds 5-7) project to 24 and 48 minutes, 64 % and 82 % of it GTA's (38 and 58
 minutes with ``--gta rennala_stops``), and FULL to about 2.4 hours (3.2 with Rennala SGD with
 stops; not run). QUICK (``n = 17``, 40 000 iterations, seeds 0-2: past ATA's exploration, but FTA
-does not reach an order of magnitude there) took 3 min of wall time (1.2 min of CPU) on a shared
-2-core CPU with Rennala SGD with stops; ``--n 51 --iterations 300000`` (just past it) 9 min (5.5
-min of CPU). TINY is one row of 300 iterations (still exploring).
+does not reach an order of magnitude there) took 61 s of wall time with the race and 59 s with
+``--gta rennala_stops`` (one after the other, load 3.2 to 4: at this size the race's longer
+compile, about 10 s for its unrolled merge, takes back what its iterations save; every reported
+number is the same but GTA's own seconds); earlier, at higher load, 3 min. ``--n 51 --iterations
+300000`` (just past it) took 9 min (5.5 min of CPU) with Rennala SGD with stops. TINY is one row
+of 300 iterations (still exploring).
 
 Forms: ``paper`` uses the poster's confidence widths; ``authors`` the authors' code
 (``constants="code"``: width ``4e alpha (...)``, never-sampled workers scored ``-inf``; the

@@ -145,6 +145,57 @@ def _put(t: ct.Time, i, v: ct.Time) -> ct.Time:
     return ct.tmap(lambda x, y: x.at[i].set(y), t, v)
 
 
+#: Up to this many workers the race merges one row of heads; above, blocks of about ``sqrt(n)``
+#: (in the clock's loop, one row took 0.7 of the blocks' time per iteration at ``n = 17``, and
+#: 1.7 times it at ``n = 459``).
+FLAT_MERGE_MAX = 64
+
+
+def _merge_flat(timing, tkey, tau, first: ct.Time, job, B, Bmax: int, dtype):
+    """The race's merge over one row of heads: ``(task each worker runs, B-th end, its worker)``."""
+    heads, doing = first, job
+    end, last = _take(first, 0), jnp.zeros((), jnp.int32)
+    for b in range(Bmax):  # step b: the (b + 1)-th completion
+        w = ct.argmin(heads)  # ties: the lower worker
+        e = _take(heads, w)
+        end, last = ct.where(b == B - 1, e, end), jnp.where(b == B - 1, w, last)
+        if b + 1 < Bmax:  # the worker's next task, while a later completion still counts
+            go = b + 1 < B
+            j = doing[w] + 1
+            nxt = ct.finish(timing, w, e, timing.draw(tkey, tau, w, j, dtype))
+            heads, doing = _put(heads, w, ct.where(go, nxt, e)), doing.at[w].set(jnp.where(go, j, j - 1))
+    return doing, end, last
+
+
+def _merge_blocks(timing, tkey, tau, first: ct.Time, job, B, Bmax: int, dtype):
+    """:func:`_merge_flat` over blocks of about ``sqrt(n)`` heads and their minima: a step reads
+    ``O(sqrt(n))`` numbers."""
+    n = job.shape[0]
+    K = math.isqrt(n - 1) + 1  # block size: K * K >= n
+    nb = -(-n // K)
+    heads = ct.tmap(lambda x, p: jnp.concatenate([x, p]).reshape(nb, K), first,
+                    ct.full((nb * K - n,), jnp.inf, isinstance(first, ct.Split)))
+    doing = jnp.concatenate([job, jnp.zeros((nb * K - n,), jnp.int32)]).reshape(nb, K)
+    bmin, barg = ct.min_argmin(heads, axis=1)
+    end, last = _take(first, 0), jnp.zeros((), jnp.int32)
+    for b in range(Bmax):
+        blk = ct.argmin(bmin)  # the lowest block among equal minima holds the lowest worker
+        col = barg[blk]
+        e = _take(bmin, blk)
+        end, last = ct.where(b == B - 1, e, end), jnp.where(b == B - 1, blk * K + col, last)
+        if b + 1 < Bmax:
+            go = b + 1 < B
+            j = doing[blk, col] + 1
+            nxt = ct.finish(timing, blk * K + col, e, timing.draw(tkey, tau, blk * K + col, j, dtype))
+            row = _take(heads, blk)
+            row = _put(row, col, ct.where(go, nxt, _take(row, col)))
+            heads = _put(heads, blk, row)
+            doing = doing.at[blk, col].set(jnp.where(go, j, j - 1))
+            m, i = ct.min_argmin(row)
+            bmin, barg = _put(bmin, blk, m), barg.at[blk].set(i)
+    return doing.reshape(-1)[:n], end, last
+
+
 def race(timing, tkey, tau, job, start, B, Bmax: int, split: bool):
     """An iteration realized by a race from ``start`` (a time): ``(a[n], T[n], end, job')``.
 
@@ -158,38 +209,17 @@ def race(timing, tkey, tau, job, start, B, Bmax: int, split: bool):
     iteration (``T_i = end - start``).
 
     After the ``n`` first draws the race is a merge: ``Bmax`` unrolled steps, each taking the
-    earliest head (ties: the lower worker) and drawing that worker's next task. The heads sit in
-    blocks of about ``sqrt(n)`` workers with their minima, so a step reads ``O(sqrt(n))`` numbers.
-    (Sorting the ``min(B, n) x B`` candidate finishes once cost 5 to 16 times more on
-    XLA:CPU, where a sort of a few hundred keys takes tens of microseconds per run, and a scan
-    costs a kernel launch per step.)"""
+    earliest head (ties: the lower worker) and drawing that worker's next task (over blocks of
+    heads above :data:`FLAT_MERGE_MAX` workers). Sorting the ``min(B, n) x B`` candidate finishes
+    once instead cost 5 to 16 times more on XLA:CPU, where a sort of a few hundred keys takes tens
+    of microseconds per run, and a scan costs a kernel launch per step."""
     dtype = jnp.float32 if split else jnp.float64
     n = job.shape[0]
-    K = math.isqrt(n - 1) + 1  # block size: K * K >= n
-    nb = -(-n // K)
     B = jnp.asarray(B, jnp.int32)
     workers = jnp.arange(n, dtype=jnp.int32)
     first = ct.finish(timing, workers, start, jax.vmap(lambda i, j: timing.draw(tkey, tau, i, j, dtype))(workers, job))
-    heads = ct.tmap(lambda x, p: jnp.concatenate([x, p]).reshape(nb, K), first, ct.full((nb * K - n,), jnp.inf, split))
-    doing = jnp.concatenate([job, jnp.zeros((nb * K - n,), jnp.int32)]).reshape(nb, K)  # the task each one runs
-    bmin, barg = ct.min_argmin(heads, axis=1)
-    end, last = start, jnp.zeros((), jnp.int32)
-    for b in range(Bmax):  # step b: the (b + 1)-th completion
-        blk = ct.argmin(bmin)  # the lowest block among equal minima holds the lowest worker
-        col = barg[blk]
-        e = _take(bmin, blk)
-        end, last = ct.where(b == B - 1, e, end), jnp.where(b == B - 1, blk * K + col, last)
-        if b + 1 < Bmax:  # the worker's next task, while a later completion still counts
-            go = b + 1 < B
-            j = doing[blk, col] + 1
-            nxt = ct.finish(timing, blk * K + col, e, timing.draw(tkey, tau, blk * K + col, j, dtype))
-            row = _take(heads, blk)
-            row = _put(row, col, ct.where(go, nxt, _take(row, col)))
-            heads = _put(heads, blk, row)
-            doing = doing.at[blk, col].set(jnp.where(go, j, j - 1))
-            m, i = ct.min_argmin(row)
-            bmin, barg = _put(bmin, blk, m), barg.at[blk].set(i)
-    doing = doing.reshape(-1)[:n]
+    merge = _merge_flat if n <= FLAT_MERGE_MAX else _merge_blocks
+    doing, end, last = merge(timing, tkey, tau, first, job, B, Bmax, dtype)
     a = doing - job + (workers == last).astype(jnp.int32)  # the last completion's worker has not moved on
     T = jnp.broadcast_to(ct.sub(end, start), (n,)).astype(dtype)
     return a, T, end, doing + 1  # everyone starts a fresh task: the last one's next, the others' restart
@@ -303,5 +333,5 @@ def setup(method: AllocationMethod, problem, timing, seeds, settings, horizon_ti
                  max_steps=loop_cap(iterations + 1))
 
 
-__all__ = ["AllocRun", "AllocSeed", "AllocationClock", "iteration_bound", "launch", "proxy_loss", "race", "setup",
-           "slots"]
+__all__ = ["AllocRun", "AllocSeed", "AllocationClock", "FLAT_MERGE_MAX", "iteration_bound", "launch", "proxy_loss",
+           "race", "setup", "slots"]

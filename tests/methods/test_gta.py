@@ -77,3 +77,19 @@ def test_race_follows_the_trajectory_of_every_allocation_policy():
     for v in shared:
         assert v["gta"] == v["fta"]
     assert runs["gta"]["updates"][-1] > runs["fta"]["updates"][-1]  # the race ends iterations sooner
+
+
+def test_the_merge_over_blocks_matches_the_reference(monkeypatch):
+    """Above ``FLAT_MERGE_MAX`` workers the race merges blocks of heads; the oracle's small worker
+    counts use one row, so here blocks are forced (7 and 10 workers: blocks of 3 and 4, the last
+    one padded), a speed profile included."""
+    from jaxsim.reference.check import Bucket, check
+    from jaxsim.sim import allocation, kernel
+
+    monkeypatch.setattr(allocation, "FLAT_MERGE_MAX", 0)
+    kernel.run_batch.clear_cache()  # no kernel traced with one row
+    try:
+        report = check("gta", seed=11, configs=3, buckets=[Bucket(7, 3), Bucket(10, 2, speed=True)])
+    finally:
+        kernel.run_batch.clear_cache()
+    assert report.ok, str(report)
