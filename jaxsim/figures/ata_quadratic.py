@@ -36,15 +36,15 @@ of that run's time); extrapolated (x22 per tripling of ``n``), near or past ``K 
 
 Cost: GTA dominates. It runs about ``1.58 K`` iterations per row whatever ``n``; as a race
 (``gta``) each costs one loop step of the allocation clock: ``n`` first draws and ``B`` merge steps
-(:func:`jaxsim.sim.allocation.race`), 190-230 us at ``n = 17`` and 380-490 us at ``n = 459`` of
-wall time for three seeds and the batch's padded copy, against 360-380 and 620 us for the ``B``
-arrivals of Rennala SGD with stops on the controlled clock (16 and 27 us each) and 40-90 us for an
-iteration of FTA (``experiments/ata_cost.py --iterations 3000``, two runs on a shared 2-core CPU at
-load 3.2 to 4, 2026-12-07). From those runs (times 1000), the rows ``n = 17`` and ``459`` of FULL
-(``K = 3e6``, seeds 5-7) project to 24 and 48 minutes, 64 % and 82 % of it GTA's (38 and 58
-minutes with ``--gta rennala_stops``), and FULL to about 2.4 hours (3.2 with Rennala SGD with
-stops; not run). QUICK (``n = 17``, 40 000 iterations, seeds 0-2: past ATA's exploration, but FTA
-does not reach an order of magnitude there) took 61 s of wall time with the race and 59 s with
+(:func:`jaxsim.sim.allocation.race`), 150 us at ``n = 17``, 200 us at ``n = 51`` and 360-500 us at
+``n = 459`` of wall time for three seeds and the batch's padded copy, against 390, 460-470 and
+590-630 us for the ``B`` arrivals of Rennala SGD with stops on the controlled clock (17, 20 and
+26-27 us each) and 40-90 us for an iteration of FTA (``experiments/ata_cost.py --iterations 3000``,
+runs on a shared 2-core CPU at load 2 to 4, 2026-12-07). From those runs (times 1000), the rows
+``n = 17``, ``51`` and ``459`` of FULL (``K = 3e6``, seeds 5-7) project to about 21, 25 and 48
+minutes, 58-82 % of it GTA's (39, 45 and 58 minutes with ``--gta rennala_stops``), and FULL to
+about 2.2 hours (3.2 with Rennala SGD with stops; not run). QUICK (``n = 17``, 40 000 iterations,
+seeds 0-2: past ATA's exploration, but FTA does not reach an order of magnitude there) took 61 s of wall time with the race and 59 s with
 ``--gta rennala_stops`` (one after the other, load 3.2 to 4: at this size the race's longer
 compile, about 10 s for its unrolled merge, takes back what its iterations save; every reported
 number is the same but GTA's own seconds); earlier, at higher load, 3 min. ``--n 51 --iterations
