@@ -44,12 +44,12 @@ runs on a shared 2-core CPU at load 2 to 4, 2026-12-07). From those runs (times 
 ``n = 17``, ``51`` and ``459`` of FULL (``K = 3e6``, seeds 5-7) project to about 21, 25 and 48
 minutes, 58-82 % of it GTA's (39, 45 and 58 minutes with ``--gta rennala_stops``), and FULL to
 about 2.2 hours (3.2 with Rennala SGD with stops; not run). QUICK (``n = 17``, 40 000 iterations,
-seeds 0-2: past ATA's exploration, but FTA does not reach an order of magnitude there) took 61 s of wall time with the race and 59 s with
-``--gta rennala_stops`` (one after the other, load 3.2 to 4: at this size the race's longer
-compile, about 10 s for its unrolled merge, takes back what its iterations save; every reported
-number is the same but GTA's own seconds); earlier, at higher load, 3 min. ``--n 51 --iterations
-300000`` (just past it) took 9 min (5.5 min of CPU) with Rennala SGD with stops. TINY is one row
-of 300 iterations (still exploring).
+seeds 0-2: past ATA's exploration, but FTA does not reach an order of magnitude there) took 55 s
+of wall time with the race (GTA's sweep 19 s) and 59 s with ``--gta rennala_stops`` (25 s), load
+2 to 4: at this size the race's compile, about 10 s for its unrolled merge, takes back most of what
+its iterations save; every reported number is the same but GTA's own seconds. ``--n 51
+--iterations 300000`` (just past it) took 9 min (5.5 min of CPU) with Rennala SGD with stops, at
+higher load. TINY is one row of 300 iterations (still exploring).
 
 Forms: ``paper`` uses the poster's confidence widths; ``authors`` the authors' code
 (``constants="code"``: width ``4e alpha (...)``, never-sampled workers scored ``-inf``; the
