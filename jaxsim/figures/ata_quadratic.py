@@ -6,7 +6,8 @@ scale ``s = 0.001`` (0.01 is also reported: ``--noise-scale``), SGD with ``gamma
 459), task times ``X_i = 29 i + Exp(mean 29 i)`` (``mu_i = 58 i``). Policies: ATA
 (``alpha = 2 max_i mu_i``), ATA-Empirical (``eta = 1``; the law's ``||X - mu||_psi1 / mu`` is
 about 0.77), FTA (the optimal allocation for the known means), UTA (uniform) and GTA (greedy:
-everyone computes, the first ``B`` count; Rennala SGD with stops). The paper runs ``K = 3e6``
+everyone computes, the first ``B`` count: ``gta``, a race on the allocation clock whose iterations
+end where Rennala SGD with stops updates). The paper runs ``K = 3e6``
 iterations of each policy (seed 5); here every policy of a row runs for ``iterations * E C(a*)``
 seconds, ``E C(a*)`` the optimal allocation's expected iteration time
 (:func:`jaxsim.theory.allocation.optimal_allocation` and the law), so FTA completes about
@@ -14,7 +15,10 @@ seconds, ``E C(a*)`` the optimal allocation's expected iteration time
 runs the paper's hyperparameters.
 
 The ATA-family policies take ``B`` gradients at ``x^k`` keyed by ``(seed, k, slot)``: their
-trajectories coincide per iteration, and they differ in time and worker time per iteration. The
+trajectories coincide per iteration (GTA's too, as in the authors' code), and they differ in time
+and worker time per iteration. ``--gta rennala_stops`` runs GTA as Rennala SGD with stops on the
+controlled clock instead: the same iteration times and worker time (tested), but gradients drawn
+per ``(worker, job)``, so its trajectory is its own, and one loop step per arrival. The
 summary compares each policy with GTA at equal iterations (the policy's count at the horizon),
 in runtime and total worker time, cumulative (the paper's plotted totals) and over the last
 quarter of the horizon. Columns (the paper's layout): runtime and total worker time against
@@ -30,16 +34,22 @@ ends at ATA's iteration 6 300 at ``n = 17`` and 141 000 at ``n = 51`` (measured,
 of that run's time); extrapolated (x22 per tripling of ``n``), near or past ``K = 3e6`` at ``n =
 153`` and far past it at ``n = 459``, where FULL's rows would be undecided (not run).
 
-Cost: GTA dominates. It runs on the controlled clock, one arrival per loop step: ``B`` steps per
-iteration, about ``1.58 * 23 * K = 1.1e8`` per row at ``K = 3e6`` whatever ``n``, each 26-39 us of
-wall time (three seeds and the batch's padded copy; ``experiments/ata_cost.py --iterations 30000``
-on a shared 2-core CPU at load about 5), against 60-90 us per iteration of FTA on the allocation
-clock. From those runs (30 000 iterations per row, times 100), the rows ``n = 17`` and ``459`` of
-FULL (``K = 3e6``, seeds 5-7) project to 65 and 78 minutes there, 73 % and 90 % of it GTA's, and
-FULL to about 4 hours (not run): 20 minutes would need under 3 us per event step. QUICK (``n =
-17``, 40 000 iterations, seeds 0-2: past ATA's exploration, but FTA does not reach an order of
-magnitude there) took 3 min of wall time (1.2 min of CPU) on a shared 2-core CPU; ``--n 51
---iterations 300000`` (just past it) 9 min (5.5 min of CPU). TINY is one row of 300 iterations (still exploring).
+Cost: GTA dominates. It runs about ``1.58 K`` iterations per row whatever ``n``; as a race
+(``gta``) each costs one loop step of the allocation clock: ``n`` first draws and ``B`` merge steps
+(:func:`jaxsim.sim.allocation.race`), 150 us at ``n = 17``, 200 us at ``n = 51`` and 360-500 us at
+``n = 459`` of wall time for three seeds and the batch's padded copy, against 390, 460-470 and
+590-630 us for the ``B`` arrivals of Rennala SGD with stops on the controlled clock (17, 20 and
+26-27 us each) and 40-90 us for an iteration of FTA (``experiments/ata_cost.py --iterations 3000``,
+runs on a shared 2-core CPU at load 2 to 4, 2026-12-07). From those runs (times 1000), the rows
+``n = 17``, ``51`` and ``459`` of FULL (``K = 3e6``, seeds 5-7) project to about 21, 25 and 48
+minutes, 58-82 % of it GTA's (39, 45 and 58 minutes with ``--gta rennala_stops``), and FULL to
+about 2.2 hours (3.2 with Rennala SGD with stops; not run). QUICK (``n = 17``, 40 000 iterations,
+seeds 0-2: past ATA's exploration, but FTA does not reach an order of magnitude there) took 55 s
+of wall time with the race (GTA's sweep 19 s) and 59 s with ``--gta rennala_stops`` (25 s), load
+2 to 4: at this size the race's compile, about 10 s for its unrolled merge, takes back most of what
+its iterations save; every reported number is the same but GTA's own seconds. ``--n 51
+--iterations 300000`` (just past it) took 9 min (5.5 min of CPU) with Rennala SGD with stops, at
+higher load. TINY is one row of 300 iterations (still exploring).
 
 Forms: ``paper`` uses the poster's confidence widths; ``authors`` the authors' code
 (``constants="code"``: width ``4e alpha (...)``, never-sampled workers scored ``-inf``; the
@@ -74,8 +84,9 @@ FORMS = ("paper", "authors")
 BASE = 29.0  #: X_i = BASE i + Exp(mean BASE i)
 POLICIES = {  # key -> (label, colour, marker): the authors' colours and markers (spec §6)
     "ata": ("ATA", "#C00000", "d"), "ata_empirical": ("ATA-Empirical", "#B8860B", "*"),
-    "fta": ("FTA (optimal, known means)", "#006666", "^"), "rennala_stops": ("GTA (greedy)", "#36454F", "H"),
+    "fta": ("FTA (optimal, known means)", "#006666", "^"), "gta": ("GTA (greedy)", "#36454F", "H"),
     "uta": ("UTA (uniform)", "#8B2500", "v")}
+GTA_FORMS = ("race", "rennala_stops")  #: how GTA runs (Config.gta)
 ADAPTIVE = ("ata", "ata_empirical")
 EXPLORE_TOL = 1.2  #: exploration ends when the iteration time stays within 20 % of E C(a*)
 APPROACH = EXPLORE_TOL  #: "approaching FTA": ATA's worker-time ratio to GTA within 20 % of FTA's
@@ -98,6 +109,11 @@ class Config:
     eta: float = dataclasses.field(default=1.0, metadata={"help": "ATA-Empirical: bound on max_i alpha_i / mu_i"})
     seeds: tuple = dataclasses.field(default=(5, 6, 7), metadata={"elem": int, "help": "the paper: seed 5"})
     num_points: int = 300
+    gta: str = dataclasses.field(default="race", metadata={"choices": GTA_FORMS, "help": (
+        "GTA as a race on the allocation clock (race: the B gradients at x^k keyed by (seed, k, slot), the "
+        "trajectory shared with the other policies as in the authors' code) or as Rennala SGD with stops on the "
+        "controlled clock (rennala_stops: the same times, gradients drawn per (worker, job), one loop step per "
+        "arrival)")})
 
 
 FULL = Config()
@@ -138,6 +154,12 @@ def label(method: str, n: int) -> str:
     return f"{method}-n{n}"
 
 
+def method_name(policy: str, cfg: Config) -> str:
+    """The registered method a policy runs: GTA's is ``gta`` (the race) or ``rennala_stops``
+    (``cfg.gta``); the others' are their keys."""
+    return "rennala_stops" if policy == "gta" and cfg.gta == "rennala_stops" else policy
+
+
 def method_for(name: str, forms: str):
     """ATA and ATA-Empirical in the poster's constants (``paper``) or the code's (``authors``)."""
     return make_method(name, constants="code" if forms == "authors" else "poster") if name in ADAPTIVE else name
@@ -147,9 +169,12 @@ def simulate(cfg: Config, forms: str = "paper", progress: bool = False) -> dict:
     """One sweep per policy and ``n`` (each a single setting: the paper's hyperparameters)."""
     problem = worst_case_quadratic(d=cfg.d, noise_scale=cfg.noise_scale)
     extra = {"ata": {"alpha_scale": cfg.alpha_scale}, "ata_empirical": {"eta": cfg.eta}}
-    return {label(m, n): sweep(method_for(m, forms), problem, timing_for(n), seeds=list(cfg.seeds),
-                               grid={"gamma": cfg.gamma, "B": cfg.B, **extra.get(m, {})}, horizon=horizon(cfg, n),
-                               num_points=cfg.num_points, progress=progress)
+    if cfg.gta not in GTA_FORMS:
+        raise ValueError(f"gta: expected one of {GTA_FORMS}, got {cfg.gta!r}")
+    return {label(method_name(m, cfg), n): sweep(method_for(method_name(m, cfg), forms), problem, timing_for(n),
+                                                 seeds=list(cfg.seeds),
+                                                 grid={"gamma": cfg.gamma, "B": cfg.B, **extra.get(m, {})},
+                                                 horizon=horizon(cfg, n), num_points=cfg.num_points, progress=progress)
             for n in cfg.n for m in POLICIES}
 
 
@@ -193,10 +218,10 @@ def _med(x) -> float:
 def row_summary(results: dict, cfg: Config, n: int) -> tuple:
     """``(methods, totals)`` of one row: each policy's reported numbers, and per policy the
     per-seed totals at the horizon beside GTA's at the same iteration count."""
-    opt, gta = optimum(n, cfg.B), _series(results[label("rennala_stops", n)])
+    opt, gta = optimum(n, cfg.B), _series(results[label(method_name("gta", cfg), n)])
     methods, totals = {}, {}
     for m in POLICIES:
-        res = results[label(m, n)]
+        res = results[label(method_name(m, cfg), n)]
         s = _series(res)
         K = s["updates"][:, -1]
         e = dict(method=res.method, n=n, horizon=horizon(cfg, n), iterations=stats(K),
@@ -209,7 +234,7 @@ def row_summary(results: dict, cfg: Config, n: int) -> tuple:
         line = (f"n={n}: {e['iterations']['median']:.0f} it, {e['runtime_per_iter']['median']:.0f} s/it, work "
                 f"{e['worker_time_per_iter']['median']:.0f} s/it, |grad|^2 {e['grad_norm_sq']['median']:.4g}, "
                 f"f-f* {e['loss_gap']['median']:.4g}")
-        if m != "rennala_stops":
+        if m != "gta":
             t = totals[m] = dict(time=s["time"][:, -1], work=s["busy_time"][:, -1],
                                  gta_time=_at_iterations(gta, K, "time"), gta_work=_at_iterations(gta, K, "busy_time"))
             e.update(runtime_vs_gta=_med(t["time"] / t["gta_time"]), worker_time_vs_gta=_med(t["work"] / t["gta_work"]),
@@ -221,7 +246,7 @@ def row_summary(results: dict, cfg: Config, n: int) -> tuple:
             end = exploration_end(s, opt["time"])
             e["exploration_end"] = None if end is None else dict(zip(("iterations", "runtime", "worker_time"), end))
             line += "; still exploring at the horizon" if end is None else f"; exploring until it {end[0]:.0f}"
-        methods[label(m, n)] = dict(e, line=line + f" ({e['seconds']:.1f} s)")
+        methods[label(method_name(m, cfg), n)] = dict(e, line=line + f" ({e['seconds']:.1f} s)")
     methods[f"optimum-n{n}"] = dict(a=opt["a"], v_B=opt["v_B"], expected_time=opt["time"], expected_work=opt["work"],
                                     line=f"n={n}: a* = {[x for x in opt['a'] if x]}, v_B = {opt['v_B']:.0f} s, "
                                          f"E C(a*) = {opt['time']:.1f} s/it, work {opt['work']:.0f} s/it")
@@ -271,7 +296,7 @@ def plot(results: dict, cfg: Config, forms: str):
         opt = optimum(n, cfg.B)
         w_min = np.inf  # the worker-time axis is logarithmic: start it at the first positive value drawn
         for m, (name, color, marker) in POLICIES.items():
-            s = _series(results[label(m, n)])
+            s = _series(results[label(method_name(m, cfg), n)])
             style = dict(color=color, marker=marker, label=name)
             t, w, k = (np.median(s[key], axis=0) for key in ("time", "busy_time", "updates"))
             band(row[0], t, s["grad_norm_sq"], **style)

@@ -243,6 +243,11 @@ class AllocationMethod(Method):
     worker's total time, and allocates again. Hyperparameters include ``gamma`` and ``B``."""
 
     clock: ClassVar[str] = "allocation"
+    #: ``True``: the allocation is not chosen but realized by a race (:meth:`allocate` is never
+    #: called): every worker computes from the iteration's start, one task after another, the
+    #: first ``B`` completions form the batch and all other work is stopped
+    #: (:func:`jaxsim.sim.allocation.race`).
+    race: ClassVar[bool] = False
 
     def allocate(self, state, k, key, hp: dict, ctx: SeedContext) -> jax.Array:
         """int32[n] allocation of iteration ``k`` (1-based, traced) summing to ``hp["B"]``;

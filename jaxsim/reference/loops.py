@@ -380,8 +380,10 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
     """Simulate an allocation method: iteration after iteration, each worker's tasks in turn.
 
     Worker ``i``'s tasks take its next durations ``D[i, j]``; the iteration ends at the
-    latest worker finish. Returns the clocks' metric names plus ``proxy_regret`` and
-    ``time``.
+    latest worker finish. A race method (``method.race``) allocates nothing: every worker
+    computes from the iteration's start, a heap of ``(finish, worker, job)`` gives the first
+    ``B`` completions, and the iteration ends at the ``B``-th. Returns the clocks' metric
+    names plus ``proxy_regret`` (not for a race) and ``time``.
     """
     horizon = _seconds(method, horizon, durations)
     tkey, akey, groot = time_key(seed), method_key(seed), grad_root(seed)
@@ -417,19 +419,43 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
             ends.append(start + tsum if timing.speed is None else e)
         return T, max(ends)
 
+    def race(start):
+        """Everyone computes from ``start``; the ``B``-th completion ends the iteration. Its worker
+        goes on with its next job; the others' jobs in progress are stopped and restarted afresh."""
+        def finish(i, e, j):
+            return float(timing.finish_np(i, e, float(D(i, j))))
+
+        heap = [(finish(i, start, job[i]), i, job[i]) for i in range(n)]
+        heapq.heapify(heap)
+        a = [0] * n
+        for _ in range(B):
+            e, last, j = heapq.heappop(heap)
+            a[last] += 1
+            heapq.heappush(heap, (finish(last, e, j + 1), last, j + 1))
+        for i in range(n):
+            job[i] += a[i] + (0 if i == last else 1)
+        return a, [e - start] * n, e
+
+    def next_iteration(k, start):
+        if method.race:
+            return race(start)
+        a = rule.allocate(k, prio(k))
+        return (a, *launch(a, start))
+
     srv = Server(x0, optimizer)
     acc = {"busy": 0.0, "regret": 0.0, "batch_loss": float("nan")}
 
     def snapshot(t):
         used = B * srv.k
-        return {"time": t, "received": used, "used": used, "discarded": 0, "max_delay": 0, "mean_delay": 0.0,
-                "busy_time": acc["busy"] + sum(min(t - start, T[i]) for i in range(n)),
-                "cancelled": 0, "timeouts": 0, "proxy_regret": acc["regret"],
-                **_snapshot_model(problem, srv, acc["batch_loss"])}
+        out = {"time": t, "received": used, "used": used, "discarded": 0, "max_delay": 0, "mean_delay": 0.0,
+               "busy_time": acc["busy"] + sum(min(t - start, T[i]) for i in range(n)), "timeouts": 0,
+               **_snapshot_model(problem, srv, acc["batch_loss"])}
+        if method.race:  # n - 1 tasks stopped per iteration; no allocation chosen, no proxy regret
+            return dict(out, cancelled=(n - 1) * srv.k)
+        return dict(out, cancelled=0, proxy_regret=acc["regret"])
 
-    a = rule.allocate(1, prio(1))
     start = 0.0
-    T, end = launch(a, start)
+    a, T, end = next_iteration(1, start)
     grid = np.linspace(0.0, horizon, num_points + 1)
     records = [snapshot(0.0)]
     while True:
@@ -450,9 +476,8 @@ def run_allocation(method, problem, timing, hparams: dict, *, seed: int, horizon
         rule.observe(a, T)
         acc["regret"] += max(float(a[i]) * float(mean[i]) for i in range(n) if a[i] > 0) - v_opt
         acc["busy"] += sum(T)
-        a = rule.allocate(srv.k + 1, prio(srv.k + 1))
         start = end
-        T, end = launch(a, start)
+        a, T, end = next_iteration(srv.k + 1, start)
     return {k: np.array([r[k] for r in records]) for k in records[0]}
 
 

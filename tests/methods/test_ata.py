@@ -45,12 +45,13 @@ def _brute_force(s, B):
 
 @pytest.fixture(scope="module")
 def runs():
-    """The deterministic instance under every ATA-family method and GTA (rennala_stops)."""
+    """The deterministic instance under every ATA-family method, GTA (the race) and Rennala SGD with
+    stops (GTA on the controlled clock)."""
     problem = jaxsim.worst_case_quadratic(d=3, noise_scale=0.1)
     timing = jaxsim.TimingModel(n=4, base=TAU)
     hp = {"gamma": 0.1, "B": B}
     out = {}
-    for name, extra in [("fta", {}), ("uta", {}), ("ata", {"alpha_scale": 1e-4}), ("rennala_stops", {})]:
+    for name, extra in [("fta", {}), ("uta", {}), ("ata", {"alpha_scale": 1e-4}), ("gta", {}), ("rennala_stops", {})]:
         out[name] = jaxsim.simulate(name, problem, timing, seed=7, hparams={**hp, **extra}, horizon=HORIZON,
                                     num_points=POINTS)
     return out
@@ -126,7 +127,7 @@ def test_identical_trajectories_across_policies(runs):
     """Gradient keys (seed, k, slot): on a homogeneous problem x^k does not depend on the
     allocation, so the loss at equal iteration counts agrees between policies."""
     loss_by_k = {}
-    for name in ("fta", "uta", "ata"):
+    for name in ("fta", "uta", "ata", "gta"):
         for k, gap in zip(runs[name]["updates"], runs[name]["loss_gap"]):
             if k in loss_by_k:
                 assert gap == pytest.approx(loss_by_k[k], rel=1e-6, abs=1e-9), (name, k)
@@ -153,16 +154,17 @@ def test_ata_converges_to_an_optimal_allocation(runs):
 
 
 def test_ata_saves_worker_time_against_gta(runs):
-    """GTA (Rennala with stops, B = 6) keeps all n = 4 workers busy: worker time = 4 t, and on
-    deterministic times its iterations last v_B = 4 too. ATA: at most 4 workers busy during
+    """GTA (the race, and Rennala with stops, B = 6) keeps all n = 4 workers busy: worker time = 4 t,
+    and on deterministic times its iterations last v_B = 4 too. ATA: at most 4 workers busy during
     its first iteration (<= 16 s), then at most 3 (worker 4 never gets a task, see above):
     worker time <= 3 t + 16 < 4 t. Runtime: ATA needs at most 16 - 4 = 12 s more than GTA for
     the same number of iterations, i.e. at most 4 iterations fewer at any time (<= 1.5x GTA's
     runtime once k >= 6)."""
-    ata, gta = runs["ata"], runs["rennala_stops"]
+    ata, gta = runs["ata"], runs["gta"]
     t = np.linspace(0.0, HORIZON, POINTS + 1)
-    np.testing.assert_allclose(gta["busy_time"], 4 * t, rtol=1e-6)
-    np.testing.assert_array_equal(gta["updates"], np.floor(t / V_B).astype(int))
+    for r in (gta, runs["rennala_stops"]):
+        np.testing.assert_allclose(r["busy_time"], 4 * t, rtol=1e-6)
+        np.testing.assert_array_equal(r["updates"], np.floor(t / V_B).astype(int))
     assert (ata["busy_time"][1:] <= 3 * t[1:] + 16 + 1e-4).all()
     assert ata["busy_time"][-1] < 0.8 * gta["busy_time"][-1]
     assert (ata["updates"] >= gta["updates"] - 4).all()
@@ -214,7 +216,7 @@ def test_infinite_means_are_rejected_only_where_needed():
     timing = jaxsim.make_timing(3, "linear", "halfcauchy")
     with pytest.raises(ValueError, match="alpha_scale"):
         REGISTRY["ata"]().check_timing(timing)
-    for name in ("ata_empirical", "fta", "uta"):
+    for name in ("ata_empirical", "fta", "uta", "gta"):
         REGISTRY[name]().check_timing(timing)
     with pytest.raises(ValueError, match="eta"):
         REGISTRY["ata_empirical"]().check_hparams({"eta": -1.0})

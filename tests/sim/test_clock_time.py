@@ -67,11 +67,13 @@ def test_controlled_and_free_running_clocks_agree_on_1ms_jobs():
     np.testing.assert_array_equal(free.metrics["received"][0, 0], 3 * np.asarray(exact_counts(clock_duration())))
 
 
+@pytest.mark.parametrize("name", ["uta", "gta"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: jnp.dtype(d).name)
-def test_allocation_clock_counts_every_iteration(dtype):
-    """Uniform allocation of B = n = 3 tasks: an iteration lasts one duration, B gradients each."""
+def test_allocation_clock_counts_every_iteration(dtype, name):
+    """Uniform allocation of B = n = 3 tasks, or a race for them: an iteration lasts one duration,
+    B gradients each."""
     timing = jaxsim.make_timing(3, "constant", base_scale=TAU)
-    res = _run("uta", dtype, timing, gamma=[0.1], B=3)
+    res = _run(name, dtype, timing, gamma=[0.1], B=3)
     np.testing.assert_array_equal(res.metrics["received"][0, 0], 3 * np.asarray(exact_counts(clock_duration())))
 
 
@@ -246,7 +248,8 @@ def test_split_time_orders_events_as_the_reference_loop():
     timing = dataclasses.replace(jaxsim.make_timing(n, "one_plus_sqrt", "halfnormal"),
                                  speed=SpeedProfile.periodic(n, 0.6, 7.0, horizon=80.0))
     cases = [("mindflayer", reference.run_controlled, {"gamma": 0.05}),
-             ("ata", reference.run_allocation, {"gamma": 0.05, "B": 5})]
+             ("ata", reference.run_allocation, {"gamma": 0.05, "B": 5}),
+             ("gta", reference.run_allocation, {"gamma": 0.05, "B": 5})]
     for name, ref_loop, grid in cases:
         method = jaxsim.make_method(name)
         hp = {k: v.item() for k, v in method.check_hparams(grid).items()}
