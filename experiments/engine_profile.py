@@ -11,7 +11,8 @@ Every kernel scans the same event stream (Ringmaster's bench setup: n = 100, d =
                 writing the new iterate, with Ringmaster's accept/discard mask;
 4. engine     the full engine (start counters, method rule, optimizer hook, counters,
                 metrics), ring store W = 8 (R <= 8);
-5. engine/n   the full engine with a per-worker store (W = n, R up to n).
+5. engine/n   the full engine with a per-worker store (W = n, R up to n; on a CPU, one table
+                per seed: ``jaxsim.sim.stream.seed_tables``).
 
 Prints seconds per kernel (best of interleaved repetitions) and each as a multiple of
 the floor.

@@ -197,12 +197,12 @@ class StreamClock:
         def body(carry, ev):
             c, tables = carry
             w = ev[0]
-            rows = jnp.concatenate([jax.lax.dynamic_slice(tables, (i, w[i], 0, 0), (1, 1, P, d))[:, 0]
-                                    for i in range(S)])
+            at = [(jnp.asarray(i, w.dtype), w[i], jnp.zeros((), w.dtype), jnp.zeros((), w.dtype)) for i in range(S)]
+            rows = jnp.concatenate([jax.lax.dynamic_slice(tables, a, (1, 1, P, d))[:, 0] for a in at])
             c = step(problem, seeds, hp, c, ev, (rows,))
             new = c.srv.pending[1]  # each run's reporter's next start point, stored now, not deferred
-            for i in range(S):
-                tables = jax.lax.dynamic_update_slice(tables, new[i][None, None], (i, w[i], 0, 0))
+            for i, a in enumerate(at):
+                tables = jax.lax.dynamic_update_slice(tables, new[i][None, None], a)
             return (c, tables), None
 
         by_event = jax.tree.map(lambda a: jnp.moveaxis(a, 0, 1), events)  # [C, S, ...]

@@ -8,6 +8,7 @@ switching the threshold (``TABLE_BLOCK``) between 0 and out of reach, the kernel
 between; bit-identity of two compiled programs is a property of the optimized code, so the
 comparison runs in the second pass (``xla_default``)."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -31,11 +32,12 @@ CASES = {  # a worker store of every kind: delays unbounded, workers that keep p
 }
 
 
-def _sweep(monkeypatch, name, block, timing=TIMING, grid=None, **kw):
+def _sweep(monkeypatch, name, block, timing=TIMING, grid=None, problem=None, **kw):
     monkeypatch.setattr(stream, "TABLE_BLOCK", block)
     run_batch.clear_cache()  # the kernels are cached per clock and shape, not per threshold
-    problem, default = CASES[name]
-    return jaxsim.sweep(name, problem, timing, seeds=[0, 1], grid=grid or default, horizon=30.0, num_points=3, **kw)
+    default_problem, default_grid = CASES[name]
+    return jaxsim.sweep(name, problem or default_problem, timing, seeds=[0, 1], grid=grid or default_grid,
+                        horizon=30.0, num_points=3, **kw)
 
 
 @pytest.mark.xla_default
@@ -46,6 +48,15 @@ def test_seed_tables_give_the_per_run_store_numbers(monkeypatch, name):
     assert tables.info["store"] == per_run.info["store"] == "worker"
     assert tables.metrics["updates"][..., -1].min() > 0, "every run made progress"
     assert_same_metrics(tables.metrics, per_run.metrics, f"{name}: seed tables vs per-run store: ")
+
+
+def test_seed_tables_run_with_x64(monkeypatch):
+    """In float64 (the oracle's arithmetic: x64 on, int64 literals) the tables give the per-run numbers."""
+    with jax.enable_x64(True):
+        problem = jaxsim.worst_case_quadratic(d=D, noise_scale=0.05, noise="isotropic")
+        assert problem.dtype == np.float64
+        runs = [_sweep(monkeypatch, "asgd", block, problem=problem) for block in (0, 10 ** 9)]
+    assert_same_metrics(runs[0].metrics, runs[1].metrics, "float64, seed tables vs per-run store: ")
 
 
 @pytest.mark.xla_default
