@@ -2,11 +2,10 @@
 
 A batch is ``S`` seeds x ``P`` settings. A clock supplies per-run ``init`` and ``record``
 (the kernel vmaps them over settings inside a vmap over seeds) and ``advance``, which
-moves the whole batch towards the end of one recording interval: for a clock of independent
-runs, each run through a piece of the interval's pre-sampled events (a scan; the clock
-batches it, since a seed's settings share their events), or else a ``while_loop`` whose
-condition is one boolean for the batch, at most a given number of steps
-(:func:`bounded_loop`). Metrics come back as ``[S, P, G + 1]`` (point 0 = the start).
+moves runs towards the end of one recording interval: per run for a clock of independent
+runs (a scan over a piece of the interval's pre-sampled events), or for the whole batch (a
+``while_loop`` whose condition is one boolean for the batch, at most a given number of steps:
+:func:`bounded_loop`). Metrics come back as ``[S, P, G + 1]`` (point 0 = the start).
 
 The loop runs in segments of about :data:`SEGMENT_SECONDS`, each one call of one compiled
 kernel that carries the batch's state (:data:`run_batch`): the host sees Ctrl-C between two,
@@ -112,12 +111,13 @@ def _run_batch_segment(clock, problem, seeds, hp, iv, c, recs, u, limit):
     if clock.independent:
         lead = [a for a in jax.tree.leaves(iv) if a.ndim >= 4][0]
         G, Q = lead.shape[1], lead.shape[2]
+        adv = batched(lambda seed, h, c, p: clock.advance(problem, seed, h, c, p), (0, None, 0, 0), (None, 0, 0, None))
 
         def body(s):
             c, recs, u, k = s
             g, q = u // Q, u % Q
             piece = jax.tree.map(lambda a: a[:, g, q] if a.ndim >= 4 else a[:, g], iv)
-            c = clock.advance(problem, seeds, hp, c, piece)  # the whole batch: the clock vmaps
+            c = adv(seeds, hp, c, piece)
             return c, store(recs, c, clock.end_time(piece), g, q == Q - 1), u + 1, k + 1
 
         units = G * Q

@@ -17,13 +17,10 @@ the arrival counters. A late job must be evaluated at the point it started from,
   Rennala: ``W = 1``) or the stream cannot produce one (ASGD: ``W = max delay + 1``).
   A job that also needs ``x^{s-1}`` (:class:`~jaxsim.methods.jobs.PairGradient`) needs one more slot.
 * worker store (``n x d``): slot ``w`` holds the point worker ``w`` is working on; used
-  when ``W`` would exceed ``n``, when the method lets workers keep their points, or in place
-  of a smaller ring where it is small (:func:`jaxsim.sim.stream.plan_store`). Its
+  when ``W`` would exceed ``n``, or when the method lets workers keep their points. Its
   row write is stored at the *next* event, before any read, so every read of the store
   in a step follows its only write and XLA updates it in place (else it may copy the
-  whole store next to a method's own ``n x d`` tables). The free-running clock may hold a
-  batch's worker stores as one table per seed instead and move their rows itself
-  (:meth:`jaxsim.sim.stream.StreamClock.advance`: it takes ``pending``'s row at once).
+  whole store next to a method's own ``n x d`` tables).
 * no store (``W = 0``): every job starts from the current model (allocation clock).
 
 Each event costs O(d): one row read, the job, one step, one row write. Decisions are

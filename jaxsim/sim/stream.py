@@ -5,12 +5,6 @@ durations and is computed on the host (:mod:`jaxsim.sim.events`); this clock sca
 recording interval after another, and hands each arrival to the server
 (:func:`jaxsim.sim.server.serve`). Each event's job randomness is drawn once per seed,
 before the scan, from its ``(seed, worker, job)`` key and shared by every setting.
-
-The arrival order is a seed's, shared by its settings, so a worker store (:func:`plan_store`)
-can be one table per seed, worker-major: each event then moves one contiguous block of the
-seed's settings instead of a row per run (:meth:`StreamClock.advance`, on a CPU where the blocks
-are large enough: :func:`seed_tables`). The plan also puts such a store in place of a smaller
-ring where it is small (:data:`TABLE_BYTES` per run). The points are the same: so are the numbers.
 """
 
 from __future__ import annotations
@@ -25,7 +19,6 @@ import numpy as np
 from ..methods.base import Arrival, SeedContext, StreamMethod, Workers
 from ..runtime.rng import grad_key, grad_roots
 from .plan import tree_bytes
-from .kernel import batched
 from .setup import Setup, job_steps, stack_contexts
 from .server import Layout, ServerState, init_server, job_points, model_metrics, serve
 
@@ -57,8 +50,7 @@ class Interval(NamedTuple):
 
 
 def plan_store(method: StreamMethod, hp: dict, stream_max_delay: int, n: int,
-               window: int | None = None, sample_losses: bool = False, d: int | None = None,
-               itemsize: int = 4) -> Layout:
+               window: int | None = None, sample_losses: bool = False) -> Layout:
     """How many past points to keep and in which layout.
 
     ``W`` is the smaller of the method's window over the grid ``hp`` and the stream's
@@ -69,12 +61,6 @@ def plan_store(method: StreamMethod, hp: dict, stream_max_delay: int, n: int,
     ``sample_losses`` (the problem records each arrival's sample loss, ``batch_loss``): the
     method's window does not apply. A job the method discards still reports its sample's loss
     at the point it started from, so that point must still be in the store when it arrives.
-
-    ``d`` (the model's size, of ``itemsize`` bytes each): a worker store replaces a smaller ring
-    where it costs at most :data:`TABLE_BYTES` per run and the grid's settings are enough to make
-    seed tables pay (:func:`seed_tables`, judged from all of them: a batch may hold fewer). It
-    moves the same points (a ring's slot of a job it discards may hold a later point; the method
-    masks what it computes from it), so the numbers are the same; without ``d``, never.
     """
     pair = method.job.pair
     # No job of the stream is staler than this, unless workers keep their points.
@@ -91,40 +77,11 @@ def plan_store(method: StreamMethod, hp: dict, stream_max_delay: int, n: int,
         W = int(window)
     else:
         W = 1 << (need - 1).bit_length()
-        settings = max((np.size(v) for v in hp.values()), default=1)
-        if d is not None and not pair and n * d * itemsize <= TABLE_BYTES and seed_tables((1, settings, n, d)):
-            W = max(W, n)
     if W >= n and not pair:
         return Layout(n, per_worker=True)
     if pair and method.keeps_points:
         raise ValueError(f"{method.name}: a pair job cannot keep per-worker points")
     return Layout(W, per_worker=False, pair=pair)
-
-
-#: The most bytes per run a worker store may take to replace a smaller ring (:func:`plan_store`).
-TABLE_BYTES = 2 ** 20
-#: The fewest numbers (settings x d, on one device) in a seed's block of a worker store for the
-#: free-running clock to hold it as one table per seed (:meth:`StreamClock.advance`): each event
-#: then writes one block per seed, and below this size those writes cost more than the per-run
-#: gather and scatter they replace (XLA:CPU, n = d = 100: 16 seeds x 16 settings ran 15-20 %
-#: slower, 4 x 64 and, at the paper's n = 6174, d = 1729, 2 x 4 ran 10-15 % faster).
-TABLE_BLOCK = 4096
-
-
-def seed_tables(store_shape) -> bool:
-    """Whether a batch's worker store (``[S, P, n, d]``) is held as one table per seed: on a CPU
-    (where it was measured), with blocks of at least :data:`TABLE_BLOCK` numbers."""
-    _, P, _, d = store_shape
-    return jax.default_backend() == "cpu" and P * d >= TABLE_BLOCK
-
-
-def worker_tables(store):
-    """The batch's worker store ``[S, P, n, d]`` as one table per seed ``[S, n, P, d]``, worker-major:
-    a reshape, not a transpose, so the runs' leaves carry the tables between pieces of the loop
-    in the shape the kernel gives every per-run leaf (run ``p``'s leaf then holds rows of other
-    runs of its seed: every row starts as ``x^0``, and only :meth:`StreamClock.advance` reads them)."""
-    S, P, n, d = store.shape
-    return store.reshape(S, n, P, d)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,12 +108,11 @@ class StreamClock:
 
         return iv._replace(noise=jax.vmap(per_seed)(seeds.root, iv.worker, iv.job))
 
-    def step(self, problem, seed: StreamSeed, hp, c: StreamRun, ev, points):
-        """One run's arrival ``ev``, whose job started from ``points`` (see :func:`job_points`)."""
+    def step(self, problem, seed: StreamSeed, hp, c: StreamRun, ev):
         w, j, t, valid, noise = ev
         if self.method.selects_workers:  # arrivals of non-participating workers are ignored
             valid = valid & c.busy[w]  # (streams hold only active workers' events otherwise)
-        srv = c.srv
+        srv, points = job_points(self.layout, c.srv, w)
         loss, out = self.method.job.evaluate(problem, points, noise, w, hp, seed.steps[w])
         a = Arrival(worker=w, job=j, time=t, delay=srv.k - srv.s[w], grad=out, x=srv.x, n=self.n,
                     workers=Workers(s=srv.s, busy=c.busy, k=srv.k), ctx=seed.ctx, valid=valid,
@@ -166,49 +122,12 @@ class StreamClock:
 
     independent = True  # runs advance on their own pre-sampled events
 
-    def advance(self, problem, seeds, hp, c, iv: Interval):
-        """The batch's runs (``c`` leaves ``[S, P, ...]``, ``hp`` leaves ``[P]``) through one piece
-        of a recording interval (``iv`` leaves ``[S, C]``): each run scans its seed's events."""
-        events = (iv.worker, iv.job, iv.time, iv.valid, iv.noise)
-        if self.layout.per_worker and seed_tables(c.srv.store.shape):
-            return self._advance_tables(problem, seeds, hp, c, events)
+    def advance(self, problem, seed, hp, c, iv: Interval):
+        """One run through one interval's events (``iv`` leaves ``[C]``)."""
+        def body(c, ev):
+            return self.step(problem, seed, hp, c, ev), None
 
-        def run(seed, h, c, events):
-            def body(c, ev):
-                srv, points = job_points(self.layout, c.srv, ev[0])
-                return self.step(problem, seed, h, c._replace(srv=srv), ev, points), None
-
-            return jax.lax.scan(body, c, events)[0]
-
-        return batched(run, (0, None, 0, 0), (None, 0, 0, None))(seeds, hp, c, events)
-
-    def _advance_tables(self, problem, seeds, hp, c, events):
-        """:meth:`advance` with the worker store held as one table per seed (:func:`worker_tables`).
-
-        An event's worker is the same in every setting of its seed (durations do not depend on
-        hyperparameters), so each event reads one contiguous ``[P, d]`` block per seed and writes
-        one back, at a scalar index: a dynamic slice and an in-place update per seed (the seeds
-        unrolled), where the per-run store takes a gather and a scatter of ``S x P`` rows, which
-        XLA:CPU emits element by element. The same rows are moved: the numbers are identical."""
-        step = batched(self.step, (None, 0, None, 0, 0, 0), (None, None, 0, 0, None, 0))
-        store = c.srv.store
-        S, P, _, d = store.shape
-
-        def body(carry, ev):
-            c, tables = carry
-            w = ev[0]
-            at = [(jnp.asarray(i, w.dtype), w[i], jnp.zeros((), w.dtype), jnp.zeros((), w.dtype)) for i in range(S)]
-            rows = jnp.concatenate([jax.lax.dynamic_slice(tables, a, (1, 1, P, d))[:, 0] for a in at])
-            c = step(problem, seeds, hp, c, ev, (rows,))
-            new = c.srv.pending[1]  # each run's reporter's next start point, stored now, not deferred
-            for i, a in enumerate(at):
-                tables = jax.lax.dynamic_update_slice(tables, new[i][None, None], a)
-            return (c, tables), None
-
-        by_event = jax.tree.map(lambda a: jnp.moveaxis(a, 0, 1), events)  # [C, S, ...]
-        runs = c._replace(srv=c.srv._replace(store=()))
-        (c, tables), _ = jax.lax.scan(body, (runs, worker_tables(store)), by_event)
-        return c._replace(srv=c.srv._replace(store=tables.reshape(store.shape)))
+        return jax.lax.scan(body, c, (iv.worker, iv.job, iv.time, iv.valid, iv.noise))[0]
 
     @staticmethod
     def end_time(iv: Interval):
@@ -232,7 +151,7 @@ def setup(method: StreamMethod, problem, timing, streams, seeds, settings, *, op
     dtype = problem.dtype
     all_hp = {k: np.array([s[k] for s in settings]) for k in method.hparams}
     layout = plan_store(method, all_hp, max(s.max_delay for s in streams), n, window,
-                        sample_losses=problem.has_batch_loss, d=d, itemsize=np.dtype(dtype).itemsize)
+                        sample_losses=problem.has_batch_loss)
     ctx = stack_contexts(timing, seeds, dtype)
     seed_data = StreamSeed(ctx=ctx, root=grad_roots(seeds),
                            active=jnp.asarray(np.stack([st.active for st in streams])), steps=job_steps(method, ctx))
@@ -254,5 +173,4 @@ def setup(method: StreamMethod, problem, timing, streams, seeds, settings, *, op
                  per_seed_bytes=per_seed)
 
 
-__all__ = ["Interval", "StreamClock", "StreamRun", "StreamSeed", "TABLE_BLOCK", "TABLE_BYTES", "plan_store",
-           "seed_tables", "setup", "worker_tables"]
+__all__ = ["Interval", "StreamClock", "StreamRun", "StreamSeed", "plan_store", "setup"]
