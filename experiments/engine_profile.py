@@ -15,6 +15,22 @@ Every kernel scans the same event stream (Ringmaster's bench setup: n = 100, d =
 
 Prints seconds per kernel (best of interleaved repetitions) and each as a multiple of
 the floor.
+
+Tried and not kept (issue 26, 2026-12-07, 2-core CPU shared at load 1.5-5): the worker store
+held as one table per seed, worker-major ``[seed, worker, setting, d]`` (a seed's settings
+share its arrival order, so an event moves one contiguous ``[settings, d]`` block per seed; the
+seeds unrolled into dynamic slices and in-place updates, since vmapped gathers and scatters of
+those blocks were no faster in the engine than the per-run rows). Same numbers, bit for bit, on
+every stream method. It paid a little where blocks are large: at this setup (4 seeds x
+64 settings) the engine took 0.91 of the ring's time (Rennala's ring of one point: 0.85; 16
+seeds x 64 settings: 0.95; ``jaxsim bench``: 0.40-0.41 -> 0.43 of the synchronous kernel), but
+1.16 with 16 seeds x 16 settings (an update per seed and event costs more than it saves below
+~4096 numbers per block), and on the paper's quadratic
+(n = 6174, d = 1729, 3 seeds x 7 settings, the figure's batch) 0.553/0.569 s per-run against
+0.567/0.558 s with tables: nothing. Without any store read or write the engine still ran at
+0.57-0.61 of the synchronous kernel here (1.05 s and 0.97 s against 0.60 s and 0.59 s): the
+rest is the ~17 small fusions XLA:CPU runs per event (start counters, counters, the masks,
+shifted copies of the start point for the tridiagonal product), not the store.
 """
 
 from __future__ import annotations
