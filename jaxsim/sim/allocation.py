@@ -313,14 +313,20 @@ class AllocationClock(NextEndClock):
 
 
 
-def iteration_bound(timing, horizon_time: float, tau) -> int:
-    """The most iterations a run completes in ``[0, horizon_time]`` (``tau``: ``[S, n]`` base
-    times): each lasts at least one task, so at fixed speed at least the smallest base time;
-    under a speed profile some worker does a task's work in each, so at most ``sum_w W_w(H) /
-    tau_w`` of them (:func:`~jaxsim.sim.setup.jobs_bound`)."""
+def iteration_bound(timing, horizon_time: float, tau, B: int = 1) -> int:
+    """The most iterations of ``B`` tasks a run completes in ``[0, horizon_time]`` (``tau``: ``[S, n]``
+    base times).
+
+    At fixed speed a task of worker ``i`` lasts at least ``tau_i``, so in ``x`` seconds worker ``i``
+    completes at most ``x / tau_i`` of an iteration's tasks (assigned or raced): an iteration lasts at
+    least ``max(min_i tau_i, B / sum_i (1 / tau_i))``. Under a speed profile some worker does a task's
+    work in each iteration, so at most ``sum_w W_w(H) / tau_w`` of them
+    (:func:`~jaxsim.sim.setup.jobs_bound`)."""
     if timing.speed is not None:
         return jobs_bound(timing, horizon_time, tau)
-    return int(min(np.floor(float(horizon_time) / float(np.min(tau))) + 1, 2 ** 62))
+    tau = np.atleast_2d(np.asarray(tau, np.float64))
+    shortest = np.maximum(np.min(tau, axis=1), B / np.sum(1.0 / tau, axis=1))
+    return int(min(np.floor(float(horizon_time) / float(np.min(shortest))) + 1, 2 ** 62))
 
 
 def setup(method: AllocationMethod, problem, timing, seeds, settings, horizon_time: float, num_points: int, *,
@@ -338,9 +344,12 @@ def setup(method: AllocationMethod, problem, timing, seeds, settings, horizon_ti
     Bmax = max(int(s["B"]) for s in settings)  # gradient slots per iteration
     ctx = stack_contexts(timing, seeds, dtype)
     tau = time_base(timing, seeds, ctx)
-    iterations = iteration_bound(timing, horizon_time, tau)
-    check_events(method.name, Bmax * iterations, f"up to {iterations:,} iterations of B={Bmax} gradients over the "
+    # the most gradients a run counts: the setting whose B x (its iteration bound) is largest
+    B_top = max({int(s["B"]) for s in settings}, key=lambda B: B * iteration_bound(timing, horizon_time, tau, B))
+    top = iteration_bound(timing, horizon_time, tau, B_top)
+    check_events(method.name, B_top * top, f"up to {top:,} iterations of B={B_top} gradients over the "
                  f"horizon of {horizon_time:g} s; the shortest task takes {float(np.min(tau)):.3g} s")
+    iterations = iteration_bound(timing, horizon_time, tau, min(int(s["B"]) for s in settings))
     seed_data = AllocSeed(ctx=ctx, tkey=time_keys(seeds), root=grad_roots(seeds), tau=jnp.asarray(tau, ct.time_dtype()))
     per_run = (Bmax + 4) * d * np.dtype(dtype).itemsize  # the B gradients of an iteration, besides the state
     intervals, t0, times = time_grid(horizon_time, num_points, len(seeds), split)
