@@ -34,22 +34,21 @@ ends at ATA's iteration 6 300 at ``n = 17`` and 141 000 at ``n = 51`` (measured,
 of that run's time); extrapolated (x22 per tripling of ``n``), near or past ``K = 3e6`` at ``n =
 153`` and far past it at ``n = 459``, where FULL's rows would be undecided (not run).
 
-Cost: GTA dominates. It runs about ``1.58 K`` iterations per row whatever ``n``; as a race
-(``gta``) each costs one loop step of the allocation clock: ``n`` first draws and ``B`` merge steps
-(:func:`jaxsim.sim.allocation.race`), 150 us at ``n = 17``, 200 us at ``n = 51`` and 360-500 us at
-``n = 459`` of wall time for three seeds and the batch's padded copy, against 390, 460-470 and
-590-630 us for the ``B`` arrivals of Rennala SGD with stops on the controlled clock (17, 20 and
-26-27 us each) and 40-90 us for an iteration of FTA (``experiments/ata_cost.py --iterations 3000``,
-runs on a shared 2-core CPU at load 2 to 4, 2026-12-07). From those runs (times 1000), the rows
-``n = 17``, ``51`` and ``459`` of FULL (``K = 3e6``, seeds 5-7) project to about 21, 25 and 48
-minutes, 58-82 % of it GTA's (39, 45 and 58 minutes with ``--gta rennala_stops``), and FULL to
-about 2.2 hours (3.2 with Rennala SGD with stops; not run). QUICK (``n = 17``, 40 000 iterations,
-seeds 0-2: past ATA's exploration, but FTA does not reach an order of magnitude there) took 55 s
-of wall time with the race (GTA's sweep 19 s) and 59 s with ``--gta rennala_stops`` (25 s), load
-2 to 4: at this size the race's compile, about 10 s for its unrolled merge, takes back most of what
-its iterations save; every reported number is the same but GTA's own seconds. ``--n 51
---iterations 300000`` (just past it) took 9 min (5.5 min of CPU) with Rennala SGD with stops, at
-higher load. TINY is one row of 300 iterations (still exploring).
+Cost (2026-12-07, this project's 2-core CPU, the default two devices): per iteration, three seeds
+and the batch's padded copy, on a quiet machine (``experiments/ata_cost.py --iterations 30000``,
+load 1.5): FTA 24-43 us, GTA's race (``gta``: ``n`` first draws and ``B`` merge steps,
+:func:`jaxsim.sim.allocation.race`) 49-200 us, ATA 67-590 us and ATA-Empirical 80-583 us over ``n =
+17 ... 459`` (the adaptive policies' greedy solver and exploring iterations cost the most at large
+``n``); Rennala SGD with stops (``--gta rennala_stops``, one controlled step per arrival) takes
+390-630 us per iteration (``n = 17 ... 459``, load 2.6-3.4). FULL at the paper's ``K = 3e6``, one
+sweep per policy and row: ``n = 17`` 8.6 min (ATA 2.4, ATA-Empirical 2.2, FTA 0.7, GTA 2.8, UTA 0.5
+min), ``n = 51`` 13.4 min (4.1, 4.2, 0.7, 4.1, 0.4 min), ``n = 153`` more than 17 min (ATA 4.2 and
+ATA-Empirical about 13 min, partly under a test run's load; the run was stopped before its FTA, GTA
+and UTA), ``n = 459`` not run (ATA-Empirical dominates at large ``n``). ``--n 17 51`` (FULL's first
+two rows, seeds 5-7) took 22.1 min wall and 1.0 GiB on a quiet machine, 19:07 UTC: the claim holds
+in both rows. QUICK (``n = 17``, 40 000 iterations, seeds 0-2: past ATA's exploration, but FTA does
+not reach an order of magnitude there) takes about a minute; TINY is one row of 300 iterations
+(still exploring).
 
 Forms: ``paper`` uses the poster's confidence widths; ``authors`` the authors' code
 (``constants="code"``: width ``4e alpha (...)``, never-sampled workers scored ``-inf``; the

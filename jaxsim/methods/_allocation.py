@@ -27,6 +27,7 @@ Step 3 costs ``O(n)`` per task; it attains ``v_B``, the ``B``-th smallest elemen
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -99,8 +100,8 @@ def greedy_allocate(scores, new, B, prio) -> jax.Array:
         # GREEDY_UNROLL tasks per trip of the loop (a trip costs more than a task's vector
         # operations on XLA's CPU runtime); the steps past R leave the carry as it is
         for u in range(GREEDY_UNROLL):
-            nxt = add_one(None, carry)
-            carry = jax.tree.map(lambda p, q: jnp.where(j * GREEDY_UNROLL + u < R, p, q), nxt, carry)
+            keep = j * GREEDY_UNROLL + u < R
+            carry = jax.tree.map(functools.partial(jnp.where, keep), add_one(None, carry), carry)
         return carry
 
     trips = (R + GREEDY_UNROLL - 1) // GREEDY_UNROLL

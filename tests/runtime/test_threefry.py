@@ -43,7 +43,9 @@ def test_every_draw_matches_the_default(seed):
 
 def test_vmapped_keys_match():
     keys = jax.random.split(jax.random.key(3), 6)
-    f = lambda k, i: jax.random.exponential(jax.random.fold_in(k, i), (4,))
+    def f(k, i):
+        return jax.random.exponential(jax.random.fold_in(k, i), (4,))
+
     want = jax.vmap(f)(keys, jnp.arange(6))
     got = jax.jit(jax.vmap(lambda k, i: f(unrolled(k), i)))(keys, jnp.arange(6))
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
