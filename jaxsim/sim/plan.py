@@ -177,7 +177,8 @@ def _count(total: int, cap: int, q: int) -> int:
 
 
 def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budget, *, per_seed_bytes: int = 0,
-            fixed_bytes: int = 0, describe: str = "", mesh: tuple = (1, 1), target_bytes=None) -> BatchPlan:
+            fixed_bytes: int = 0, describe: str = "", mesh: tuple = (1, 1), target_bytes=None,
+            model_bytes: int = 0, models_target=None) -> BatchPlan:
     """Plan the batches of ``S`` seeds x ``settings`` under ``memory_budget`` bytes (a batch of
     ``s`` seeds x ``p`` settings is estimated at ``fixed + s * per_seed + s * p * per_run``).
 
@@ -197,7 +198,11 @@ def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budge
     ``target_bytes`` (the runner gives :func:`~jaxsim.runtime.memory.default_batch_target` under the
     default budget: 2 GiB on CPU): batches are sized to it instead of the budget, except that a
     batch of the fewest runs (``MIN_AXIS`` seeds x settings) larger than it runs as it is when it
-    fits the budget. It changes what shares a batch, never whether a run fits."""
+    fits the budget. It changes what shares a batch, never whether a run fits.
+
+    ``models_target`` (the runner gives :func:`~jaxsim.runtime.memory.default_models_target` under
+    the default budget: 256 KiB on CPU): a device's settings are also capped so that its runs'
+    models (``model_bytes`` each) stay within it, down to ``MIN_AXIS`` settings."""
     P = len(settings)
     budget = float(default_memory_budget() if memory_budget is None else memory_budget)
 
@@ -225,6 +230,8 @@ def batches(settings: list, per_run_bytes: int, S: int, batch_size, memory_budge
     n_groups = _count(S_loc, min(S_loc, s_fit), q) if S_loc > s_fit else 1
     s_b = max(math.ceil(S_loc / n_groups), q)
     p_fit = int((budget - fixed_bytes - s_b * per_seed_bytes) // (s_b * per_run_bytes))
+    if models_target is not None and model_bytes > 0:
+        p_fit = min(p_fit, max(q, int(models_target // (s_b * model_bytes))))
     cap = max(1, min(P_loc, p_fit, P_loc if batch_size is None else math.ceil(int(batch_size) / dp)))
     n_chunks = _count(P_loc, cap, q)
     p_b = max(math.ceil(P_loc / n_chunks), q)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..runtime.checkpoint import as_checkpoint, config_components
-from ..runtime.memory import default_batch_target, default_memory_budget
+from ..runtime.memory import default_batch_target, default_memory_budget, default_models_target
 from .kernel import global_inputs, run_batch
 from .plan import batches, cost_group_size, describe_sizes, make_mesh, memory_estimate, mesh_shape, resolve_devices, \
     useful_devices
@@ -45,7 +45,8 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
     :func:`~jaxsim.sim.plan.memory_estimate` before anything is
     compiled: they fit ``memory_budget`` bytes (``None``: what the device has,
     :func:`jaxsim.runtime.memory.default_memory_budget`, and on CPU batches then aim at
-    :data:`~jaxsim.runtime.memory.CPU_BATCH_BYTES`, ``info["memory_target"]``), and a run that cannot fit raises
+    :data:`~jaxsim.runtime.memory.CPU_BATCH_BYTES`, ``info["memory_target"]``, with a device's
+    models within :data:`~jaxsim.runtime.memory.CPU_MODELS_BYTES`), and a run that cannot fit raises
     ``ValueError`` naming the sizes. ``info`` reports the plan (``batch_size`` settings x
     ``seeds_per_batch`` seeds per call, ``batches`` calls, ``padded_runs``) and the estimate
     in bytes (``memory_per_batch``, ``memory_budget`` and the parts ``memory_per_run``,
@@ -81,7 +82,8 @@ def run_setup(setup: Setup, method, problem, settings, *, batch_size=None, memor
         batch_size = cost_group_size(method, settings)
     plan = batches([settings[i] for i in order], mem.per_run, S, batch_size, budget, per_seed_bytes=mem.per_seed,
                    fixed_bytes=mem.fixed, describe=describe_sizes(setup, method, problem, mem), mesh=shape,
-                   target_bytes=target)
+                   target_bytes=target, model_bytes=problem.dim * np.dtype(dtype or problem.dtype).itemsize,
+                   models_target=default_models_target(devs) if memory_budget is None else None)
     x0 = jnp.asarray(problem.init())  # a run-time input of the kernel, never a foldable literal
     mesh = make_mesh(devs, shape) if len(devs) > 1 else None
     ckpt = as_checkpoint(checkpoint)

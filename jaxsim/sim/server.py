@@ -21,7 +21,8 @@ the arrival counters. A late job must be evaluated at the point it started from,
   row write is stored at the *next* event, before any read, so every read of the store
   in a step follows its only write and XLA updates it in place (else it may copy the
   whole store next to a method's own ``n x d`` tables).
-* no store (``W = 0``): every job starts from the current model (allocation clock).
+* no store (``W = 0``): every job starts from the current model (allocation clock). A ring
+  of one point (Rennala: ``W = 1``) is kept the same way: it would only ever hold ``x``.
 
 Each event costs O(d): one row read, the job, one step, one row write. Decisions are
 arithmetic masks (``jnp.where``), never ``lax.cond`` on batched data.
@@ -63,6 +64,12 @@ class Layout(NamedTuple):
     per_worker: bool = False
     pair: bool = False  # jobs also read x^{s-1}
 
+    @property
+    def current(self) -> bool:
+        """Every job reads the current model: no store (``W = 0``), or a ring of one point, which
+        always holds ``x^k`` (each event writes the model there), so it is read from ``x``."""
+        return self.W == 0 or (self.W == 1 and not self.per_worker and not self.pair)
+
 
 class Counters(NamedTuple):
     received: jax.Array
@@ -96,7 +103,7 @@ def init_server(method, problem, optimizer, layout: Layout, n: int, hp, ctx, tim
     constant-fold it and the store built from it (slow to compile at large ``d``)."""
     x0 = problem.init() if x0 is None else x0
     d = x0.shape[0]
-    if layout.W == 0:
+    if layout.current:
         store = ()
     elif layout.per_worker:
         store = jnp.broadcast_to(x0, (layout.W, d))
@@ -118,7 +125,7 @@ def job_points(layout: Layout, srv: ServerState, w) -> tuple[ServerState, tuple]
         store = srv.store.at[srv.pending[0]].set(srv.pending[1])
         srv = srv._replace(store=store)
         return srv, (store[w],)
-    if layout.W == 0:
+    if layout.current:
         return srv, (srv.x,)
     here = srv.store[s_w % layout.W]
     if not layout.pair:
@@ -167,7 +174,7 @@ def serve(method, optimizer, layout: Layout, srv: ServerState, a: Arrival, hp: d
     x, k = new.x, new.k
     if layout.per_worker:
         store, pending = new.store, (w, jnp.where(fresh, x, point))
-    elif layout.W == 0:
+    elif layout.current:
         store, pending = (), ()
     else:  # slot k mod W now holds x^k (unchanged when there was no update)
         store, pending = new.store.at[k % layout.W].set(x), ()
