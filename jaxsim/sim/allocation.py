@@ -171,18 +171,25 @@ FLAT_MERGE_MAX = 64
 
 def _merge_flat(timing, tkey, tau, first: ct.Time, job, B, Bmax: int, dtype):
     """The race's merge over one row of heads: ``(task each worker runs, B-th end, its worker)``."""
-    heads, doing = first, job
-    end, last = _take(first, 0), jnp.zeros((), jnp.int32)
-    for b in range(Bmax):  # step b: the (b + 1)-th completion
+    def step(b, carry, draw=True):  # step b: the (b + 1)-th completion
+        heads, doing, end, last = carry
         w = ct.argmin(heads)  # ties: the lower worker
         e = _take(heads, w)
-        end, last = ct.where(b == B - 1, e, end), jnp.where(b == B - 1, w, last)
-        if b + 1 < Bmax:  # the worker's next task, while a later completion still counts
+        end, last = ct.where(b == B - 1, e, end), jnp.where(b == B - 1, w, last).astype(last.dtype)
+        if draw:  # the worker's next task, while a later completion still counts
             go = b + 1 < B
             j = doing[w] + 1
             nxt = ct.finish(timing, w, e, timing.draw(tkey, tau, w, j, dtype))
             heads, doing = _put(heads, w, ct.where(go, nxt, e)), doing.at[w].set(jnp.where(go, j, j - 1))
-    return doing, end, last
+        return heads, doing, end, last
+
+    carry = (first, job, _take(first, 0), jnp.zeros((), jnp.int32))
+    if timing.speed is not None:  # a finish under a speed profile is no few operations: a loop, not unrolled
+        carry = jax.lax.fori_loop(0, Bmax, step, carry)  # the last step's draw is not kept (go is false)
+    else:
+        for b in range(Bmax):
+            carry = step(b, carry, draw=b + 1 < Bmax)
+    return carry[1], carry[2], carry[3]
 
 
 def _merge_blocks(timing, tkey, tau, first: ct.Time, job, B, Bmax: int, dtype):
