@@ -6,6 +6,8 @@ values never recompile: ``test_results_do_not_depend_on_what_shares_the_batch`` 
 test (``tests/methods/test_padding_contract.py``).
 """
 
+import numpy as np
+
 import jaxsim
 
 PROBLEM = jaxsim.worst_case_quadratic(d=4, noise_scale=0.05)
@@ -35,3 +37,15 @@ def test_user_methods_are_picked_up_by_every_registry_test():
         assert (name, "quadratic") in test_batch_composition.CASES  # the jit/vmap and no-recompile test
         if getattr(jaxsim.REGISTRY[name], "masks_invalid", False):
             assert name in test_padding_contract.MASKING
+
+
+def test_a_ring_of_one_point_is_the_model_itself():
+    """A ring of one point holds ``x^k`` after every event, so the engine reads the model instead
+    (``Layout.current``): Rennala and Ringmaster with ``R = 1`` give the same numbers as with a
+    ring of 4 points."""
+    for name, grid in (("rennala", {"gamma": [0.1, 0.3], "B": [1, 3]}), ("ringmaster", {"gamma": [0.1, 0.3], "R": 1})):
+        runs = [jaxsim.sweep(name, PROBLEM, TIMING, seeds=[0, 1], window=w, grid=grid, horizon=30.0, num_points=4)
+                for w in (None, 4)]
+        assert runs[0].info["window"] == 1 and runs[1].info["window"] == 4
+        for k in runs[0].metrics:
+            np.testing.assert_array_equal(runs[0].metrics[k], runs[1].metrics[k], err_msg=f"{name}: {k}")

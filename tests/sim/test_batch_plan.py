@@ -73,6 +73,21 @@ def test_loop_clocks_batch_one_cost_group_at_a_time():
     assert cost_group_size(rs, [{"gamma": g, "B": 2} for g in (0.1, 0.2)]) is None  # one key: no cap
 
 
+def test_batches_keep_a_devices_models_within_the_models_target():
+    """A device's runs x model bytes stay within ``models_target`` (down to ``MIN_AXIS`` settings),
+    on one device and per device of a mesh; without a target nothing is capped."""
+    S, model = 3, 1000
+    free = batches(list(range(70)), 100, S, None, 10 ** 9, model_bytes=model)
+    assert free.num_batches == 1
+    one = batches(list(range(70)), 100, S, None, 10 ** 9, model_bytes=model, models_target=30_000)
+    assert one.seeds_per_batch * one.settings_per_batch * model <= 30_000 and one.settings_per_batch == 10
+    mesh = batches(list(range(70)), 100, S, None, 10 ** 9, model_bytes=model, models_target=30_000, mesh=(1, 2))
+    assert mesh.mesh == (1, 2) and mesh.seeds_per_batch * (mesh.settings_per_batch // 2) * model <= 30_000
+    assert mesh.num_batches < one.num_batches  # the target is per device
+    floor = batches(list(range(70)), 100, S, None, 10 ** 9, model_bytes=model, models_target=1)
+    assert floor.settings_per_batch == MIN_AXIS  # the fewest settings still run
+
+
 def test_batches_aim_at_the_target_never_past_the_budget():
     """A target sizes the batches below the budget; a batch of the fewest runs larger than the
     target still runs (the budget alone refuses a run), and the budget stays the bound."""
