@@ -53,7 +53,6 @@ every worker busy (``busy_time = n t``), counts the ``n - 1`` tasks it stops per
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, NamedTuple
 
 import jax
@@ -64,6 +63,7 @@ from ..methods.base import AllocationMethod, SeedContext
 from ..runtime.rng import grad_key, grad_roots, time_keys
 from ..runtime.threefry import unrolled
 from . import clocktime as ct
+from .blocks import Blocks
 from .setup import NextEndClock, Setup, check_events, jobs_bound, loop_cap, stack_contexts, time_base, time_grid
 from .server import Counters, Layout, ServerState, apply_update, init_server, model_metrics
 
@@ -193,32 +193,25 @@ def _merge_flat(timing, tkey, tau, first: ct.Time, job, B, Bmax: int, dtype):
 
 
 def _merge_blocks(timing, tkey, tau, first: ct.Time, job, B, Bmax: int, dtype):
-    """:func:`_merge_flat` over blocks of about ``sqrt(n)`` heads and their minima: a step reads
-    ``O(sqrt(n))`` numbers."""
-    n = job.shape[0]
-    K = math.isqrt(n - 1) + 1  # block size: K * K >= n
-    nb = -(-n // K)
-    heads = ct.tmap(lambda x, p: jnp.concatenate([x, p]).reshape(nb, K), first,
-                    ct.full((nb * K - n,), jnp.inf, isinstance(first, ct.Split)))
-    doing = jnp.concatenate([job, jnp.zeros((nb * K - n,), jnp.int32)]).reshape(nb, K)
-    bmin, barg = ct.min_argmin(heads, axis=1)
+    """:func:`_merge_flat` over blocks of about ``sqrt(n)`` heads and their minima
+    (:class:`~jaxsim.sim.blocks.Blocks`, as the controlled clock's): a step reads ``O(sqrt(n))``
+    numbers."""
+    blocks = Blocks.of(job.shape[0])
+    heads = blocks.pad(first)
+    bmin = blocks.mins(heads)
+    doing = job
     end, last = _take(first, 0), jnp.zeros((), jnp.int32)
     for b in range(Bmax):
-        blk = ct.argmin(bmin)  # the lowest block among equal minima holds the lowest worker
-        col = barg[blk]
-        e = _take(bmin, blk)
-        end, last = ct.where(b == B - 1, e, end), jnp.where(b == B - 1, blk * K + col, last)
+        w, e = blocks.earliest(heads, bmin)  # ties: the lowest block, then the lowest worker in it
+        w = w.astype(jnp.int32)
+        end, last = ct.where(b == B - 1, e, end), jnp.where(b == B - 1, w, last)
         if b + 1 < Bmax:
             go = b + 1 < B
-            j = doing[blk, col] + 1
-            nxt = ct.finish(timing, blk * K + col, e, timing.draw(tkey, tau, blk * K + col, j, dtype))
-            row = _take(heads, blk)
-            row = _put(row, col, ct.where(go, nxt, _take(row, col)))
-            heads = _put(heads, blk, row)
-            doing = doing.at[blk, col].set(jnp.where(go, j, j - 1))
-            m, i = ct.min_argmin(row)
-            bmin, barg = _put(bmin, blk, m), barg.at[blk].set(i)
-    return doing.reshape(-1)[:n], end, last
+            j = doing[w] + 1
+            nxt = ct.finish(timing, w, e, timing.draw(tkey, tau, w, j, dtype))
+            heads, bmin = blocks.set(heads, bmin, w, ct.where(go, nxt, e))
+            doing = doing.at[w].set(jnp.where(go, j, j - 1))
+    return doing, end, last
 
 
 def race(timing, tkey, tau, job, start, B, Bmax: int, split: bool):

@@ -214,14 +214,6 @@ def argmin(t: Time):
     return _lex_reduce(t, 0, True, True)[2]
 
 
-def min_argmin(t: Time, axis: int = -1):
-    """``(minimum, index)`` along ``axis`` in one pass (ties: the lowest index)."""
-    if not isinstance(t, Split):
-        return jnp.min(t, axis=axis), jnp.argmin(t, axis=axis).astype(jnp.int32)
-    hi, lo, i = _lex_reduce(t, axis, True, True)
-    return Split(hi, jnp.where(jnp.isfinite(hi), lo, 0)), i
-
-
 def any_le(a: Time, b: Time):
     """Whether some ``a <= b`` (broadcasting; one pass, no minimum first)."""
     return jnp.any(le(a, b))
@@ -303,5 +295,4 @@ def _speed_finish(speed, w, s: Split, d):
 
 
 __all__ = ["Split", "Time", "add", "amax", "amin", "any_le", "argmin", "finish", "full", "host", "job_end", "le", "lt",
-           "maximum", "min_argmin", "minimum", "negate", "split_mode", "sub", "tmap", "time_dtype", "times", "to_float",
-           "where"]
+           "maximum", "minimum", "negate", "split_mode", "sub", "tmap", "time_dtype", "times", "to_float", "where"]

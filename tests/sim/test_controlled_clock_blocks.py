@@ -11,7 +11,7 @@ def test_blocks_find_the_earliest_worker_as_argmin(n):
     """The per-block minima give ``argmin`` (ties to the lowest index), through indexed updates."""
     import jax.numpy as jnp
 
-    from jaxsim.sim.controlled import Blocks
+    from jaxsim.sim.blocks import Blocks
 
     rng = np.random.default_rng(n)
     blocks = Blocks.of(n)
