@@ -36,8 +36,10 @@ from .options import Option, command_line
 NOISE_KINDS = ("scalar", "isotropic")
 
 
-def _tridiag_apply(x, L):
-    left = jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]])
+def _tridiag_apply(x, L, before=0):
+    """The tridiagonal product with ``before`` as coordinate 0's left neighbour: ``A x`` for 0,
+    ``A x - b`` for -1 (see ``WorstCaseQuadratic._event_grad``)."""
+    left = jnp.concatenate([jnp.full_like(x[:1], before), x[:-1]])
     right = jnp.concatenate([x[1:], jnp.zeros_like(x[:1])])
     return (L / 4) * (2 * x - left - right)
 
@@ -77,9 +79,7 @@ class WorstCaseQuadratic(Problem):
         so the product is the plain tridiagonal one. The indexed add of ``full_grad`` splits it in
         two passes and costs 4x the gradient's time at d = 1729 on XLA:CPU; the metrics keep it
         (evaluated once per recording point)."""
-        left = jnp.concatenate([jnp.full_like(x[:1], -1), x[:-1]])
-        right = jnp.concatenate([x[1:], jnp.zeros_like(x[:1])])
-        return (self.L / 4) * (2 * x - left - right)
+        return _tridiag_apply(x, self.L, before=-1)
 
     def sample_noise(self, key, worker):
         if self.curvature is not None:  # d curvature draws: drawn inside the scan
