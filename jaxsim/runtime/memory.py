@@ -57,7 +57,7 @@ CPU_BATCH_BYTES = 2 * 2 ** 30
 #: method's buffers), which stay in a core's cache up to about this size: on the paper's quadratic
 #: (d = 1729), Rennala SGD's 210 runs took 22.9 s in one batch (105 runs per device, 0.73 MB of
 #: models) and 15.1 s in batches of 21 runs per device (0.15 MB), 1000 simulated seconds, two
-#: CPU devices. Batches of the fewest runs are never split further.
+#: CPU devices (2-core CPU, load 1.6-1.8). Batches of the fewest runs are never split further.
 CPU_MODELS_BYTES = 256 * 2 ** 10
 
 
