@@ -86,7 +86,8 @@ class Commands(NamedTuple):
     point its finished job used) or ``IDLE`` (controlled methods only). ``cancel``: busy
     workers to stop and restart at the current model; ``wake``: idle workers to start a
     job at the current model (controlled methods only; ``None``: nobody). The reporter is
-    never cancelled or woken by the masks.
+    never cancelled or woken by the masks. A mask costs O(n) per arrival; stops that follow a
+    staleness threshold are declared by :meth:`ControlledMethod.stop_threshold` instead (O(1)).
     """
 
     reporter: Any = NEW
@@ -235,6 +236,19 @@ class ControlledMethod(EventMethod):
         is abandoned after ``tau_w + budget_w`` nominal seconds); ``inf`` = none."""
         return jnp.full(ctx.tau.shape, jnp.inf)
 
+    def stop_threshold(self, hp: dict, k: jax.Array) -> Optional[Any]:
+        """``R`` in force once the update counter is ``k`` (Ringmaster's stops): after each
+        arrival, its update (if any) counted in ``k``, the clock stops every busy job that has
+        become ``R`` updates stale and restarts it at the current model. ``None``: no stops.
+
+        ``R`` must be an integer >= 1, non-decreasing in ``k`` and at most :meth:`window`. Stops
+        declared here cost O(1) per arrival: the clock counts busy jobs per start counter, and
+        with a threshold that never falls the jobs an update makes stale all started at
+        ``k - R``; it builds the O(n) mask only when one did. A ``Commands.cancel`` mask costs
+        O(n) at every arrival. ``hp`` and ``k`` are traced in the kernel; at setup the clock
+        calls this with the whole grid (NumPy arrays) to learn whether there are stops."""
+        return None
+
 
 @dataclasses.dataclass(frozen=True)
 class AllocationMethod(Method):
@@ -367,13 +381,6 @@ def reference_rule(method_cls: type[Method]):
         method_cls.rule = rule
         return rule
     return deco
-
-
-def stale_jobs(workers, updated, R):
-    """bool[n]: busy jobs at least ``R`` updates stale once this arrival's update (if
-    ``updated``) is counted -- the jobs Ringmaster's stops restart."""
-    k_new = workers.k + updated.astype(jnp.int32)
-    return workers.busy & (k_new - workers.s >= R)
 
 
 def max_count(hp, name) -> int:

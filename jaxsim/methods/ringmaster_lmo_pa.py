@@ -32,7 +32,7 @@ import jax.numpy as jnp
 from ..reference.lmo_rules import Momentum
 from ..reference.rules import ControlledRule
 from ._lmo_base import LMOOptions, isqrt
-from .base import NEW, Commands, ControlledMethod, Decision, reference_rule, register, stale_jobs
+from .base import NEW, Commands, ControlledMethod, Decision, reference_rule, register
 from .hparams import COUNT_MAX, GAMMA
 
 SCHEDULES = ("paper", "code")
@@ -66,6 +66,9 @@ class RingmasterLMOPA(LMOOptions, ControlledMethod):
         root = isqrt(jnp.maximum(k - 1, 0)) if self.schedule == "code" else isqrt(k + self.threshold_shift)
         return jnp.clip(root, 1, self.r_max)
 
+    def stop_threshold(self, hp, k):
+        return self.threshold(k)
+
     def on_arrival(self, state, a, hp):
         k = a.workers.k
         ok = a.delay < self.threshold(k)  # always true: stale jobs never get to report
@@ -73,8 +76,7 @@ class RingmasterLMOPA(LMOOptions, ControlledMethod):
         alpha_k = jnp.where(k == 0, 1.0, 1.0 / jnp.sqrt(jnp.maximum(kf, 1.0)))
         m, direction = self.momentum_step(state.m, a.grad, alpha_k, ok, a)
         step = hp["gamma"] / (kf + 1.0) ** 0.75
-        cancel = stale_jobs(a.workers, ok, self.threshold(k + ok.astype(jnp.int32)))
-        return state._replace(m=m), Decision(direction, step, ok, ok, Commands(reporter=NEW, cancel=cancel))
+        return state._replace(m=m), Decision(direction, step, ok, ok, Commands(reporter=NEW))
 
 
 # -- reference rule (plain Python, read by jaxsim.reference) ------------------------------

@@ -15,7 +15,7 @@ import dataclasses
 from ..reference.lmo_rules import Momentum
 from ..reference.rules import ControlledRule
 from ._lmo_base import ALPHA, LMOOptions
-from .base import NEW, Commands, ControlledMethod, Decision, max_count, reference_rule, register, stale_jobs
+from .base import NEW, Commands, ControlledMethod, Decision, max_count, reference_rule, register
 from .hparams import GAMMA, HParam
 
 
@@ -33,11 +33,13 @@ class RingmasterLMOStops(LMOOptions, ControlledMethod):
     def cost_key(self, setting):
         return -setting["R"]  # large thresholds cancel little and see many more arrivals
 
+    def stop_threshold(self, hp, k):
+        return hp["R"]
+
     def on_arrival(self, state, a, hp):
         ok = a.delay < hp["R"]  # always true: stale jobs never get to report
         m, direction = self.momentum_step(state.m, a.grad, self.first_weight(hp["alpha"], a.workers.k), ok, a)
-        cancel = stale_jobs(a.workers, ok, hp["R"])
-        return state._replace(m=m), Decision(direction, hp["gamma"], ok, ok, Commands(reporter=NEW, cancel=cancel))
+        return state._replace(m=m), Decision(direction, hp["gamma"], ok, ok, Commands(reporter=NEW))
 
 
 # -- reference rule (plain Python, read by jaxsim.reference) ------------------------------

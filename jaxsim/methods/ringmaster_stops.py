@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..reference.rules import ControlledRule
-from .base import NEW, Commands, ControlledMethod, Decision, max_count, reference_rule, register, stale_jobs
+from .base import NEW, Commands, ControlledMethod, Decision, max_count, reference_rule, register
 from .hparams import GAMMA, HParam
 
 
@@ -31,10 +31,12 @@ class RingmasterStops(ControlledMethod):
     def cost_key(self, setting):
         return -setting["R"]  # large thresholds cancel little and see many more arrivals
 
+    def stop_threshold(self, hp, k):
+        return hp["R"]
+
     def on_arrival(self, state, a, hp):
         ok = a.delay < hp["R"]  # always true: stale jobs never get to report
-        cancel = stale_jobs(a.workers, ok, hp["R"])
-        return state, Decision(a.grad, hp["gamma"], ok, ok, Commands(reporter=NEW, cancel=cancel))
+        return state, Decision(a.grad, hp["gamma"], ok, ok, Commands(reporter=NEW))
 
 
 # -- reference rule (plain Python, read by jaxsim.reference) ------------------------------

@@ -59,10 +59,16 @@ class Blocks(NamedTuple):
         return b * self.K + i.astype(b.dtype), ct.tmap(lambda a: a[b], bmin)
 
     def set(self, finish, bmin, e, v):
-        """``finish[e] = v`` with its block's minimum refreshed."""
+        """``finish[e] = v`` with the minimum of ``e``'s block refreshed; ``e`` and ``v`` may also be
+        vectors of distinct indices (all written, then their blocks refreshed). An index past the
+        end changes nothing (JAX drops out-of-bounds writes)."""
         finish = ct.tmap(lambda a, x: a.at[e].set(x), finish, v)
         b = e // self.K
-        m = ct.amin(ct.tmap(lambda a: jax.lax.dynamic_slice(a, (b * self.K,), (self.K,)), finish))
+        if jnp.ndim(e) == 0:
+            m = ct.amin(ct.tmap(lambda a: jax.lax.dynamic_slice(a, (b * self.K,), (self.K,)), finish))
+        else:
+            rows = jnp.minimum(b, self.nb - 1)
+            m = ct.amin(ct.tmap(lambda a: a.reshape(self.nb, self.K)[rows], finish), axis=-1)
         return finish, ct.tmap(lambda a, x: a.at[b].set(x), bmin, m)
 
 

@@ -17,6 +17,13 @@ earliest, in a step of its own. Cancelling thousands of jobs per update therefor
 costs a few vector operations over ``n`` and no random draws: most such jobs are
 cancelled again before anyone needs their duration.
 
+A method's stops (:meth:`~jaxsim.methods.base.ControlledMethod.stop_threshold`: after each update,
+restart the jobs ``R`` updates stale) cost O(1) per event instead of a mask over ``n``: the clock
+counts busy jobs per start counter (and sums their workers' indices), so it knows at once whether
+an update made any job stale (all started at ``k - R``, the threshold never falling) and, when only
+one did, which: that one is restarted in the event's own step, like the reporter; several, by the
+bulk step.
+
 Each step handles one event of every run in the batch, after a loop of cheap draw steps
 that resolves the lower bounds in its way; a recording interval takes as many steps as its
 busiest run needs (a ``while_loop`` whose condition is one boolean for the batch), so the
@@ -83,14 +90,27 @@ class CTRun(NamedTuple):
     busy_acc: ct.Time
     cancelled: jax.Array
     timeouts: jax.Array
+    # for the method's stops (:meth:`ControlledMethod.stop_threshold`; ``()`` without): per start
+    # counter modulo ``slots``, the number of busy jobs and the sum of their workers' indices (modulo
+    # 2**32: the worker itself when it is the only one), int32[2, slots]
+    started: Any = ()
 
 
 class Bulk(NamedTuple):
-    """Workers to restart (``cancel``: busy; ``wake``: idle) at time ``t`` from the current model."""
+    """Workers to restart (``cancel``: busy; ``wake``: idle; ``None``: nobody) at time ``t`` from
+    the current model; ``stop``: some busy job has become ``R`` updates stale (``None``: the
+    method has no stops)."""
 
-    cancel: jax.Array
-    wake: jax.Array
+    cancel: Any
+    wake: Any
+    stop: Any
+    R: Any
     t: ct.Time
+
+    def any(self):
+        """Whether some run of the batch has workers to restart."""
+        flags = [jnp.any(m) for m in (self.cancel, self.wake, self.stop) if m is not None]
+        return jnp.any(jnp.stack(flags)) if flags else jnp.zeros((), bool)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +122,9 @@ class ControlledClock(LoopClock):
     n: int
     lazy: bool  # bulk restarts keep lower bounds (the noise law is random)
     split: bool = False  # time as two float32 numbers (x64 off; see :mod:`jaxsim.sim.clocktime`)
+    #: length of the ring of busy-job counts per start counter (a power of two above every
+    #: threshold the method's stops use); 0: the method has no stops
+    slots: int = 0
 
     @property
     def blocks(self) -> Blocks:
@@ -134,13 +157,18 @@ class ControlledClock(LoopClock):
         compute; communication, if any, comes on top)."""
         return ct.job_end(self.timing, seed.ckey, w, j, start, jnp.minimum(nominal, c.cap[w]))
 
-    def _start_jobs(self, seed, c: CTRun, mask, t, exact: bool):
+    def _start_jobs(self, seed, c: CTRun, mask, t, exact: bool, started=None):
         """Start a new job at the current model on every worker in ``mask`` at time ``t``.
 
         ``exact``: draw the durations now (cheap only for a single worker); otherwise keep
-        lower bounds and let the loop draw them when needed."""
-        job = jnp.where(mask, c.job + 1, c.job)
+        lower bounds and let the loop draw them when needed. ``started``: the counts of busy
+        jobs per start counter afterwards, if the caller knows them (else counted here, O(n))."""
         ws = jnp.arange(self.n)
+        if self.slots and started is None:
+            M, gone = self.slots, (mask & c.busy).astype(jnp.int32)
+            moved = jnp.stack([jnp.sum(mask, dtype=jnp.int32), jnp.sum(jnp.where(mask, ws, 0))])
+            started = c.started.at[:, c.srv.s % M].add(-jnp.stack([gone, gone * ws])).at[:, c.srv.k % M].add(moved)
+        job = jnp.where(mask, c.job + 1, c.job)
         if exact:
             D = jax.vmap(lambda w, j: self._nominal(seed, w, j))(ws, job)
             if self.timing.comm is None and self.timing.speed is None:
@@ -161,7 +189,8 @@ class ControlledClock(LoopClock):
         woken = jnp.sum(mask & ~c.busy, dtype=jnp.int32)  # idle workers that start: their start counts
         return c._replace(srv=srv, job=job, start=ct.where(mask, t, c.start), finish=finish,
                           bmin=self.blocks.mins(finish), drawn=jnp.where(mask, exact, c.drawn), busy=c.busy | mask,
-                          busy_acc=ct.add(c.busy_acc, ct.negate(ct.times(t, woken))))
+                          busy_acc=ct.add(c.busy_acc, ct.negate(ct.times(t, woken))),
+                          started=c.started if started is None else started)
 
     def init(self, problem, seed: ControlledSeed, hp, x0=None):
         srv = init_server(self.method, problem, self.optimizer, self.layout, self.n, hp, seed.ctx, self.timing, x0)
@@ -171,7 +200,8 @@ class ControlledClock(LoopClock):
                   bmin=ct.full((self.blocks.nb,), jnp.inf, self.split), drawn=jnp.ones((self.n,), bool),
                   busy=jnp.zeros((self.n,), bool),
                   cap=seed.tau + jnp.asarray(self.method.budget(hp, seed.ctx), self.tdt),
-                  busy_acc=ct.full((), 0.0, self.split), cancelled=zero, timeouts=zero)
+                  busy_acc=ct.full((), 0.0, self.split), cancelled=zero, timeouts=zero,
+                  started=jnp.zeros((2, self.slots), jnp.int32) if self.slots else ())
         start = jnp.asarray(self.method.initial_workers(hp, seed.ctx, srv.method_state), bool)
         return self._start_jobs(seed, c, start, ct.full((), 0.0, self.split), exact=True)
 
@@ -198,11 +228,12 @@ class ControlledClock(LoopClock):
         (:meth:`draw`); a no-op if that is after ``t_end``.
 
         Returns the new state and the bulk commands of the event (see :meth:`bulk`). The
-        per-worker vectors change only at the reporter ``e``: each gets one indexed write (in
-        place; a masked ``where`` would be a pass over ``n``)."""
+        per-worker vectors change only at the reporter ``e`` (and, with stops, at the one job the
+        update made stale, if only one)."""
         dt = c.srv.x.dtype
         ev = ct.le(t, t_end) & c.drawn[e]
         j = c.job[e]
+        s_e = c.srv.s[e]
         start_e = ct.tmap(lambda a: a[e], c.start)
 
         # Worker e reports (or its attempt timed out: only methods with budgets abandon attempts).
@@ -219,28 +250,70 @@ class ControlledClock(LoopClock):
         ctl = dec.commands
         restart = ev & (jnp.asarray(ctl.reporter) != IDLE)
         next_fin = self._attempt_end(seed, c, e, j + 1, t, self._nominal(seed, e, j + 1))
-        finish, bmin = self.blocks.set(c.finish, c.bmin, e,
-                                       ct.where(restart, next_fin, ct.where(ev, self._inf(), t)))
+        # What the per-worker vectors get at the reporter (and, with stops, at one stale worker):
+        # one indexed write each, in place (a masked ``where`` would be a pass over ``n``).
+        at, fin = e, ct.where(restart, next_fin, ct.where(ev, self._inf(), t))
+        job, start, drawn = jnp.where(restart, j + 1, j), ct.where(restart, t, start_e), c.drawn[e] | restart
+        stop = R = None
+        if self.slots:
+            # Every earlier arrival stopped the jobs it made stale and R never falls, so the jobs
+            # stale now all started at k - R: their count says whether any is. One is restarted
+            # here, as the reporter is (its duration drawn now, the draw the loop would make later,
+            # keyed by worker and job); several, by the bulk step.
+            M, k = self.slots, srv.k
+            R = jnp.asarray(self.method.stop_threshold(hp, k), jnp.int32)
+            left, joined = ev.astype(jnp.int32), restart.astype(jnp.int32)
+            started = c.started.at[:, s_e % M].add(jnp.stack([-left, -left * e])).at[:, srv.s[e] % M].add(
+                jnp.stack([joined, joined * e]))
+            i = (k - R) % M
+            stale = ev & (started[0, i] > 0)
+            one = stale & (started[0, i] == 1)
+            w = jnp.where(one, started[1, i], 0)
+            moved = jnp.stack([one, one * w]).astype(jnp.int32)
+            jw = c.job[w] + 1
+            fw = self._attempt_end(seed, c, w, jw, t, self._nominal(seed, w, jw))
+            # not ``one``: an index past every end, whose writes drop (writing back the old entries
+            # would read the vectors between two in-place writes: a copy of each, per event)
+            at = jnp.stack([e, jnp.where(one, w, jnp.iinfo(jnp.int32).max)])
+            fin = ct.tmap(lambda a, b: jnp.stack([a, b]), fin, fw)
+            job, start, drawn = jnp.stack([job, jw]), ct.tmap(lambda a, b: jnp.stack([a, b]), start, t), \
+                jnp.stack([drawn, True])
+            srv = srv._replace(s=srv.s.at[at[1]].set(k))
+            c = c._replace(started=started.at[:, i].add(-moved).at[:, k % M].add(moved),
+                           cancelled=c.cancelled + moved[0])
+            stop = stale & ~one
+        finish, bmin = self.blocks.set(c.finish, c.bmin, at, fin)
         busy = c.busy.at[after_masks(e, ctl)].set(restart | (c.busy[e] & ~ev))
         c = c._replace(
             srv=srv, timeouts=c.timeouts + (ev & timed_out).astype(jnp.int32),
             busy_acc=ct.add(c.busy_acc, ct.where(ev & ~restart, t, ct.full((), 0.0, self.split))), finish=finish,
-            bmin=bmin,
-            job=c.job.at[e].set(jnp.where(restart, j + 1, j)),
-            start=ct.tmap(lambda a, v: a.at[e].set(v), c.start, ct.where(restart, t, start_e)),
-            drawn=c.drawn.at[e].set(c.drawn[e] | restart), busy=busy)
+            bmin=bmin, job=c.job.at[at].set(job), start=ct.tmap(lambda a, v: a.at[at].set(v), c.start, start),
+            drawn=c.drawn.at[at].set(drawn), busy=busy)
         # Bulk commands concern the other workers, whose entries this step left as they were (so the
         # updated vectors serve: reading the old ones after an in-place write would cost a copy).
         others = jnp.arange(self.n) != e
-        none = jnp.zeros((self.n,), bool)
-        cancel = none if ctl.cancel is None else ev & ctl.cancel & busy & others
-        wake = none if ctl.wake is None else ev & ctl.wake & ~busy & others
-        return c, Bulk(cancel=cancel, wake=wake, t=t)
+        cancel = None if ctl.cancel is None else ev & ctl.cancel & busy & others
+        wake = None if ctl.wake is None else ev & ctl.wake & ~busy & others
+        return c, Bulk(cancel=cancel, wake=wake, stop=stop, R=R, t=t)
 
     def bulk(self, seed, c: CTRun, b: Bulk):
         """Apply one step's bulk commands (O(n); the batch skips it when no run has any)."""
-        c = c._replace(cancelled=c.cancelled + jnp.sum(b.cancel, dtype=jnp.int32))
-        return self._start_jobs(seed, c, b.cancel | b.wake, b.t, exact=not self.lazy)
+        exact = not self.lazy
+        cancel = b.cancel
+        if b.stop is not None:
+            M, k = self.slots, c.srv.k
+            stale = b.stop & c.busy & (k - c.srv.s >= b.R)
+            if cancel is None and b.wake is None:  # the stale jobs are those counted at k - R
+                i = (k - b.R) % M
+                moved = jnp.where(b.stop, c.started[:, i], 0)
+                started = c.started.at[:, i].add(-moved).at[:, k % M].add(moved)
+                c = c._replace(cancelled=c.cancelled + moved[0])
+                return self._start_jobs(seed, c, stale, b.t, exact, started=started)
+            cancel = stale if cancel is None else cancel | stale
+        if cancel is None:
+            return self._start_jobs(seed, c, b.wake, b.t, exact)
+        c = c._replace(cancelled=c.cancelled + jnp.sum(cancel, dtype=jnp.int32))
+        return self._start_jobs(seed, c, cancel if b.wake is None else cancel | b.wake, b.t, exact)
 
     def advance(self, problem, seeds, hp, c, t_end, limit):
         """Every run's events up to ``t_end``, at most ``limit`` steps (``(c, steps, done)``, as
@@ -263,11 +336,11 @@ class ControlledClock(LoopClock):
 
                 c, e, t = jax.lax.while_loop(lambda s: jnp.any(undrawn(t_end, *s)), redraw, (c, e, t))
             c, b = event(problem, seeds, hp, t_end, c, e, t)
-            # Most events command no bulk restart: skip the O(n) pass for the whole batch then, with a
-            # loop of zero or one iteration: XLA updates a loop's carry in place, where a
-            # conditional's outputs cost a copy of every per-worker vector per step.
-            todo = jnp.any(b.cancel | b.wake)
-            c = jax.lax.while_loop(lambda cf: cf[1], lambda cf: (bulk(seeds, cf[0], b), False), (c, todo))[0]
+            if (b.cancel, b.wake, b.stop) != (None, None, None):
+                # Most events command no bulk restart: skip the O(n) pass for the whole batch then,
+                # with a loop of zero or one iteration: XLA updates a loop's carry in place, where a
+                # conditional's outputs cost a copy of every per-worker vector per step.
+                c = jax.lax.while_loop(lambda cf: cf[1], lambda cf: (bulk(seeds, cf[0], b), False), (c, b.any()))[0]
             return (c, *earliest(c), k + 1)
 
         e, t = earliest(c)
@@ -305,6 +378,8 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
     W = int(window) if window is not None else 1 << (need - 1).bit_length()
     if W < need:
         raise ValueError(f"window={window} is smaller than the {need} past iterates {method.name} can need")
+    # stops: busy jobs are counted per start counter modulo a power of two above every threshold
+    slots = 0 if method.stop_threshold(all_hp, np.int32(0)) is None else 1 << int(w).bit_length()
     ctx = stack_contexts(timing, seeds, dtype)
     tau = time_base(timing, seeds, ctx)
     scale = host_time_scale(method, ctx)
@@ -316,9 +391,9 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
     seed_data = ControlledSeed(ctx=ctx, tkey=time_keys(seeds), ckey=comm_keys(seeds), root=grad_roots(seeds),
                                steps=job_steps(method, ctx), scale=jnp.asarray(scale, tdt), tau=jnp.asarray(tau, tdt))
     # transients of one step (the job's result, the new model) besides the state the plan sizes
-    per_run = 4 * d * np.dtype(dtype).itemsize
+    per_run = 4 * d * np.dtype(dtype).itemsize + 4 * slots
     clock = ControlledClock(method, optimizer, timing, Layout(W, pair=method.job.pair), n,
-                            lazy=not isinstance(timing.noise, NoNoise), split=split)
+                            lazy=not isinstance(timing.noise, NoNoise), split=split, slots=slots)
     intervals, t0, times = time_grid(horizon_time, num_points, len(seeds), split)
     return Setup(clock=clock, seeds=seed_data, intervals=intervals, t0=t0, time=times, per_run_bytes=per_run,
                  info=dict(window=W, store="ring", controlled=True, max_events=events),

@@ -60,3 +60,30 @@ def test_controlled_results_do_not_depend_on_grid_or_batch_order():
         np.testing.assert_allclose(fine.metrics[k][..., [0, 2, 4]], coarse.metrics[k][..., [0, 1, 2]],
                                    rtol=1e-5, atol=1e-6, err_msg=k)
         np.testing.assert_allclose(fine.metrics[k], rev.metrics[k][:, ::-1], rtol=1e-6, atol=1e-7, err_msg=k)
+
+
+class _MaskStops(jaxsim.REGISTRY["ringmaster_stops"]):
+    """Ringmaster's stops given as a ``Commands.cancel`` mask over all workers, the general form."""
+
+    def stop_threshold(self, hp, k):
+        return None
+
+    def on_arrival(self, state, a, hp):
+        from jaxsim.methods.base import Commands
+        state, dec = super().on_arrival(state, a, hp)
+        stale = a.workers.busy & (a.workers.k + dec.update.astype(a.workers.k.dtype) - a.workers.s >= hp["R"])
+        return state, dec._replace(commands=Commands(reporter=dec.commands.reporter, cancel=stale))
+
+
+@pytest.mark.parametrize("noise", ["none", "exponential"])
+def test_stops_by_threshold_run_as_the_same_stops_by_mask(noise):
+    """The clock's O(1) stops (counts of busy jobs per start counter; one stale job restarted in
+    the event's step, several in the bulk step) give the runs of the same stops as a mask, bit for
+    bit: one stale job per update (large R) and all of them (R = 1)."""
+    timing = jaxsim.make_timing(12, np.linspace(1.0, 3.0, 12), noise)
+    kw = dict(seeds=[0, 1], grid={"gamma": 0.05, "R": [1, 3, 12]}, horizon=30.0, num_points=3)
+    counted = jaxsim.sweep("ringmaster_stops", QUADN, timing, **kw)
+    masked = jaxsim.sweep(_MaskStops(), QUADN, timing, **kw)
+    assert np.all(counted.metrics["cancelled"][..., -1] > 0)
+    for k in counted.metrics:
+        np.testing.assert_array_equal(counted.metrics[k], masked.metrics[k], err_msg=k)
