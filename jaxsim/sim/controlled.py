@@ -157,6 +157,16 @@ class ControlledClock(LoopClock):
         compute; communication, if any, comes on top)."""
         return ct.job_end(self.timing, seed.ckey, w, j, start, jnp.minimum(nominal, c.cap[w]))
 
+    def _lower_bound(self, w, t, tau):
+        """A lower bound on the finish of the job(s) worker(s) ``w`` (base time(s) ``tau``) start at
+        ``t``, the duration not drawn yet."""
+        if self.split and self.timing.speed is None:
+            # a lower bound need not be exact, only never above the finish: a float32 sum (within one
+            # ulp of the exact one) scaled down by two to three ulps, instead of a two-float sum per
+            # worker (nextafter costs more than the sum here)
+            return ct.Split((t.hi + tau) * jnp.float32(1.0 - 2.0 ** -22), jnp.zeros_like(tau))
+        return ct.finish(self.timing, w, t, tau)
+
     def _start_jobs(self, seed, c: CTRun, mask, t, exact: bool, started=None):
         """Start a new job at the current model on every worker in ``mask`` at time ``t``.
 
@@ -165,9 +175,9 @@ class ControlledClock(LoopClock):
         jobs per start counter afterwards, if the caller knows them (else counted here, O(n))."""
         ws = jnp.arange(self.n)
         if self.slots and started is None:
-            M, gone = self.slots, (mask & c.busy).astype(jnp.int32)
-            moved = jnp.stack([jnp.sum(mask, dtype=jnp.int32), jnp.sum(jnp.where(mask, ws, 0))])
-            started = c.started.at[:, c.srv.s % M].add(-jnp.stack([gone, gone * ws])).at[:, c.srv.k % M].add(moved)
+            M, gone, wi = self.slots, (mask & c.busy).astype(jnp.int32), jnp.arange(self.n, dtype=jnp.int32)
+            moved = jnp.stack([jnp.sum(mask, dtype=jnp.int32), jnp.sum(jnp.where(mask, wi, 0), dtype=jnp.int32)])
+            started = c.started.at[:, c.srv.s % M].add(-jnp.stack([gone, gone * wi])).at[:, c.srv.k % M].add(moved)
         job = jnp.where(mask, c.job + 1, c.job)
         if exact:
             D = jax.vmap(lambda w, j: self._nominal(seed, w, j))(ws, job)
@@ -175,14 +185,8 @@ class ControlledClock(LoopClock):
                 fin = ct.add(t, jnp.minimum(D, c.cap))  # _attempt_end, for every worker at once
             else:
                 fin = jax.vmap(lambda w, j, d: self._attempt_end(seed, c, w, j, t, d))(ws, job, D)
-        elif self.split and self.timing.speed is None:
-            # a lower bound need not be exact, only never above the finish: a float32 sum (within one
-            # ulp of the exact one) scaled down by two to three ulps, instead of a two-float sum per
-            # worker (nextafter costs more than the sum here)
-            down = (t.hi + seed.tau) * jnp.float32(1.0 - 2.0 ** -22)
-            fin = ct.Split(down, jnp.zeros_like(seed.tau))
         else:
-            fin = ct.finish(self.timing, ws, t, seed.tau)
+            fin = self._lower_bound(ws, t, seed.tau)
         srv = c.srv._replace(s=jnp.where(mask, c.srv.k, c.srv.s))
         head = ct.tmap(lambda a: a[:self.n], c.finish)
         finish = ct.tmap(lambda a, v: a.at[:self.n].set(v), c.finish, ct.where(mask, fin, head))
@@ -258,29 +262,31 @@ class ControlledClock(LoopClock):
         if self.slots:
             # Every earlier arrival stopped the jobs it made stale and R never falls, so the jobs
             # stale now all started at k - R: their count says whether any is. One is restarted
-            # here, as the reporter is (its duration drawn now, the draw the loop would make later,
-            # keyed by worker and job); several, by the bulk step.
+            # here, as the bulk step would (a lower bound of its finish when durations are random:
+            # drawing it at every event would cost more than the loop's draw when it is needed);
+            # several, by the bulk step.
             M, k = self.slots, srv.k
             R = jnp.asarray(self.method.stop_threshold(hp, k), jnp.int32)
-            left, joined = ev.astype(jnp.int32), restart.astype(jnp.int32)
-            started = c.started.at[:, s_e % M].add(jnp.stack([-left, -left * e])).at[:, srv.s[e] % M].add(
-                jnp.stack([joined, joined * e]))
+            change = jnp.stack([-ev.astype(jnp.int32), restart.astype(jnp.int32)])  # e leaves s_e, joins s[e]
+            ids = change * e.astype(jnp.int32)
+            started = c.started.at[:, jnp.stack([s_e, srv.s[e]]) % M].add(jnp.stack([change, ids]))
             i = (k - R) % M
             stale = ev & (started[0, i] > 0)
             one = stale & (started[0, i] == 1)
             w = jnp.where(one, started[1, i], 0)
-            moved = jnp.stack([one, one * w]).astype(jnp.int32)
+            moved = jnp.stack([one, one * w]).astype(jnp.int32)[:, None] * jnp.array([-1, 1], jnp.int32)
             jw = c.job[w] + 1
-            fw = self._attempt_end(seed, c, w, jw, t, self._nominal(seed, w, jw))
+            fw = (self._lower_bound(w, t, seed.tau[w]) if self.lazy
+                  else self._attempt_end(seed, c, w, jw, t, self._nominal(seed, w, jw)))
             # not ``one``: an index past every end, whose writes drop (writing back the old entries
             # would read the vectors between two in-place writes: a copy of each, per event)
             at = jnp.stack([e, jnp.where(one, w, jnp.iinfo(jnp.int32).max)])
             fin = ct.tmap(lambda a, b: jnp.stack([a, b]), fin, fw)
             job, start, drawn = jnp.stack([job, jw]), ct.tmap(lambda a, b: jnp.stack([a, b]), start, t), \
-                jnp.stack([drawn, True])
+                jnp.stack([drawn, not self.lazy])
             srv = srv._replace(s=srv.s.at[at[1]].set(k))
-            c = c._replace(started=started.at[:, i].add(-moved).at[:, k % M].add(moved),
-                           cancelled=c.cancelled + moved[0])
+            c = c._replace(started=started.at[:, jnp.stack([i, k % M])].add(moved),
+                           cancelled=c.cancelled + one.astype(jnp.int32))
             stop = stale & ~one
         finish, bmin = self.blocks.set(c.finish, c.bmin, at, fin)
         busy = c.busy.at[after_masks(e, ctl)].set(restart | (c.busy[e] & ~ev))

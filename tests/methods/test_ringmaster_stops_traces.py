@@ -4,7 +4,7 @@ same trace, R = 1 equal to Hero SGD, and, over random timings, no applied gradie
 >= R. Expected values come from the NumPy model in ``tests/controlled_model.py``."""
 
 import functools
-import sys
+import importlib
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ from jaxsim import reference
 from tests.controlled_model import (GAMMA, QUAD0, QUADN, RANDOM_TIMINGS, R_GRID, TIMING3, X0, assert_on, clear,
                                     count, gap, grad, replay, ringmaster_random)
 
-SWEEP_MODULE = sys.modules["jaxsim.sweep"]  # ``jaxsim.sweep`` is the function
+SWEEP_MODULE = importlib.import_module("jaxsim.sweep")  # ``jaxsim.sweep`` is the function
 H_TRACE, G_TRACE = 5.2, 52  # grid step 0.1
 
 

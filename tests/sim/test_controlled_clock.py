@@ -78,12 +78,18 @@ class _MaskStops(jaxsim.REGISTRY["ringmaster_stops"]):
 @pytest.mark.parametrize("noise", ["none", "exponential"])
 def test_stops_by_threshold_run_as_the_same_stops_by_mask(noise):
     """The clock's O(1) stops (counts of busy jobs per start counter; one stale job restarted in
-    the event's step, several in the bulk step) give the runs of the same stops as a mask, bit for
-    bit: one stale job per update (large R) and all of them (R = 1)."""
+    the event's step, several in the bulk step) give the runs of the same stops as a mask: one
+    stale job per update (large R) and all of them (R = 1). The same events, bit for bit; the
+    model's metrics up to rounding, since XLA may fuse the two programs' float arithmetic
+    differently (with the suite's first-pass flags it does)."""
     timing = jaxsim.make_timing(12, np.linspace(1.0, 3.0, 12), noise)
     kw = dict(seeds=[0, 1], grid={"gamma": 0.05, "R": [1, 3, 12]}, horizon=30.0, num_points=3)
     counted = jaxsim.sweep("ringmaster_stops", QUADN, timing, **kw)
     masked = jaxsim.sweep(_MaskStops(), QUADN, timing, **kw)
     assert np.all(counted.metrics["cancelled"][..., -1] > 0)
+    assert set(counted.metrics) == set(masked.metrics)
     for k in counted.metrics:
-        np.testing.assert_array_equal(counted.metrics[k], masked.metrics[k], err_msg=k)
+        if k in ("loss", "loss_gap", "batch_loss", "grad_norm_sq"):
+            np.testing.assert_allclose(counted.metrics[k], masked.metrics[k], rtol=1e-5, atol=1e-7, err_msg=k)
+        else:
+            np.testing.assert_array_equal(counted.metrics[k], masked.metrics[k], err_msg=k)
