@@ -85,9 +85,10 @@ class Commands(NamedTuple):
     ``reporter``: ``NEW`` (start a job at the current model), ``OWN`` (start a job at the
     point its finished job used) or ``IDLE`` (controlled methods only). ``cancel``: busy
     workers to stop and restart at the current model; ``wake``: idle workers to start a
-    job at the current model (controlled methods only; ``None``: nobody). The reporter is
-    never cancelled or woken by the masks. A mask costs O(n) per arrival; stops that follow a
-    staleness threshold are declared by :meth:`ControlledMethod.stop_threshold` instead (O(1)).
+    job at the current model (controlled methods only; ``None``: nobody; a scalar: all of them).
+    The reporter is never cancelled or woken by the masks. A mask over the workers costs O(n) per
+    arrival, a scalar O(1) (the clock expands it only when it is true); stops that follow a
+    staleness threshold are declared by :meth:`ControlledMethod.stop_threshold` (O(1)).
     """
 
     reporter: Any = NEW

@@ -24,7 +24,7 @@ class MaleniaStops(MaleniaRounds, ControlledMethod):
 
     def on_arrival(self, state, a, hp):  # every arrival is fresh: everyone restarted at x^k
         new, dec = self.collect(state, a, hp, True)
-        return new, dec._replace(commands=Commands(reporter=NEW, cancel=dec.update & a.workers.busy))
+        return new, dec._replace(commands=Commands(reporter=NEW, cancel=dec.update))
 
 
 # -- reference rule (plain Python, read by jaxsim.reference) ------------------------------

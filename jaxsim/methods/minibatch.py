@@ -33,7 +33,7 @@ class MinibatchSGD(ControlledMethod):
     def on_arrival(self, state, a, hp):
         new, mean, full = add_to_batch(state, a.grad, True, a.n)
         return new, Decision(mean, hp["gamma"], full, jnp.asarray(True),
-                             Commands(reporter=jnp.where(full, NEW, IDLE), wake=full & ~a.workers.busy))
+                             Commands(reporter=jnp.where(full, NEW, IDLE), wake=full))
 
 
 # -- reference rule (plain Python, read by jaxsim.reference) ------------------------------

@@ -46,7 +46,7 @@ class RennalaLMO(LMOOptions, ControlledMethod):
         batch, mean, full = add_to_batch(state.batch, a.grad, True, hp["B"])
         m, direction = self.momentum_step(state.m, mean, self.first_weight(hp["alpha"], a.workers.k), full, a)
         return RennalaLMOState(batch, m), Decision(direction, hp["gamma"], full, jnp.asarray(True),
-                                                   Commands(reporter=NEW, cancel=full & a.workers.busy))
+                                                   Commands(reporter=NEW, cancel=full))
 
 
 # -- reference rule (plain Python, read by jaxsim.reference) ------------------------------

@@ -33,7 +33,7 @@ class RennalaMVRStops(MVRBase, ControlledMethod):
     def on_arrival(self, st, a, hp):  # every arrival is fresh: everyone restarted at x^k
         new, g, full = self.collect(st, a.grad, jnp.asarray(True), hp)
         return new, Decision(g, hp["gamma"], full, jnp.asarray(True),
-                             Commands(reporter=NEW, cancel=full & a.workers.busy))
+                             Commands(reporter=NEW, cancel=full))
 
 
 # -- reference rule (plain Python, read by jaxsim.reference) ------------------------------

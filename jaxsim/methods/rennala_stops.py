@@ -37,7 +37,7 @@ class RennalaStops(ControlledMethod):
     def on_arrival(self, state, a, hp):  # every arrival is fresh: everyone restarted at x^k
         new, mean, full = add_to_batch(state, a.grad, True, hp["B"])
         return new, Decision(mean, hp["gamma"], full, jnp.asarray(True),
-                             Commands(reporter=NEW, cancel=full & a.workers.busy))
+                             Commands(reporter=NEW, cancel=full))
 
 
 # -- reference rule (plain Python, read by jaxsim.reference) ------------------------------

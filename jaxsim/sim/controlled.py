@@ -97,15 +97,16 @@ class CTRun(NamedTuple):
 
 
 class Bulk(NamedTuple):
-    """Workers to restart (``cancel``: busy; ``wake``: idle; ``None``: nobody) at time ``t`` from
-    the current model; ``stop``: some busy job has become ``R`` updates stale (``None``: the
-    method has no stops)."""
+    """Workers to restart (``cancel``: busy; ``wake``: idle; a scalar: all of them but the
+    reporter ``e``; ``None``: nobody) at time ``t`` from the current model; ``stop``: some busy job
+    has become ``R`` updates stale (``None``: the method has no stops)."""
 
     cancel: Any
     wake: Any
     stop: Any
     R: Any
     t: ct.Time
+    e: jax.Array
 
     def any(self):
         """Whether some run of the batch has workers to restart."""
@@ -296,16 +297,22 @@ class ControlledClock(LoopClock):
             bmin=bmin, job=c.job.at[at].set(job), start=ct.tmap(lambda a, v: a.at[at].set(v), c.start, start),
             drawn=c.drawn.at[at].set(drawn), busy=busy)
         # Bulk commands concern the other workers, whose entries this step left as they were (so the
-        # updated vectors serve: reading the old ones after an in-place write would cost a copy).
+        # updated vectors serve: reading the old ones after an in-place write would cost a copy). A
+        # command for all of them (a scalar) stays one flag until the bulk step.
         others = jnp.arange(self.n) != e
-        cancel = None if ctl.cancel is None else ev & ctl.cancel & busy & others
-        wake = None if ctl.wake is None else ev & ctl.wake & ~busy & others
-        return c, Bulk(cancel=cancel, wake=wake, stop=stop, R=R, t=t)
+        cancel = wake = None
+        if ctl.cancel is not None:
+            cancel = ev & ctl.cancel if jnp.ndim(ctl.cancel) == 0 else ev & ctl.cancel & busy & others
+        if ctl.wake is not None:
+            wake = ev & ctl.wake if jnp.ndim(ctl.wake) == 0 else ev & ctl.wake & ~busy & others
+        return c, Bulk(cancel=cancel, wake=wake, stop=stop, R=R, t=t, e=e)
 
     def bulk(self, seed, c: CTRun, b: Bulk):
         """Apply one step's bulk commands (O(n); the batch skips it when no run has any)."""
         exact = not self.lazy
-        cancel = b.cancel
+        others = jnp.arange(self.n) != b.e
+        cancel = b.cancel if b.cancel is None or jnp.ndim(b.cancel) else b.cancel & c.busy & others
+        b = b._replace(wake=b.wake if b.wake is None or jnp.ndim(b.wake) else b.wake & ~c.busy & others)
         if b.stop is not None:
             M, k = self.slots, c.srv.k
             stale = b.stop & c.busy & (k - c.srv.s >= b.R)
