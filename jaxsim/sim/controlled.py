@@ -392,7 +392,13 @@ def setup(method: ControlledMethod, problem, timing: TimingModel, seeds, setting
     if W < need:
         raise ValueError(f"window={window} is smaller than the {need} past iterates {method.name} can need")
     # stops: busy jobs are counted per start counter modulo a power of two above every threshold
-    slots = 0 if method.stop_threshold(all_hp, np.int32(0)) is None else 1 << int(w).bit_length()
+    slots = 0
+    if method.stop_threshold(all_hp, np.int32(0)) is not None:
+        top = int(np.max(np.asarray(method.stop_threshold(all_hp, np.int32(2 ** 30)))))  # never falls
+        if top > int(w):
+            raise ValueError(f"{method.name}: stop_threshold reaches {top}, above the window {int(w)} "
+                             "(the largest delay it applies, hence its largest threshold)")
+        slots = 1 << int(w).bit_length()
     ctx = stack_contexts(timing, seeds, dtype)
     tau = time_base(timing, seeds, ctx)
     scale = host_time_scale(method, ctx)

@@ -93,3 +93,13 @@ def test_stops_by_threshold_run_as_the_same_stops_by_mask(noise):
             np.testing.assert_allclose(counted.metrics[k], masked.metrics[k], rtol=1e-5, atol=1e-7, err_msg=k)
         else:
             np.testing.assert_array_equal(counted.metrics[k], masked.metrics[k], err_msg=k)
+
+
+def test_a_stop_threshold_above_the_window_is_refused(no_compile):
+    """The counts per start counter hold ``window`` counters: a threshold beyond would alias them."""
+    class Beyond(jaxsim.REGISTRY["ringmaster_stops"]):
+        def stop_threshold(self, hp, k):
+            return hp["R"] + 1
+
+    with pytest.raises(ValueError, match="stop_threshold reaches 4, above the window 3"):
+        jaxsim.sweep(Beyond(), QUAD0, TIMING3, grid={"gamma": 0.1, "R": [2, 3]}, horizon=5.0, num_points=2)
