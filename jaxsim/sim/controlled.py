@@ -114,6 +114,12 @@ class Bulk(NamedTuple):
         return jnp.any(jnp.stack(flags)) if flags else jnp.zeros((), bool)
 
 
+def _move(started, src, dst, jobs):
+    """``started`` (:class:`CTRun`) after busy jobs restart: ``jobs`` (int32[2]: how many, the sum
+    of their workers' indices) leave start counter slot ``src`` for ``dst``."""
+    return started.at[:, jnp.stack([src, dst])].add(jobs[:, None] * jnp.array([-1, 1], jnp.int32))
+
+
 @dataclasses.dataclass(frozen=True)
 class ControlledClock(LoopClock):
     method: ControlledMethod
@@ -275,7 +281,6 @@ class ControlledClock(LoopClock):
             stale = ev & (started[0, i] > 0)
             one = stale & (started[0, i] == 1)
             w = jnp.where(one, started[1, i], 0)
-            moved = jnp.stack([one, one * w]).astype(jnp.int32)[:, None] * jnp.array([-1, 1], jnp.int32)
             jw = c.job[w] + 1
             fw = (self._lower_bound(w, t, seed.tau[w]) if self.lazy
                   else self._attempt_end(seed, c, w, jw, t, self._nominal(seed, w, jw)))
@@ -286,7 +291,7 @@ class ControlledClock(LoopClock):
             job, start, drawn = jnp.stack([job, jw]), ct.tmap(lambda a, b: jnp.stack([a, b]), start, t), \
                 jnp.stack([drawn, not self.lazy])
             srv = srv._replace(s=srv.s.at[at[1]].set(k))
-            c = c._replace(started=started.at[:, jnp.stack([i, k % M])].add(moved),
+            c = c._replace(started=_move(started, i, k % M, jnp.stack([one, one * w]).astype(jnp.int32)),
                            cancelled=c.cancelled + one.astype(jnp.int32))
             stop = stale & ~one
         finish, bmin = self.blocks.set(c.finish, c.bmin, at, fin)
@@ -319,9 +324,8 @@ class ControlledClock(LoopClock):
             if cancel is None and b.wake is None:  # the stale jobs are those counted at k - R
                 i = (k - b.R) % M
                 moved = jnp.where(b.stop, c.started[:, i], 0)
-                started = c.started.at[:, i].add(-moved).at[:, k % M].add(moved)
                 c = c._replace(cancelled=c.cancelled + moved[0])
-                return self._start_jobs(seed, c, stale, b.t, exact, started=started)
+                return self._start_jobs(seed, c, stale, b.t, exact, started=_move(c.started, i, k % M, moved))
             cancel = stale if cancel is None else cancel | stale
         if cancel is None:
             return self._start_jobs(seed, c, b.wake, b.t, exact)
