@@ -69,9 +69,9 @@ class ATA(AllocationMethod):
         coef = 2.0 if self.constants == "poster" else FOUR_E
         return jnp.where(state.count > 0, jnp.maximum(mu - coef * alpha * width, 0.0), 0.0)
 
-    def allocate(self, state, k, key, hp, ctx):
+    def allocate(self, state, k, key, hp, ctx, max_B=None):
         s = self.scores(state, k, hp, ctx)
-        return greedy_allocate(s, state.count == 0, hp["B"], priorities(key, s.shape[0], s.dtype))
+        return greedy_allocate(s, state.count == 0, hp["B"], priorities(key, s.shape[0], s.dtype), max_B)
 
     def observe(self, state, a, task_sums):
         return add_stats(state, a, task_sums)

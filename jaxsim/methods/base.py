@@ -264,9 +264,10 @@ class AllocationMethod(Method):
     #: (:func:`jaxsim.sim.allocation.race`).
     race: ClassVar[bool] = False
 
-    def allocate(self, state, k, key, hp: dict, ctx: SeedContext) -> jax.Array:
+    def allocate(self, state, k, key, hp: dict, ctx: SeedContext, max_B: int | None = None) -> jax.Array:
         """int32[n] allocation of iteration ``k`` (1-based, traced) summing to ``hp["B"]``;
-        ``key`` is the seed's method key of iteration ``k``."""
+        ``key`` is the seed's method key of iteration ``k``; ``max_B`` (static, or ``None``) bounds
+        ``hp["B"]`` over the batch, so selections can be sized by it instead of by ``n``."""
         raise NotImplementedError
 
     def observe(self, state, a, task_sums) -> Any:

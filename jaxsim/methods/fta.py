@@ -34,7 +34,7 @@ class FTA(AllocationMethod):
         key = jax.random.fold_in(ctx.key, 0)
         return greedy_allocate(mu, jnp.zeros((n,), bool), hp["B"], priorities(key, n, mu.dtype))
 
-    def allocate(self, state, k, key, hp, ctx):
+    def allocate(self, state, k, key, hp, ctx, max_B=None):
         return state
 
 

@@ -26,9 +26,10 @@ class UTA(AllocationMethod):
     hparams = {"gamma": GAMMA, "B": TASKS}
     paper = "arXiv 2502.00775 (UTA baseline)"
 
-    def allocate(self, state, k, key, hp, ctx):
+    def allocate(self, state, k, key, hp, ctx, max_B=None):
         n = ctx.mean.shape[0]
-        return spread(jnp.ones((n,), bool), jnp.asarray(hp["B"], jnp.int32), priorities(key, n, ctx.mean.dtype))
+        return spread(jnp.ones((n,), bool), jnp.asarray(hp["B"], jnp.int32), priorities(key, n, ctx.mean.dtype),
+                      max_B)
 
 
 # -- reference rule (plain Python, read by jaxsim.reference) ------------------------------

@@ -167,24 +167,26 @@ def maximum(a: Time, b: Time) -> Time:
     return where(le(a, b), b, a)
 
 
-def _lex_reduce(t: Split, axis: int, smallest: bool, index: bool):
-    """The lexicographic extreme of ``(hi, lo)`` along ``axis`` in one pass (a variadic reduce),
-    with its index (ties: the lowest index) when ``index``."""
-    axis = axis % t.hi.ndim
+def _lex_reduce(parts, axis: int, smallest: bool, index: bool, carry=()):
+    """The lexicographic extreme of the arrays ``parts`` (``(hi, lo)``, or one array) along ``axis``
+    in one pass (a variadic reduce), then its index (ties: the lowest index) when ``index``, then
+    the entries of the ``carry`` arrays at that element (compared on nothing)."""
+    axis = axis % parts[0].ndim
     fill = jnp.inf if smallest else -jnp.inf
-    ops = [t.hi, t.lo]
-    init = [jnp.array(fill, t.hi.dtype), jnp.array(fill, t.lo.dtype)]
+    ops = list(parts)
+    init = [jnp.array(fill, p.dtype) for p in parts]
     if index:
-        ops.append(jax.lax.broadcasted_iota(jnp.int32, t.hi.shape, axis))
+        ops.append(jax.lax.broadcasted_iota(jnp.int32, parts[0].shape, axis))
         init.append(jnp.array(np.iinfo(np.int32).max, jnp.int32))
+    ops += carry
+    init += [jnp.zeros((), c.dtype) for c in carry]
+    keys = len(parts) + int(index)
 
     def pick(a, b):
-        before = (a[0] < b[0]) if smallest else (a[0] > b[0])
-        tie = a[0] == b[0]
-        lo_before = (a[1] < b[1]) if smallest else (a[1] > b[1])
-        first = before | (tie & lo_before)
-        if index:
-            first = first | (tie & (a[1] == b[1]) & (a[2] < b[2]))
+        first, tie = jnp.zeros((), bool), jnp.ones((), bool)
+        for x, y in zip(a[:keys], b[:keys]):
+            before = (x < y) if smallest else (x > y)
+            first, tie = first | (tie & before), tie & (x == y)
         return tuple(jnp.where(first, x, y) for x, y in zip(a, b))
 
     return jax.lax.reduce(tuple(ops), tuple(init), pick, (axis,))
@@ -203,7 +205,7 @@ def amax(t: Time, axis: int = -1) -> Time:
     """The maximum along ``axis``."""
     if not isinstance(t, Split):
         return jnp.max(t, axis=axis)
-    hi, lo = _lex_reduce(t, axis, False, False)
+    hi, lo = _lex_reduce((t.hi, t.lo), axis, False, False)
     return Split(hi, jnp.where(jnp.isfinite(hi), lo, 0))
 
 
@@ -211,7 +213,18 @@ def argmin(t: Time):
     """Index of the minimum of a 1-D time array (ties: the lowest index, as ``jnp.argmin``)."""
     if not isinstance(t, Split):
         return jnp.argmin(t)
-    return _lex_reduce(t, 0, True, True)[2]
+    return _lex_reduce((t.hi, t.lo), 0, True, True)[2]
+
+
+def min_argmin(t: Time, *carry):
+    """``(t[i], i, *(c[i] for c in carry))`` for ``i`` the index of the minimum of a 1-D time
+    array (ties: the lowest index), in one pass: the value as stored and the ``carry`` arrays'
+    entries come out of the reduce, with no gather after it."""
+    split = isinstance(t, Split)
+    out = _lex_reduce((t.hi, t.lo) if split else (t,), 0, True, True, carry)
+    if split:
+        return (Split(out[0], out[1]), *out[2:])
+    return out
 
 
 def any_le(a: Time, b: Time):
@@ -295,4 +308,5 @@ def _speed_finish(speed, w, s: Split, d):
 
 
 __all__ = ["Split", "Time", "add", "amax", "amin", "any_le", "argmin", "finish", "full", "host", "job_end", "le", "lt",
-           "maximum", "minimum", "negate", "split_mode", "sub", "tmap", "time_dtype", "times", "to_float", "where"]
+           "maximum", "min_argmin", "minimum", "negate", "split_mode", "sub", "tmap", "time_dtype", "times", "to_float",
+           "where"]

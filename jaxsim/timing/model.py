@@ -209,8 +209,13 @@ class TimingModel:
         """Duration of job ``j`` of worker ``w`` (traceable; ``tau`` = :meth:`base_for`).
 
         Equals ``sample(key, J, dtype)[w, j]`` bit for bit (same key, same arithmetic)."""
-        tau = jnp.asarray(tau, dtype)
-        return tau[w] + self.noise.draw(job_key(key, w, j), w, tau[w], dtype)
+        return self.draw_at(key, jnp.asarray(tau, dtype)[w], w, j, dtype)
+
+    def draw_at(self, key, tau_w, w, j, dtype=jnp.float32):
+        """:meth:`draw` given worker ``w``'s base time ``tau_w`` (a loop that already holds it
+        skips the lookup)."""
+        tau_w = jnp.asarray(tau_w, dtype)
+        return tau_w + self.noise.draw(job_key(key, w, j), w, tau_w, dtype)
 
     def sample(self, key, num_jobs: int, dtype=None) -> np.ndarray:
         """Durations ``D[n, num_jobs]`` for one seed (a NumPy array).

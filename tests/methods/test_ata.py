@@ -191,6 +191,25 @@ def test_uta_allocations_are_uniform():
         assert len({tuple(x) for x in a}) > 1  # re-drawn
 
 
+def test_an_allocate_without_the_bound_still_runs():
+    """A user's ``allocate`` written with the five arguments of before ``max_B`` runs unchanged, and
+    UTA's allocations without the bound (a sort) equal those with it (``top_k``): the same runs."""
+    from jaxsim.methods._allocation import priorities, spread
+    from jaxsim.methods.uta import UTA
+
+    class OldUTA(UTA):
+        def allocate(self, state, k, key, hp, ctx):
+            n = ctx.mean.shape[0]
+            return spread(jnp.ones((n,), bool), jnp.asarray(hp["B"], jnp.int32), priorities(key, n, ctx.mean.dtype))
+
+    timing = jaxsim.make_timing(9, "linear", "exponential")
+    kw = dict(seeds=[0], grid={"gamma": 0.01, "B": [2, 4]}, horizon=60.0, num_points=4)
+    old, new = (jaxsim.sweep(m, jaxsim.worst_case_quadratic(d=6), timing, **kw) for m in (OldUTA(), "uta"))
+    assert np.min(np.asarray(new.metrics["updates"])[..., -1]) > 3  # B = 4 < n = 9: the bounded path ran
+    for name in ("updates", "busy_time", "grad_norm_sq"):
+        np.testing.assert_array_equal(np.asarray(old.metrics[name]), np.asarray(new.metrics[name]), err_msg=name)
+
+
 @pytest.mark.parametrize("kwargs, field", [
     ({"hp": {"B": 0}}, "B"),
     ({"hp": {"B": 2.5}}, "B"),
@@ -283,7 +302,8 @@ def test_ata_figure_optimum_is_fta_expected_iteration():
 def test_greedy_allocator_matches_the_reference_loop(x64):
     """The engine's solver picks the reference loop's tasks exactly, not only an optimal
     allocation: ties (integer scores, repeated priorities), infinite and zero scores,
-    never-sampled workers, B beyond n and beyond a trip of the solver's loop."""
+    never-sampled workers, B beyond n and beyond a trip of the solver's loop; also with the
+    clock's static bound on B where it is below n (steps 1 and 2 by ``top_k``)."""
     from jaxsim.methods._allocation import GREEDY_UNROLL
     from jaxsim.reference.rules import greedy_minmax
 
@@ -294,18 +314,39 @@ def test_greedy_allocator_matches_the_reference_loop(x64):
         scores[::3] = rng.integers(1, 5, (len(scores[::3]), n))  # ties between j s_i
         scores[1::7, 0] = np.inf
         scores[2::9, -1] = 0.0
+        scores[3::11, : n // 2] = 0.0  # several zero scores: step 2 picks the extra tasks' workers
         new = rng.uniform(size=(trials, n)) < np.where(np.arange(trials) % 4 == 0, 0.5, 0.0)[:, None]
         prio = rng.uniform(size=(trials, n))
         prio[::5] = np.round(prio[::5] * 3) / 3  # repeated priorities: ties go to the lower index
         Bs = rng.integers(1, 5 * GREEDY_UNROLL + 3, trials)
         with jax.enable_x64(x64):
             dt = jnp.float64 if x64 else jnp.float32
-            solve = jax.jit(jax.vmap(greedy_allocate))
-            a = np.asarray(solve(jnp.asarray(scores, dt), jnp.asarray(new), jnp.asarray(Bs, jnp.int32),
-                                 jnp.asarray(prio, dt)))
-            s32, p32 = np.asarray(jnp.asarray(scores, dt)), np.asarray(jnp.asarray(prio, dt))
-        for t in range(trials):
-            # the reference in the engine's float type: products rounded as the engine rounds them
-            ref = greedy_minmax([np.asarray(x, s32.dtype) for x in s32[t]], list(new[t]), int(Bs[t]),
-                                [float(x) for x in p32[t]])
-            assert list(a[t]) == ref, (n, t, scores[t], new[t], Bs[t], prio[t], a[t], ref)
+            args = (jnp.asarray(scores, dt), jnp.asarray(new), jnp.asarray(Bs, jnp.int32), jnp.asarray(prio, dt))
+            bounds = [None] + ([int(Bs.max())] if Bs.max() < n else [])
+            allocs = [np.asarray(jax.jit(jax.vmap(lambda *a, m=m: greedy_allocate(*a, max_B=m)))(*args))
+                      for m in bounds]
+            s32, p32 = np.asarray(args[0]), np.asarray(args[3])
+        assert len(allocs) == 2 or n <= 33
+        for a, bound in zip(allocs, bounds):
+            for t in range(trials):
+                # the reference in the engine's float type: products rounded as the engine rounds them
+                ref = greedy_minmax([np.asarray(x, s32.dtype) for x in s32[t]], list(new[t]), int(Bs[t]),
+                                    [float(x) for x in p32[t]])
+                assert list(a[t]) == ref, (n, bound, t, scores[t], new[t], Bs[t], prio[t], a[t], ref)
+
+
+def test_selection_by_priority_under_a_bound_is_the_sorted_one():
+    """``first_by_priority`` with a static bound (``top_k``) selects the sort's workers: masks,
+    repeated priorities (ties to the lower index), K from 0 to the bound."""
+    from jaxsim.methods._allocation import first_by_priority, rank_within
+
+    rng = np.random.default_rng(3)
+    n, bound, trials = 40, 9, 200
+    mask = rng.uniform(size=(trials, n)) < rng.uniform(0.05, 1.0, (trials, 1))
+    prio = np.round(rng.uniform(size=(trials, n)) * rng.choice([4, 1000], (trials, 1))) / 1000
+    K = rng.integers(0, bound + 1, trials)
+    args = (jnp.asarray(mask), jnp.asarray(prio, jnp.float32), jnp.asarray(K, jnp.int32))
+    got = np.asarray(jax.jit(jax.vmap(lambda m, p, k: first_by_priority(m, p, k, bound)))(*args))
+    want = np.asarray(jax.vmap(lambda m, p, k: m & (rank_within(m, p) < k))(*args))
+    assert got.sum() > trials  # not all empty
+    np.testing.assert_array_equal(got, want)
