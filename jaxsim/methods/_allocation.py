@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..runtime.lexmin import lex_reduce
 from .hparams import HParam
 
 #: Tasks per iteration.
@@ -103,17 +104,18 @@ def greedy_allocate(scores, new, B, prio, max_B: int | None = None) -> jax.Array
     curmax = jnp.max(prod)
     c = jnp.sum((a > 0) & (prod == curmax), dtype=jnp.int32)
 
+    workers = jnp.arange(s.shape[0])
+
     def add_one(_, carry):
+        # the least (new maximum, workers at it, priority, index), and that worker's product, in one
+        # reduce (three reductions and a gather took twice the time per task)
         a, curmax, c = carry
         v = (a + 1).astype(dt) * s
         M = jnp.maximum(curmax, v)
         cnt = jnp.where(v < curmax, c, jnp.where(v == curmax, c + 1, 1))
-        first = M == jnp.min(M)
-        cmin = jnp.min(jnp.where(first, cnt, jnp.iinfo(jnp.int32).max))
-        best = jnp.argmin(jnp.where(first & (cnt == cmin), prio, jnp.inf))
-        vb = v[best]
+        _, _, _, best, vb = lex_reduce((M, cnt, prio), carry=(v,))
         c = jnp.where(vb > curmax, 1, jnp.where(vb == curmax, c + 1, c))
-        return a.at[best].add(1), jnp.maximum(curmax, vb), c
+        return jnp.where(workers == best, a + 1, a), jnp.maximum(curmax, vb), c
 
     def add_block(j, carry):
         # GREEDY_UNROLL tasks per trip of the loop (a trip costs more than a task's vector

@@ -34,6 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..runtime.lexmin import lex_reduce
+
 
 class Split(NamedTuple):
     """A time as ``hi + lo`` (two float32 arrays of one shape; ``|lo| <= ulp(hi) / 2``; ``lo = 0``
@@ -167,31 +169,6 @@ def maximum(a: Time, b: Time) -> Time:
     return where(le(a, b), b, a)
 
 
-def _lex_reduce(parts, axis: int, smallest: bool, index: bool, carry=()):
-    """The lexicographic extreme of the arrays ``parts`` (``(hi, lo)``, or one array) along ``axis``
-    in one pass (a variadic reduce), then its index (ties: the lowest index) when ``index``, then
-    the entries of the ``carry`` arrays at that element (compared on nothing)."""
-    axis = axis % parts[0].ndim
-    fill = jnp.inf if smallest else -jnp.inf
-    ops = list(parts)
-    init = [jnp.array(fill, p.dtype) for p in parts]
-    if index:
-        ops.append(jax.lax.broadcasted_iota(jnp.int32, parts[0].shape, axis))
-        init.append(jnp.array(np.iinfo(np.int32).max, jnp.int32))
-    ops += carry
-    init += [jnp.zeros((), c.dtype) for c in carry]
-    keys = len(parts) + int(index)
-
-    def pick(a, b):
-        first, tie = jnp.zeros((), bool), jnp.ones((), bool)
-        for x, y in zip(a[:keys], b[:keys]):
-            before = (x < y) if smallest else (x > y)
-            first, tie = first | (tie & before), tie & (x == y)
-        return tuple(jnp.where(first, x, y) for x, y in zip(a, b))
-
-    return jax.lax.reduce(tuple(ops), tuple(init), pick, (axis,))
-
-
 def amin(t: Time, axis: int = -1) -> Time:
     """The minimum along ``axis``."""
     if not isinstance(t, Split):
@@ -205,7 +182,7 @@ def amax(t: Time, axis: int = -1) -> Time:
     """The maximum along ``axis``."""
     if not isinstance(t, Split):
         return jnp.max(t, axis=axis)
-    hi, lo = _lex_reduce((t.hi, t.lo), axis, False, False)
+    hi, lo = lex_reduce((t.hi, t.lo), axis, smallest=False, index=False)
     return Split(hi, jnp.where(jnp.isfinite(hi), lo, 0))
 
 
@@ -213,7 +190,7 @@ def argmin(t: Time):
     """Index of the minimum of a 1-D time array (ties: the lowest index, as ``jnp.argmin``)."""
     if not isinstance(t, Split):
         return jnp.argmin(t)
-    return _lex_reduce((t.hi, t.lo), 0, True, True)[2]
+    return lex_reduce((t.hi, t.lo))[2]
 
 
 def min_argmin(t: Time, *carry):
@@ -221,7 +198,7 @@ def min_argmin(t: Time, *carry):
     array (ties: the lowest index), in one pass: the value as stored and the ``carry`` arrays'
     entries come out of the reduce, with no gather after it."""
     split = isinstance(t, Split)
-    out = _lex_reduce((t.hi, t.lo) if split else (t,), 0, True, True, carry)
+    out = lex_reduce((t.hi, t.lo) if split else (t,), carry=carry)
     if split:
         return (Split(out[0], out[1]), *out[2:])
     return out
