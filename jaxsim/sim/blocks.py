@@ -1,8 +1,8 @@
 """The earliest of ``n`` times in O(sqrt n) per change: per-block minima.
 
 The controlled clock finds its earliest finisher with it at each event
-(:mod:`jaxsim.sim.controlled`), and the allocation clock's race its earliest head at each merge
-step (:func:`jaxsim.sim.allocation.race`); neither clock imports the other, so it lives here.
+(:mod:`jaxsim.sim.controlled`), and the allocation clock's race keeps its heads in the same blocks
+(:func:`jaxsim.sim.allocation.race`); neither clock imports the other, so it lives here.
 """
 
 from __future__ import annotations
