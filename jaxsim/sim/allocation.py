@@ -162,69 +162,52 @@ def _take(t: ct.Time, i) -> ct.Time:
 
 
 #: Up to this many workers the race merges one row of heads; above, blocks of about ``sqrt(n)``
-#: (in the clock's loop, one row took 0.7 of the blocks' time per iteration at ``n = 17``, and
-#: 1.7 times it at ``n = 459``).
-FLAT_MERGE_MAX = 64
+#: (per iteration with ``B = 23``, one row against blocks: 32 vs 37 us at ``n = 5``, 36 vs 48 at
+#: ``n = 9``, 52 vs 50 at ``n = 17``, 82 vs 54 at ``n = 51``; 2026-12-08, load about 1.5).
+FLAT_MERGE_MAX = 16
 
 
-def _merge_flat(timing, tkey, tau, first: ct.Time, job, B, Bmax: int, dtype):
-    """The race's merge over one row of heads: ``(task each worker runs, B-th end, its worker)``.
+def _merge(timing, tkey, tau, first: ct.Time, job, B, Bmax: int, dtype, blocks: Blocks):
+    """The race's merge: ``(task each worker runs, B-th end, its worker)``.
 
-    A step is one reduce that yields the earliest head with its worker, task index and base time,
-    one draw, and selects on the rows (a gather after the reduce, and scatters into the heads, took
-    twice the kernels: 64 -> 52 us per iteration at ``n = 17``, ``B = 23``, six runs)."""
+    The heads are kept in ``blocks`` (one block: a row) next to each block's minimum. A step
+    reduces the block minima, then the chosen block, with its workers' task indices and base times
+    carried out of the reduce; one draw; selects for the writes. (Gathers after the reductions and
+    scatters into the heads took about twice the kernels: per iteration at ``B = 23``, 64 -> 52 us
+    for one row at ``n = 17`` and 98-102 -> 81-85 us for blocks at ``n = 153``.) Unrolled, except
+    under a speed profile, whose finish is no few operations: a loop there."""
+    K, nb = blocks.K, blocks.nb
+    pad = functools.partial(jnp.pad, pad_width=(0, nb * K - job.shape[0]))
+    slots, rows = jnp.arange(nb * K), jnp.arange(nb)
+
     def step(b, carry, draw=True):  # step b: the (b + 1)-th completion
-        heads, doing, end, last = carry
-        e, w, j, tau_w = ct.min_argmin(heads, doing + 1, tau)  # ties: the lower worker
-        end, last = ct.where(b == B - 1, e, end), jnp.where(b == B - 1, w, last).astype(last.dtype)
-        if draw:  # the worker's next task, while a later completion still counts
-            go = b + 1 < B
-            nxt = ct.finish(timing, w, e, timing.draw_at(tkey, tau_w, w, j, dtype))
-            hit = jnp.arange(doing.shape[0]) == w
-            heads, doing = ct.where(hit, ct.where(go, nxt, e), heads), jnp.where(hit, jnp.where(go, j, j - 1), doing)
-        return heads, doing, end, last
+        heads, bmin, doing, end, last = carry
+        r = ct.min_argmin(bmin)[1] if nb > 1 else 0  # ties: the lowest block, then the lowest worker
 
-    carry = (first, job, _take(first, 0), jnp.zeros((), jnp.int32))
-    if timing.speed is not None:  # a finish under a speed profile is no few operations: a loop, not unrolled
-        carry = jax.lax.fori_loop(0, Bmax, step, carry)  # the last step's draw is not kept (go is false)
-    else:
-        for b in range(Bmax):
-            carry = step(b, carry, draw=b + 1 < Bmax)
-    return carry[1], carry[2], carry[3]
+        def at(v):
+            return jax.lax.dynamic_slice(v, (r * K,), (K,)) if nb > 1 else v
 
-
-def _merge_blocks(timing, tkey, tau, first: ct.Time, job, B, Bmax: int, dtype):
-    """:func:`_merge_flat` over blocks of about ``sqrt(n)`` heads and their minima (the layout of
-    :class:`~jaxsim.sim.blocks.Blocks`): a step reduces the block minima, then the chosen block with
-    its workers' task indices and base times carried out of the reduce (no gathers), and writes by
-    selects (81-85 us per iteration at ``n = 153`` instead of 98-102 with ``Blocks.earliest`` and
-    ``Blocks.set``, which the controlled clock still uses: that form is not measured there)."""
-    blocks = Blocks.of(job.shape[0])
-    K = blocks.K
-    heads = blocks.pad(first)
-    bmin = blocks.mins(heads)
-    doing, taus = (jnp.pad(v, (0, blocks.nb * K - v.shape[0])) for v in (job, jnp.asarray(tau, dtype)))
-    slots, rows = jnp.arange(blocks.nb * K), jnp.arange(blocks.nb)
-    end, last = _take(first, 0), jnp.zeros((), jnp.int32)
-
-    def block(v, r):
-        return jax.lax.dynamic_slice(v, (r * K,), (K,))
-
-    for b in range(Bmax):
-        # the lowest block's least head, then that block's least head with its task index and base time
-        r = ct.min_argmin(bmin)[1]
-        at = functools.partial(block, r=r)
         e, i, j, tau_w = ct.min_argmin(ct.tmap(at, heads), at(doing) + 1, at(taus))
         w = (r * K + i).astype(jnp.int32)
         end, last = ct.where(b == B - 1, e, end), jnp.where(b == B - 1, w, last)
-        if b + 1 < Bmax:
+        if draw:  # the worker's next task, while a later completion still counts
             go = b + 1 < B
             nxt = ct.where(go, ct.finish(timing, w, e, timing.draw_at(tkey, tau_w, w, j, dtype)), e)
             hit = slots == w
             heads, doing = ct.where(hit, nxt, heads), jnp.where(hit, jnp.where(go, j, j - 1), doing)
-            m = ct.min_argmin(ct.tmap(at, heads))[0]
-            bmin = ct.where(rows == r, m, bmin)
-    return doing[:job.shape[0]], end, last
+            if nb > 1:
+                bmin = ct.where(rows == r, ct.min_argmin(ct.tmap(at, heads))[0], bmin)
+        return heads, bmin, doing, end, last
+
+    heads = blocks.pad(first)
+    taus = pad(jnp.asarray(tau, dtype))
+    carry = (heads, blocks.mins(heads) if nb > 1 else None, pad(job), _take(first, 0), jnp.zeros((), jnp.int32))
+    if timing.speed is not None:
+        carry = jax.lax.fori_loop(0, Bmax, step, carry)  # the last step's draw is not kept (go is false)
+    else:
+        for b in range(Bmax):
+            carry = step(b, carry, draw=b + 1 < Bmax)
+    return carry[2][:job.shape[0]], carry[3], carry[4]
 
 
 def race(timing, tkey, tau, job, start, B, Bmax: int, split: bool):
@@ -249,8 +232,8 @@ def race(timing, tkey, tau, job, start, B, Bmax: int, split: bool):
     B = jnp.asarray(B, jnp.int32)
     workers = jnp.arange(n, dtype=jnp.int32)
     first = ct.finish(timing, workers, start, jax.vmap(lambda i, j: timing.draw(tkey, tau, i, j, dtype))(workers, job))
-    merge = _merge_flat if n <= FLAT_MERGE_MAX else _merge_blocks
-    doing, end, last = merge(timing, tkey, tau, first, job, B, Bmax, dtype)
+    blocks = Blocks(n, 1) if n <= FLAT_MERGE_MAX else Blocks.of(n)
+    doing, end, last = _merge(timing, tkey, tau, first, job, B, Bmax, dtype, blocks)
     a = doing - job + (workers == last).astype(jnp.int32)  # the last completion's worker has not moved on
     T = jnp.broadcast_to(ct.sub(end, start), (n,)).astype(dtype)
     return a, T, end, doing + 1  # everyone starts a fresh task: the last one's next, the others' restart
