@@ -31,24 +31,25 @@ ATA explores until its iteration time stays within 20 % of ``E C(a*)`` (shaded; 
 end is a dashed line; the summary reports the iteration). Its LCB of a worker is 0 until ``K_i``
 exceeds about ``(4 max mu / mu_i)^2 ln(2k^2)`` tasks, so the phase grows faster than ``n^2``: it
 ends at ATA's iteration 6 300 at ``n = 17`` and 141 000 at ``n = 51`` (measured, seeds 0-2; 84 %
-of that run's time); extrapolated (x22 per tripling of ``n``), near or past ``K = 3e6`` at ``n =
-153`` and far past it at ``n = 459``, where FULL's rows would be undecided (not run).
+of that run's time); in FULL (seeds 5-7) at iteration 13 060 (``n = 17``) and 139 701 (``n = 51``),
+and past the horizon at ``n = 153`` and ``459``, whose rows are therefore undecided (ATA-Empirical's
+ends at iterations 59 888 and 675 033 there).
 
-Cost (2026-12-07, this project's 2-core CPU, the default two devices): per iteration, three seeds
-and the batch's padded copy, on a quiet machine (``experiments/ata_cost.py --iterations 30000``,
-load 1.5): FTA 24-43 us, GTA's race (``gta``: ``n`` first draws and ``B`` merge steps,
-:func:`jaxsim.sim.allocation.race`) 49-200 us, ATA 67-590 us and ATA-Empirical 80-583 us over ``n =
-17 ... 459`` (the adaptive policies' greedy solver and exploring iterations cost the most at large
-``n``); Rennala SGD with stops (``--gta rennala_stops``, one controlled step per arrival) takes
-390-630 us per iteration (``n = 17 ... 459``, load 2.6-3.4). FULL at the paper's ``K = 3e6``, one
-sweep per policy and row: ``n = 17`` 8.6 min (ATA 2.4, ATA-Empirical 2.2, FTA 0.7, GTA 2.8, UTA 0.5
-min), ``n = 51`` 13.4 min (4.1, 4.2, 0.7, 4.1, 0.4 min), ``n = 153`` more than 17 min (ATA 4.2 and
-ATA-Empirical about 13 min, partly under a test run's load; the run was stopped before its FTA, GTA
-and UTA), ``n = 459`` not run (ATA-Empirical dominates at large ``n``). ``--n 17 51`` (FULL's first
-two rows, seeds 5-7) took 22.1 min wall and 1.0 GiB on a quiet machine, 19:07 UTC: the claim holds
-in both rows. QUICK (``n = 17``, 40 000 iterations, seeds 0-2: past ATA's exploration, but FTA does
-not reach an order of magnitude there) takes about a minute; TINY is one row of 300 iterations
-(still exploring).
+Cost (2026-12-08, this project's 2-core CPU, the default two devices): per iteration, three seeds
+and the batch's padded copy (``experiments/ata_cost.py --iterations 30000``, one run, load 1.5; a
+second run of a policy varies by up to a third): FTA 24-47 us, GTA's race (``gta``: ``n`` first
+draws and ``B`` merge steps, :func:`jaxsim.sim.allocation.race`) 52-169 us, ATA 58-246 us and
+ATA-Empirical 80-244 us over ``n = 17 ... 459`` (before the solver's ``top_k`` and one-reduce steps:
+ATA 64-771 us, ATA-Empirical 79-648 us, GTA 54-170 us); Rennala SGD with stops (``--gta
+rennala_stops``, one controlled step per arrival) takes 390-630 us per iteration (``n = 17 ...
+459``, load 2.6-3.4, an earlier version). FULL at the paper's ``K = 3e6``, all four rows: 63.7 min
+wall and 1.5 GiB (load 1.1-1.9); per row, the sweeps' times in minutes (ATA, ATA-Empirical, FTA,
+GTA, UTA): ``n = 17`` 2.4, 2.4, 0.9, 2.8, 0.5; ``n = 51`` 3.6, 3.9, 0.9, 3.4, 0.3; ``n = 153`` 2.6,
+7.4, 1.2, 4.5, 0.2; ``n = 459`` 0.4, 15.2, 1.9, 8.8, 0.15 (ATA, exploring to the horizon at ``n =
+153`` and ``459``, completes 1.5e6 and 1.4e5 iterations there; ATA-Empirical ends its exploration and
+completes 2.1e6 at ``n = 459``). Rows 17 and 51 had taken 22.1 min before. QUICK (``n = 17``, 40 000
+iterations, seeds 0-2: past ATA's exploration, but FTA does not reach an order of magnitude there)
+takes about a minute; TINY is one row of 300 iterations (still exploring).
 
 Forms: ``paper`` uses the poster's confidence widths; ``authors`` the authors' code
 (``constants="code"``: width ``4e alpha (...)``, never-sampled workers scored ``-inf``; the
