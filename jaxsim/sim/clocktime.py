@@ -186,13 +186,6 @@ def amax(t: Time, axis: int = -1) -> Time:
     return Split(hi, jnp.where(jnp.isfinite(hi), lo, 0))
 
 
-def argmin(t: Time):
-    """Index of the minimum of a 1-D time array (ties: the lowest index, as ``jnp.argmin``)."""
-    if not isinstance(t, Split):
-        return jnp.argmin(t)
-    return lex_reduce((t.hi, t.lo))[2]
-
-
 def min_argmin(t: Time, *carry):
     """``(t[i], i, *(c[i] for c in carry))`` for ``i`` the index of the minimum of a 1-D time
     array (ties: the lowest index), in one pass: the value as stored and the ``carry`` arrays'
@@ -284,6 +277,6 @@ def _speed_finish(speed, w, s: Split, d):
     return where(finite, e, full(w.shape, jnp.inf, True))
 
 
-__all__ = ["Split", "Time", "add", "amax", "amin", "any_le", "argmin", "finish", "full", "host", "job_end", "le", "lt",
+__all__ = ["Split", "Time", "add", "amax", "amin", "any_le", "finish", "full", "host", "job_end", "le", "lt",
            "maximum", "min_argmin", "minimum", "negate", "split_mode", "sub", "tmap", "time_dtype", "times", "to_float",
            "where"]
